@@ -1,0 +1,14 @@
+import type { D1Migration } from "cloudflare:test";
+import type { Env as WorkerEnv } from "../../worker/env";
+
+// Test-only bindings (vitest.config.ts); declared on both so DO types match (TOOLCHAIN.md).
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {
+      TEST_MIGRATIONS: D1Migration[];
+    }
+  }
+  interface Env extends WorkerEnv {
+    TEST_MIGRATIONS: D1Migration[];
+  }
+}

@@ -1,0 +1,36 @@
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** One ticket generation: what was asked, what came back, what it cost. */
+export const generations = sqliteTable(
+  "generations",
+  {
+    id: text().primaryKey(), // gen_…
+    accountId: text().notNull(),
+    idempotencyKey: text().notNull(),
+    /** SHA-256 of the request body, to refuse a reused key with another body. */
+    requestHash: text().notNull(),
+    site: text().notNull(),
+    feature: text().notNull(),
+    issueType: text().notNull(),
+    prompt: text().notNull(),
+    context: text({ mode: "json" }),
+    title: text(),
+    description: text(),
+    output: text(),
+    model: text(),
+    status: text({ enum: ["pending", "succeeded", "failed", "cancelled"] }).notNull(),
+    errorCode: text(),
+    held: integer().notNull().default(0),
+    charged: integer().notNull().default(0),
+    inputTokens: integer(),
+    outputTokens: integer(),
+    latencyMs: integer(),
+    createdAt: integer({ mode: "timestamp_ms" }).notNull(),
+    completedAt: integer({ mode: "timestamp_ms" }),
+  },
+  (t) => [
+    index("generations_account_idx").on(t.accountId, t.id),
+    index("generations_account_key_idx").on(t.accountId, t.idempotencyKey),
+    index("generations_created_at_idx").on(t.createdAt),
+  ],
+);

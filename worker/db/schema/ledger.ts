@@ -1,0 +1,77 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/**
+ * Every wallet that exists (one per account for now, teams later). The
+ * balance itself lives in the wallet's Durable Object; this row lets
+ * reconcile enumerate wallets.
+ */
+export const wallets = sqliteTable("wallets", {
+  id: text().primaryKey(),
+  accountId: text().notNull(),
+  createdAt: integer({ mode: "timestamp_ms" }).notNull(),
+});
+
+export const LEDGER_TYPES = [
+  "grant",
+  "welcome",
+  "transfer_in",
+  "transfer_out",
+  "purchase",
+  "allowance",
+  "promo",
+  "usage",
+  "refund",
+  "adjustment",
+  "expiry",
+  "chargeback",
+] as const;
+export type LedgerType = (typeof LEDGER_TYPES)[number];
+
+/**
+ * The ledger of record: immutable, one row per balance change, written by the
+ * wallet object (insert-or-ignore by id, so an outbox retry cannot duplicate).
+ * `sum(amount)` per wallet equals the wallet's balance.
+ */
+export const ledgerEntries = sqliteTable(
+  "ledger_entries",
+  {
+    id: text().primaryKey(), // txn_…
+    walletId: text().notNull(),
+    /** 1, 2, 3… per wallet: the order of changes and the pagination cursor. */
+    seq: integer().notNull(),
+    type: text({ enum: LEDGER_TYPES }).notNull(),
+    amount: integer().notNull(),
+    balanceAfter: integer().notNull(),
+    grantId: text(),
+    holdId: text(),
+    /** What caused it: a generation id, Stripe event id, promo code, admin reason… */
+    reference: text(),
+    idempotencyKey: text(),
+    description: text().notNull(),
+    feature: text(),
+    generationId: text(),
+    createdAt: integer({ mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [uniqueIndex("ledger_wallet_seq_unique").on(t.walletId, t.seq)],
+);
+
+/**
+ * Mirror of the wallet's grants for queries and admin views. The wallet object
+ * is authoritative; `remaining` is refreshed with each ledger flush.
+ */
+export const grants = sqliteTable(
+  "grants",
+  {
+    id: text().primaryKey(), // grt_…
+    walletId: text().notNull(),
+    source: text().notNull(),
+    amount: integer().notNull(),
+    remaining: integer().notNull(),
+    /** Lower burns first among grants with the same expiry (free 0, paid 1). */
+    priority: integer().notNull(),
+    expiresAt: integer({ mode: "timestamp_ms" }),
+    reference: text(),
+    createdAt: integer({ mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("grants_wallet_idx").on(t.walletId)],
+);

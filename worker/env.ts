@@ -1,0 +1,43 @@
+import type { Wallet } from "./wallet/wallet";
+
+/** Worker bindings and variables (API.md, "Configuration"). */
+export interface Env {
+  DB: D1Database;
+  WALLET: DurableObjectNamespace<Wallet>;
+  OPENROUTER_API_KEY?: string;
+  OPENROUTER_BASE_URL?: string;
+  OPENROUTER_MODEL?: string;
+  /** Comma-separated models tried in order when the main one fails before streaming. */
+  OPENROUTER_FALLBACK_MODELS?: string;
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_WEBHOOK_SECRET?: string;
+  STRIPE_API_BASE?: string;
+  ADMIN_TOKEN?: string;
+  AUTH_DEV_LOGIN?: string;
+  ALLOWED_ORIGINS?: string;
+  GITHUB_CLIENT_ID?: string;
+  GITHUB_CLIENT_SECRET?: string;
+  GITLAB_CLIENT_ID?: string;
+  GITLAB_CLIENT_SECRET?: string;
+  GITLAB_BASE_URL?: string;
+  GOOGLE_CLIENT_ID?: string;
+  GOOGLE_CLIENT_SECRET?: string;
+  ATLASSIAN_CLIENT_ID?: string;
+  ATLASSIAN_CLIENT_SECRET?: string;
+}
+
+export interface Session {
+  id: string;
+  accountId: string;
+  kind: "anonymous" | "user";
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    session: Session;
+    /** A blocked account can read but not generate or redeem. */
+    accountBlocked: boolean;
+  };
+}

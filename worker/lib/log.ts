@@ -1,0 +1,7 @@
+/** One structured JSON line per event, so Workers Logs can query by field. */
+export function log(level: "info" | "warn" | "error", message: string, fields: Record<string, unknown> = {}) {
+  const line = JSON.stringify({ level, message, time: new Date().toISOString(), ...fields });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}

@@ -1,0 +1,14 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../env";
+
+export const VERSION = "0.1.0";
+
+export const health = new Hono<AppEnv>().get("/health", (c) =>
+  c.json({
+    status: "ok" as const,
+    version: VERSION,
+    time: new Date().toISOString(),
+    ai: c.env.OPENROUTER_API_KEY ? ("openrouter" as const) : ("mock" as const),
+    billing: c.env.STRIPE_SECRET_KEY && c.env.STRIPE_WEBHOOK_SECRET ? ("stripe" as const) : ("demo" as const),
+  }),
+);

@@ -1,0 +1,28 @@
+import type { Env } from "../env";
+import type { DebitArgs, GrantArgs, ReserveArgs, SettleArgs, TransferArgs } from "./types";
+
+type Without<T> = Omit<T, "walletId">;
+
+/**
+ * The typed handle routes use: one wallet object per wallet id (= account id),
+ * addressed by name so every Worker instance reaches the same object.
+ */
+export function wallet(env: Env, walletId: string) {
+  const stub = env.WALLET.get(env.WALLET.idFromName(walletId));
+  return {
+    id: walletId,
+    stub,
+    grant: (a: Without<GrantArgs>) => stub.grant({ ...a, walletId }),
+    reserve: (a: Without<ReserveArgs>) => stub.reserve({ ...a, walletId }),
+    settle: (a: Without<SettleArgs>) => stub.settle({ ...a, walletId }),
+    void: (holdId: string) => stub.void({ walletId, holdId }),
+    debit: (a: Without<DebitArgs>) => stub.debit({ ...a, walletId }),
+    adjust: (a: { key: string; amount: number; reason: string }) => stub.adjust({ ...a, walletId }),
+    transfer: (a: Without<TransferArgs>) => stub.transfer({ ...a, walletId }),
+    balance: () => stub.balance({ walletId }),
+    history: (a: { limit?: number; before?: number } = {}) => stub.history({ ...a, walletId }),
+    sweep: () => stub.sweep(),
+  };
+}
+
+export type WalletClient = ReturnType<typeof wallet>;

@@ -1,0 +1,36 @@
+import { defineConfig } from "wxt";
+
+// The Chrome build reads the API base URL at build time (API.md); the popup's
+// settings can override it at run time.
+const apiUrl = process.env.MYBA_API_URL ?? "http://127.0.0.1:8787";
+const apiOrigin = new URL(apiUrl).origin;
+
+// A fixed public key pins the Chrome extension id
+// (ocbanhjklocoagnmjekgklfdibifkcnm), so OAuth redirect URLs and the
+// ALLOWED_ORIGINS entry stay stable across machines and folders.
+const CHROME_KEY =
+  "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsEESAqQqrNjD/o6/GiB53vNz8yfvlksMBlu2fb5F36hYQwnoYTU4j4jy/C5bo84D+Z69VB4GfFcJijVIHcdAIxdHYfPL2GR6te89sA1faUJ+iJA6/2dS0/KFzezW1NQnknBcEAyDIs3nCF6Di9+dLfuooX0TJKIK8dBpRAKcloXyeA/JoN6iVy2jjZBkJhK0+M7tpn1TerbZicZmdKrDsxxGs5eK5Btqd9vHR4E8qNth7RamtdYa5tbaC3BUxEKcd9S6nyJZsdk33f0dDLottPwUuhCFzmldp2uQjbwyXjraO5h98znZWrHDGFqWIbJbtAizmQ9M2mryYoWtYMi/vwIDAQAB";
+
+export default defineConfig({
+  srcDir: "extension",
+  modules: ["@wxt-dev/module-react"],
+  manifestVersion: 3,
+  vite: () => ({
+    define: { "import.meta.env.MYBA_API_URL": JSON.stringify(apiUrl) },
+  }),
+  manifest: ({ browser }) => ({
+    name: "MyBA — tickets with AI",
+    short_name: "MyBA",
+    description: "Describe the work in a sentence; MyBA writes the ticket into Jira, GitLab or Linear.",
+    permissions: ["storage", "identity", "scripting"],
+    host_permissions: [`${apiOrigin}/*`],
+    optional_host_permissions: ["https://*/*", "http://*/*"],
+    ...(browser === "firefox"
+      ? {
+          browser_specific_settings: {
+            gecko: { id: "myba@myba.app", strict_min_version: "128.0" },
+          },
+        }
+      : { key: CHROME_KEY }),
+  }),
+});
