@@ -6,8 +6,16 @@ import { requestId } from "hono/request-id";
 import type { AppEnv } from "./env";
 import { ApiError } from "./lib/errors";
 import { log } from "./lib/log";
+import { admin } from "./routes/admin";
+import { anonymous } from "./routes/anonymous";
+import { auth } from "./routes/auth";
+import { billing } from "./routes/billing";
+import { dev } from "./routes/dev";
+import { generate } from "./routes/generate";
+import { generations } from "./routes/generations";
 import { health } from "./routes/health";
 import { me } from "./routes/me";
+import { promo } from "./routes/promo";
 
 /** Request bodies above this are refused with 413 (webhooks have their own limit). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -50,7 +58,20 @@ app.use(async (c, next) => {
   })(c, next);
 });
 
-const routes = app.route("/api", health).route("/api/me", me);
+// Sub-apps mounted at "/api" must scope middleware to their own paths
+// (`.post("/generate", requireSession, …)`): a bare `.use()` there would run
+// for every /api route.
+const routes = app
+  .route("/api", health)
+  .route("/api", anonymous)
+  .route("/api", generate)
+  .route("/api", billing)
+  .route("/api/me", me)
+  .route("/api/me", generations)
+  .route("/api/promo", promo)
+  .route("/auth", auth)
+  .route("/admin", admin)
+  .route("/__dev", dev);
 
 app.notFound((c) => {
   const allowed = methodsFor(c.req.path);

@@ -71,6 +71,7 @@ export async function findSession(
  * after the handler, `X-Tokens-Remaining` (API.md) unless the route set it.
  */
 export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.var.session) return next(); // already authenticated by an outer router
   const token = bearerToken(c.req.header("Authorization"));
   if (!token) throw unauthorized();
   const session = await findSession(c.env.DB, token);

@@ -15,8 +15,7 @@ const page = z.object({
 });
 
 export const me = new Hono<AppEnv>()
-  .use(requireSession)
-  .get("/", async (c) => {
+  .get("/", requireSession, async (c) => {
     const { accountId } = c.var.session;
     const [account, tokens] = await Promise.all([
       db(c.env.DB).query.accounts.findFirst({ where: eq(accounts.id, accountId) }),
@@ -36,7 +35,7 @@ export const me = new Hono<AppEnv>()
       tokens,
     });
   })
-  .get("/transactions", validate("query", page), async (c) => {
+  .get("/transactions", requireSession, validate("query", page), async (c) => {
     const { limit, cursor } = c.req.valid("query");
     const walletId = c.var.session.accountId;
     const rows = await db(c.env.DB)
