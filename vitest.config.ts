@@ -24,6 +24,7 @@ export default defineConfig(async () => ({
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
           setupFiles: ["test/worker/setup.ts"],
+          globalSetup: ["test/fakes/global-setup.ts"],
           silent: "passed-only",
         },
       },

@@ -1,5 +1,5 @@
 import { SELF } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 
 const ORIGIN = "chrome-extension://ocbanhjklocoagnmjekgklfdibifkcnm";
 
@@ -69,5 +69,12 @@ describe("sessions", () => {
     expect(await none.json()).toMatchObject({ error: { code: "unauthorized" } });
     const forged = await SELF.fetch("http://w/api/me", { headers: { Authorization: "Bearer myba_forged" } });
     expect(forged.status).toBe(401);
+  });
+});
+
+describe("test harness", () => {
+  it("reaches fake services on loopback from inside workerd", async () => {
+    const res = await fetch(`${inject("fakes").echo}/ping`);
+    expect(await res.json()).toEqual({ method: "GET", url: "/ping" });
   });
 });

@@ -92,3 +92,11 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
 });
+
+/** A blocked account (admin action) can read but not generate or redeem. */
+export const requireActive = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.var.accountBlocked) {
+    throw new ApiError(403, "forbidden", "This account is blocked. Contact support.");
+  }
+  await next();
+});
