@@ -1,3 +1,4 @@
 export * from "./accounts";
+export * from "./audit";
 export * from "./generations";
 export * from "./ledger";
