@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** One ticket generation: what was asked, what came back, what it cost. */
 export const generations = sqliteTable(
@@ -24,13 +24,18 @@ export const generations = sqliteTable(
     charged: integer().notNull().default(0),
     inputTokens: integer(),
     outputTokens: integer(),
+    /** What the model provider billed us, in USD, when it reports it. */
+    costUsd: real(),
+    /** Time from the request to the first delta, and to completion. */
+    firstDeltaMs: integer(),
     latencyMs: integer(),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
     completedAt: integer({ mode: "timestamp_ms" }),
   },
   (t) => [
     index("generations_account_idx").on(t.accountId, t.id),
-    index("generations_account_key_idx").on(t.accountId, t.idempotencyKey),
+    // The insert of a pending row is the idempotency lock: a concurrent duplicate fails here.
+    uniqueIndex("generations_account_key_unique").on(t.accountId, t.idempotencyKey),
     index("generations_created_at_idx").on(t.createdAt),
   ],
 );

@@ -2,3 +2,5 @@ export * from "./accounts";
 export * from "./audit";
 export * from "./generations";
 export * from "./ledger";
+export * from "./pricing";
+export * from "./rate-limits";
