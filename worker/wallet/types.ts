@@ -106,3 +106,18 @@ export interface LedgerEntry {
   generationId: string | null;
   createdAt: string;
 }
+
+/** What reconcile needs from a wallet, read at one instant (see Wallet.audit). */
+export interface WalletAudit {
+  walletId: string | null;
+  /** The last entry's seq: entries are numbered 1, 2, 3… with no gaps. */
+  seq: number;
+  /** Unburned grant remainders plus open holds. */
+  balance: number;
+  /** The wallet's own sum of its entries; equals `balance` unless the wallet is corrupt. */
+  entriesSum: number;
+  /** Entries not yet confirmed in D1 (D1 down, or a flush in flight). */
+  unsynced: { seq: number; id: string; amount: number }[];
+  /** Seqs of the checked rows that this wallet never wrote. */
+  unknown: number[];
+}

@@ -22,6 +22,7 @@ import type {
   SettleResult,
   Tokens,
   TransferArgs,
+  WalletAudit,
   WalletFailure,
 } from "./types";
 
@@ -374,6 +375,40 @@ export class Wallet extends DurableObject<Env> {
       .exec<{ n: number }>("SELECT count(*) AS n FROM entries WHERE synced = 0")
       .one().n;
     return { voided, expired, unsynced };
+  }
+
+  /**
+   * A consistent snapshot for reconcile (worker/wallet/reconcile.ts): flushes
+   * the outbox, then reads, with no await in between, the last entry's seq,
+   * the balance at that point, the entries D1 may not have yet, and which of
+   * `check` (D1 rows past the synced prefix) this wallet never wrote.
+   */
+  async audit(args: { check?: { seq: number; id: string }[] } = {}): Promise<WalletAudit> {
+    await this.flush();
+    const totals = this.sql
+      .exec<{ seq: number; sum: number }>(
+        "SELECT coalesce(max(seq), 0) AS seq, coalesce(sum(amount), 0) AS sum FROM entries",
+      )
+      .one();
+    const unsynced = this.sql
+      .exec<{ seq: number; id: string; amount: number }>(
+        "SELECT seq, id, amount FROM entries WHERE synced = 0 ORDER BY seq",
+      )
+      .toArray();
+    const unknown = (args.check ?? [])
+      .filter(
+        (c) =>
+          this.sql.exec("SELECT 1 FROM entries WHERE seq = ? AND id = ?", c.seq, c.id).toArray().length === 0,
+      )
+      .map((c) => c.seq);
+    return {
+      walletId: this.walletId(),
+      seq: totals.seq,
+      balance: this.balanceNow(),
+      entriesSum: totals.sum,
+      unsynced,
+      unknown,
+    };
   }
 
   override async alarm(): Promise<void> {
