@@ -1,5 +1,6 @@
 export * from "./accounts";
 export * from "./audit";
+export * from "./auth";
 export * from "./generations";
 export * from "./ledger";
 export * from "./pricing";
