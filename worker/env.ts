@@ -24,6 +24,14 @@ export interface Env {
   GOOGLE_CLIENT_SECRET?: string;
   ATLASSIAN_CLIENT_ID?: string;
   ATLASSIAN_CLIENT_SECRET?: string;
+  /**
+   * Tests only: a loopback base URL that stands in for every OAuth provider
+   * host (`https://github.com/x` → `<base>/github.com/x`). Ignored unless it is
+   * http://127.0.0.1 or http://localhost, so it can never redirect production.
+   */
+  OAUTH_BASE_URL_OVERRIDE?: string;
+  /** New anonymous accounts allowed per client IP per day (default 10). */
+  ANON_ACCOUNTS_PER_IP_PER_DAY?: string;
 }
 
 export interface Session {
