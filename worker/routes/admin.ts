@@ -1,4 +1,30 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../env";
+import { z } from "zod";
+import { adminAccounts } from "../admin/accounts";
+import { listAudit } from "../admin/audit";
+import { type AdminEnv, requireAdmin } from "../admin/auth";
+import { computeStats } from "../admin/stats";
+import { db } from "../db/client";
+import { validate } from "../lib/validation";
 
-export const admin = new Hono<AppEnv>();
+const statsQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
+const auditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().trim().min(1).max(64).optional(),
+  target: z.string().trim().min(1).max(128).optional(),
+  action: z.string().trim().min(1).max(64).optional(),
+});
+
+/**
+ * Admin API (API.md, "Admin routes"). Mounted at /admin, so the bare `.use`
+ * guards exactly these routes: every one needs the admin token.
+ */
+export const admin = new Hono<AdminEnv>()
+  .use("*", requireAdmin)
+  .route("/accounts", adminAccounts)
+  .get("/stats", validate("query", statsQuery), async (c) => {
+    return c.json(await computeStats(c.env.DB, c.req.valid("query").days));
+  })
+  .get("/audit", validate("query", auditQuery), async (c) => {
+    return c.json(await listAudit(db(c.env.DB), c.req.valid("query")));
+  });
