@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
  * Every wallet that exists (one per account for now, teams later). The
@@ -28,17 +28,24 @@ export const LEDGER_TYPES = [
 export type LedgerType = (typeof LEDGER_TYPES)[number];
 
 /**
- * The ledger of record: immutable, one row per balance change, written by the
- * wallet object (insert-or-ignore by id, so an outbox retry cannot duplicate).
- * `sum(amount)` per wallet equals the wallet's balance.
+ * The ledger of record: immutable, one row per balance change, written only by
+ * the wallet object through its outbox. `sum(amount)` per wallet equals the
+ * wallet's balance (worker/wallet/reconcile.ts checks it).
+ *
+ * The key is (wallet, seq): the wallet numbers its entries 1, 2, 3… with no
+ * gaps, so an outbox retry is `ON CONFLICT DO NOTHING` on the key and cannot
+ * duplicate, and newest-first pagination reads the same index. `id` (txn_…)
+ * is the public id but deliberately has no index of its own: every index here
+ * is one more D1 row written per entry, and nothing looks entries up by id
+ * (docs/decisions/001-wallet.md, "Rows written").
  */
 export const ledgerEntries = sqliteTable(
   "ledger_entries",
   {
-    id: text().primaryKey(), // txn_…
     walletId: text().notNull(),
     /** 1, 2, 3… per wallet: the order of changes and the pagination cursor. */
     seq: integer().notNull(),
+    id: text().notNull(), // txn_…
     type: text({ enum: LEDGER_TYPES }).notNull(),
     amount: integer().notNull(),
     balanceAfter: integer().notNull(),
@@ -52,12 +59,14 @@ export const ledgerEntries = sqliteTable(
     generationId: text(),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
   },
-  (t) => [uniqueIndex("ledger_wallet_seq_unique").on(t.walletId, t.seq)],
+  (t) => [primaryKey({ columns: [t.walletId, t.seq] })],
 );
 
 /**
  * Mirror of the wallet's grants for queries and admin views. The wallet object
- * is authoritative; `remaining` is refreshed with each ledger flush.
+ * is authoritative; `remaining` (not yet burned: the grant's remainder plus
+ * what open holds took from it) is refreshed with each ledger flush, so it
+ * changes only when the ledger does.
  */
 export const grants = sqliteTable(
   "grants",
