@@ -1,3 +1,4 @@
+import { runScheduled } from "./admin/cron";
 import { app } from "./app";
 import type { Env } from "./env";
 
@@ -6,7 +7,7 @@ export { Wallet } from "./wallet/wallet";
 
 export default {
   fetch: app.fetch,
-  async scheduled(_controller, _env, _ctx) {
-    // Reconcile and sweep land with the admin issue (#8).
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(runScheduled(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -6,6 +6,7 @@ import { type AdminEnv, requireAdmin } from "../admin/auth";
 import { computeStats } from "../admin/stats";
 import { db } from "../db/client";
 import { validate } from "../lib/validation";
+import { reconcile } from "../wallet/reconcile";
 
 const statsQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
 const auditQuery = z.object({
@@ -25,6 +26,8 @@ export const admin = new Hono<AdminEnv>()
   .get("/stats", validate("query", statsQuery), async (c) => {
     return c.json(await computeStats(c.env.DB, c.req.valid("query").days));
   })
+  // Also run by the cron (worker/admin/cron.ts); a read, so not audited.
+  .get("/reconcile", async (c) => c.json(await reconcile(c.env)))
   .get("/audit", validate("query", auditQuery), async (c) => {
     return c.json(await listAudit(db(c.env.DB), c.req.valid("query")));
   });

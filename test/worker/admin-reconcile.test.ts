@@ -1,0 +1,120 @@
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../../worker/index";
+import { wallet } from "../../worker/wallet/client";
+import { adminJson, insertGeneration, makeAccount } from "./admin-helpers";
+
+interface Reconcile {
+  ok: boolean;
+  accounts: number;
+  mismatches: { accountId: string; ledger: number; wallet: number }[];
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** Runs the cron as the runtime would and returns the JSON lines it logged. */
+async function runCron(): Promise<Record<string, unknown>[]> {
+  const lines: string[] = [];
+  for (const level of ["log", "warn", "error"] as const) {
+    vi.spyOn(console, level).mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+  }
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: "*/30 * * * *" }), env, ctx);
+  await waitOnExecutionContext(ctx);
+  vi.restoreAllMocks();
+  return lines.flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
+describe("reconcile", () => {
+  it("agrees with the ledger after adjustments both ways", async () => {
+    const a = await makeAccount({ email: "rec-a@example.com", tokens: 3 });
+    const b = await makeAccount({ email: "rec-b@example.com" });
+    await adminJson(`/admin/accounts/${a.id}/adjust`, {
+      method: "POST",
+      json: { amount: 7, reason: "Goodwill" },
+    });
+    await adminJson(`/admin/accounts/${a.id}/adjust`, {
+      method: "POST",
+      json: { amount: -20, reason: "Abuse" },
+    });
+    await adminJson(`/admin/accounts/${b.id}/adjust`, {
+      method: "POST",
+      json: { amount: 2, reason: "Support" },
+    });
+
+    const r = await adminJson<Reconcile>("/admin/reconcile");
+    expect(r).toMatchObject({ ok: true, mismatches: [] });
+    expect(r.accounts).toBeGreaterThanOrEqual(2);
+    const detail = await adminJson<{ tokens: { balance: number }; stats: { ledger: { sum: number } } }>(
+      `/admin/accounts/${a.id}`,
+    );
+    expect(detail.tokens.balance).toBe(0);
+    expect(detail.stats.ledger.sum).toBe(0);
+  });
+
+  it("the cron sweeps a wallet whose alarm never ran, then logs a clean reconcile", async () => {
+    const a = await makeAccount({ email: "cron-sweep@example.com" });
+    const w = wallet(env, a.id);
+    await w.grant({
+      key: "expiring",
+      source: "promo",
+      amount: 5,
+      expiresAt: Date.now() + 50,
+      description: "Short promo",
+    });
+    // Without its alarm, only the cron can expire the grant.
+    await runInDurableObject(w.stub, async (_instance, state) => {
+      await state.storage.deleteAlarm();
+    });
+    await new Promise((r) => setTimeout(r, 80));
+    // A generation the Worker lost half-way: still pending long after its hold's deadline.
+    await insertGeneration(a.id, { status: "pending", charged: 0, createdAt: Date.now() - 3_600_000 });
+
+    const lines = await runCron();
+    const line = lines.find((l) => l.message === "cron.reconcile");
+    expect(line).toMatchObject({ level: "info", ok: true, mismatches: [], swept: { expired: 1, failed: 0 } });
+
+    const ledger = await adminJson<{ items: { type: string; amount: number }[] }>(
+      `/admin/accounts/${a.id}/transactions`,
+    );
+    expect(ledger.items[0]).toMatchObject({ type: "expiry", amount: -5 });
+  });
+
+  // Last in the file: the planted row stays.
+  it("finds a planted ledger row, in the route and in the cron's log", async () => {
+    const a = await makeAccount({ email: "rec-planted@example.com", tokens: 4 });
+    await env.DB.prepare(
+      `INSERT INTO ledger_entries (id, wallet_id, seq, type, amount, balance_after, description, created_at)
+       VALUES ('txn_planted', ?, 2, 'grant', 100, 104, 'forged', ?)`,
+    )
+      .bind(a.id, Date.now())
+      .run();
+    const r = await adminJson<Reconcile>("/admin/reconcile");
+    expect(r.ok).toBe(false);
+    expect(r.mismatches).toEqual([expect.objectContaining({ accountId: a.id, ledger: 104, wallet: 4 })]);
+
+    const lines = await runCron();
+    const line = lines.find((l) => l.message === "cron.reconcile");
+    expect(line).toMatchObject({
+      level: "error",
+      ok: false,
+      mismatches: [expect.objectContaining({ accountId: a.id })],
+    });
+  });
+});

@@ -1,0 +1,62 @@
+import type { Env } from "../env";
+import { log } from "../lib/log";
+import { wallet } from "../wallet/client";
+import { reconcile } from "../wallet/reconcile";
+
+/** A generation still pending after this long has lost its Worker; its hold is overdue. */
+const STALE_GENERATION_MS = 10 * 60_000;
+const SWEEP_LIMIT = 500;
+const PARALLEL = 8;
+
+/**
+ * The cron trigger (wrangler.toml `[triggers]`): a safety net under the
+ * wallets' own alarms, then the ledger check. Each wallet's alarm already voids
+ * overdue holds, expires grants and retries its D1 outbox; the cron sweeps the
+ * wallets where D1 says something is overdue (an alarm that never ran), then
+ * reconciles every wallet and logs the result for Workers Logs to alert on.
+ */
+export async function runScheduled(env: Env, now = Date.now()) {
+  const started = Date.now();
+  const swept = await sweepOverdue(env, now);
+  const result = await reconcile(env);
+  log(result.ok ? "info" : "error", "cron.reconcile", {
+    ok: result.ok,
+    accounts: result.accounts,
+    mismatches: result.mismatches,
+    errors: result.errors,
+    pending: result.pending,
+    swept,
+    ms: Date.now() - started,
+  });
+  return { swept, reconcile: result };
+}
+
+/** Wallets with an overdue hold (a stale pending generation) or an expired grant with tokens left. */
+async function sweepOverdue(env: Env, now: number) {
+  const { results } = await env.DB.prepare(
+    `SELECT account_id AS id FROM generations WHERE status = 'pending' AND created_at < ?1
+     UNION
+     SELECT wallet_id FROM grants WHERE expires_at IS NOT NULL AND expires_at <= ?2 AND remaining > 0
+     LIMIT ?3`,
+  )
+    .bind(now - STALE_GENERATION_MS, now, SWEEP_LIMIT)
+    .all<{ id: string }>();
+  let voided = 0;
+  let expired = 0;
+  let failed = 0;
+  for (let i = 0; i < results.length; i += PARALLEL) {
+    await Promise.all(
+      results.slice(i, i + PARALLEL).map(async ({ id }) => {
+        try {
+          const r = await wallet(env, id).sweep();
+          voided += r.voided;
+          expired += r.expired;
+        } catch (error) {
+          failed++;
+          log("warn", "cron.sweep_failed", { walletId: id, error: String(error) });
+        }
+      }),
+    );
+  }
+  return { wallets: results.length, voided, expired, failed };
+}
