@@ -1,6 +1,7 @@
 export * from "./accounts";
 export * from "./audit";
 export * from "./auth";
+export * from "./billing";
 export * from "./generations";
 export * from "./ledger";
 export * from "./pricing";
