@@ -9,6 +9,8 @@ export interface Env {
   OPENROUTER_MODEL?: string;
   /** Comma-separated models tried in order when the main one fails before streaming. */
   OPENROUTER_FALLBACK_MODELS?: string;
+  /** Milliseconds without a byte from the model before a generation fails (default 30000; tests shorten it). */
+  OPENROUTER_STALL_TIMEOUT_MS?: string;
   STRIPE_SECRET_KEY?: string;
   STRIPE_WEBHOOK_SECRET?: string;
   STRIPE_API_BASE?: string;
