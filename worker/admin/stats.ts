@@ -1,22 +1,29 @@
 const DAY_MS = 86_400_000;
 
+/** Purchases paid with real money: local demo checkouts are left out of revenue and the funnel. */
+const REAL_MONEY = "NOT EXISTS (SELECT 1 FROM checkouts c WHERE c.id = p.checkout_session_id AND c.demo = 1)";
+
 interface Breakdown {
   generations: number;
   spent: number;
 }
 
+type Window = readonly [since: number, until: number];
+
 /**
  * Business figures over the last `days` UTC days (today included), straight
  * from D1: generations (what was asked, what failed, how long the model took),
- * the ledger (what moved), accounts (the anonymous → user → paying funnel).
+ * the ledger (what moved), purchases (revenue) and accounts (the
+ * anonymous → user → paying funnel).
  */
 export async function computeStats(d1: D1Database, days: number, now = Date.now()) {
   const until = now;
   const since = startOfUtcDay(now) - (days - 1) * DAY_MS;
-  const window = [since, until] as const;
+  const window: Window = [since, until];
+  const q = (sql: string) => d1.prepare(sql).bind(...window);
 
   const [
-    byDayRows,
+    genDays,
     byFeature,
     byModel,
     bySite,
@@ -25,53 +32,61 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
     ledgerRows,
     accountRows,
     funnelRows,
+    revenueRows,
+    revenueDays,
   ] = await d1.batch([
-    d1
-      .prepare(
-        `SELECT date(created_at / 1000, 'unixepoch') AS date, count(*) AS generations,
-             coalesce(sum(charged), 0) AS spent,
-             coalesce(sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed
-           FROM generations WHERE created_at >= ? AND created_at <= ? GROUP BY 1`,
-      )
-      .bind(...window),
-    grouped(d1, "feature", window),
-    grouped(d1, "coalesce(model, 'unknown')", window),
-    grouped(d1, "site", window),
-    d1
-      .prepare(
-        "SELECT status, count(*) AS n FROM generations WHERE created_at >= ? AND created_at <= ? GROUP BY status",
-      )
-      .bind(...window),
-    d1
-      .prepare(
-        `SELECT count(*) AS n, avg(latency_ms) AS avg, max(latency_ms) AS max FROM generations
-           WHERE created_at >= ? AND created_at <= ? AND latency_ms IS NOT NULL`,
-      )
-      .bind(...window),
-    d1
-      .prepare(
-        `SELECT type, coalesce(sum(amount), 0) AS amount, count(*) AS entries FROM ledger_entries
-           WHERE created_at >= ? AND created_at <= ? GROUP BY type`,
-      )
-      .bind(...window),
-    d1
-      .prepare(
-        `SELECT
-             (SELECT count(*) FROM accounts WHERE kind = 'anonymous' AND created_at BETWEEN ?1 AND ?2) AS anonymous,
-             (SELECT count(*) FROM accounts WHERE kind = 'user' AND created_at BETWEEN ?1 AND ?2) AS users,
-             (SELECT count(*) FROM accounts WHERE first_paid_at BETWEEN ?1 AND ?2) AS first_purchases`,
-      )
-      .bind(...window),
+    q(
+      `SELECT date(created_at / 1000, 'unixepoch') AS date, count(*) AS generations,
+         coalesce(sum(charged), 0) AS spent,
+         coalesce(sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed
+       FROM generations WHERE created_at BETWEEN ?1 AND ?2 GROUP BY 1`,
+    ),
+    q(grouped("feature")),
+    q(grouped("coalesce(model, 'unknown')")),
+    q(grouped("site")),
+    q("SELECT status, count(*) AS n FROM generations WHERE created_at BETWEEN ?1 AND ?2 GROUP BY status"),
+    q(
+      `SELECT count(*) AS n, avg(latency_ms) AS avg, max(latency_ms) AS max FROM generations
+       WHERE created_at BETWEEN ?1 AND ?2 AND latency_ms IS NOT NULL`,
+    ),
+    q(
+      `SELECT type, coalesce(sum(amount), 0) AS amount FROM ledger_entries
+       WHERE created_at BETWEEN ?1 AND ?2 GROUP BY type`,
+    ),
+    q(
+      `SELECT
+         (SELECT count(*) FROM accounts WHERE kind = 'anonymous' AND created_at BETWEEN ?1 AND ?2) AS anonymous,
+         (SELECT count(*) FROM accounts WHERE kind = 'user' AND created_at BETWEEN ?1 AND ?2) AS users,
+         (SELECT count(*) FROM (
+            SELECT min(p.created_at) AS first FROM purchases p WHERE ${REAL_MONEY} GROUP BY p.account_id
+          ) WHERE first BETWEEN ?1 AND ?2) AS first_purchases`,
+    ),
     // A cohort: the anonymous accounts made in the window, how many of them
-    // signed in (their tokens moved to a user), and how many of those users pay.
-    d1
-      .prepare(
-        `SELECT count(*) AS anonymous, count(a.merged_into) AS signed_up,
-             count(u.first_paid_at) AS paying
-           FROM accounts a LEFT JOIN accounts u ON u.id = a.merged_into
-           WHERE a.kind = 'anonymous' AND a.created_at BETWEEN ? AND ?`,
-      )
-      .bind(...window),
+    // signed in (their tokens moved to a user), and how many of those users paid.
+    q(
+      `SELECT count(*) AS anonymous, count(a.merged_into) AS signed_up,
+         coalesce(sum(CASE WHEN EXISTS (
+           SELECT 1 FROM purchases p WHERE p.account_id = a.merged_into AND ${REAL_MONEY}
+         ) THEN 1 ELSE 0 END), 0) AS paying
+       FROM accounts a WHERE a.kind = 'anonymous' AND a.created_at BETWEEN ?1 AND ?2`,
+    ),
+    // Revenue of the purchases made in the window; the refunds and disputes
+    // counted are those of these purchases, whenever they came.
+    q(
+      `SELECT p.currency, count(*) AS purchases,
+         coalesce(sum(CASE WHEN p.kind = 'pack' THEN 1 ELSE 0 END), 0) AS packs,
+         coalesce(sum(CASE WHEN p.kind = 'allowance' THEN 1 ELSE 0 END), 0) AS allowances,
+         coalesce(sum(p.tokens), 0) AS tokens, coalesce(sum(p.amount), 0) AS gross,
+         coalesce(sum(p.refunded_amount), 0) AS refunded, coalesce(sum(p.disputed_amount), 0) AS disputed,
+         -- A purchase cannot lose more than it brought in, whether by refund, dispute or both.
+         coalesce(sum(max(0, p.amount - p.refunded_amount - p.disputed_amount)), 0) AS net
+       FROM purchases p WHERE ${REAL_MONEY} AND p.created_at BETWEEN ?1 AND ?2 GROUP BY p.currency`,
+    ),
+    q(
+      `SELECT date(p.created_at / 1000, 'unixepoch') AS date, p.currency, count(*) AS purchases,
+         coalesce(sum(p.amount), 0) AS gross
+       FROM purchases p WHERE ${REAL_MONEY} AND p.created_at BETWEEN ?1 AND ?2 GROUP BY 1, 2`,
+    ),
   ]);
 
   const status = { pending: 0, succeeded: 0, failed: 0, cancelled: 0 };
@@ -79,21 +94,64 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
   const total = status.pending + status.succeeded + status.failed + status.cancelled;
   const finished = total - status.pending;
 
-  const perDay = new Map(
-    rows<{ date: string; generations: number; spent: number; failed: number }>(byDayRows).map((r) => [
+  const genPerDay = new Map(
+    rows<{ date: string; generations: number; spent: number; failed: number }>(genDays).map((r) => [
       r.date,
       r,
     ]),
   );
-  const byDay = [];
+  const revPerDay = new Map<string, { purchases: number; gross: Record<string, number> }>();
+  for (const r of rows<{ date: string; currency: string; purchases: number; gross: number }>(revenueDays)) {
+    const day = revPerDay.get(r.date) ?? { purchases: 0, gross: {} };
+    day.purchases += r.purchases;
+    day.gross[r.currency] = r.gross;
+    revPerDay.set(r.date, day);
+  }
+  const usageByDay = [];
+  const revenueByDay = [];
   for (let t = since; t <= until; t += DAY_MS) {
     const date = new Date(t).toISOString().slice(0, 10);
-    const r = perDay.get(date);
-    byDay.push({ date, generations: r?.generations ?? 0, spent: r?.spent ?? 0, failed: r?.failed ?? 0 });
+    const g = genPerDay.get(date);
+    usageByDay.push({ date, generations: g?.generations ?? 0, spent: g?.spent ?? 0, failed: g?.failed ?? 0 });
+    revenueByDay.push({ date, ...(revPerDay.get(date) ?? { purchases: 0, gross: {} }) });
   }
 
   const ledger: Record<string, number> = {};
   for (const r of rows<{ type: string; amount: number }>(ledgerRows)) ledger[r.type] = r.amount;
+
+  const revenue = {
+    purchases: 0,
+    packs: 0,
+    allowances: 0,
+    /** Tokens sold. */
+    tokens: 0,
+    /** Per currency, in its minor unit. */
+    gross: {} as Record<string, number>,
+    refunded: {} as Record<string, number>,
+    disputed: {} as Record<string, number>,
+    net: {} as Record<string, number>,
+    byDay: revenueByDay,
+  };
+  for (const r of rows<{
+    currency: string;
+    purchases: number;
+    packs: number;
+    allowances: number;
+    tokens: number;
+    gross: number;
+    refunded: number;
+    disputed: number;
+    net: number;
+  }>(revenueRows)) {
+    revenue.purchases += r.purchases;
+    revenue.packs += r.packs;
+    revenue.allowances += r.allowances;
+    revenue.tokens += r.tokens;
+    revenue.gross[r.currency] = r.gross;
+    revenue.refunded[r.currency] = r.refunded;
+    revenue.disputed[r.currency] = r.disputed;
+    revenue.net[r.currency] = r.net;
+  }
 
   const lat = rows<{ n: number; avg: number | null; max: number | null }>(latencyRows)[0];
   const latencyCount = lat?.n ?? 0;
@@ -104,14 +162,13 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
 
   const acc = rows<{ anonymous: number; users: number; first_purchases: number }>(accountRows)[0];
   const funnel = rows<{ anonymous: number; signed_up: number; paying: number }>(funnelRows)[0];
-  const spent = byDay.reduce((s, d) => s + d.spent, 0);
 
   return {
     window: { days, since: new Date(since).toISOString(), until: new Date(until).toISOString() },
     usage: {
       generations: total,
-      spent,
-      byDay,
+      spent: usageByDay.reduce((s, d) => s + d.spent, 0),
+      byDay: usageByDay,
       byFeature: toRecord(byFeature),
       byModel: toRecord(byModel),
       bySite: toRecord(bySite),
@@ -131,6 +188,7 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
       p95Ms: p95,
       maxMs: lat?.max ?? null,
     },
+    revenue,
     accounts: {
       anonymous: acc?.anonymous ?? 0,
       signUps: acc?.users ?? 0,
@@ -146,31 +204,21 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
   };
 }
 
-function grouped(d1: D1Database, key: string, window: readonly [number, number]) {
-  return d1
-    .prepare(
-      `SELECT ${key} AS k, count(*) AS generations, coalesce(sum(charged), 0) AS spent
-       FROM generations WHERE created_at >= ? AND created_at <= ? GROUP BY 1`,
-    )
-    .bind(...window);
+function grouped(key: string): string {
+  return `SELECT ${key} AS k, count(*) AS generations, coalesce(sum(charged), 0) AS spent
+    FROM generations WHERE created_at BETWEEN ?1 AND ?2 GROUP BY 1`;
 }
 
 /** Nearest-rank percentile of the window's upstream latencies, read with one OFFSET. */
-async function percentile(
-  d1: D1Database,
-  p: number,
-  n: number,
-  window: readonly [number, number],
-): Promise<number | null> {
+async function percentile(d1: D1Database, p: number, n: number, window: Window): Promise<number | null> {
   if (n === 0) return null;
-  const offset = Math.max(Math.ceil(p * n) - 1, 0);
   const row = await d1
     .prepare(
       `SELECT latency_ms AS v FROM generations
-       WHERE created_at >= ? AND created_at <= ? AND latency_ms IS NOT NULL
-       ORDER BY latency_ms LIMIT 1 OFFSET ?`,
+       WHERE created_at BETWEEN ?1 AND ?2 AND latency_ms IS NOT NULL
+       ORDER BY latency_ms LIMIT 1 OFFSET ?3`,
     )
-    .bind(...window, offset)
+    .bind(...window, Math.max(Math.ceil(p * n) - 1, 0))
     .first<{ v: number }>();
   return row?.v ?? null;
 }

@@ -24,8 +24,5 @@ export const auditLog = sqliteTable(
     requestId: text(),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
   },
-  (t) => [
-    uniqueIndex("audit_log_key_unique").on(t.key),
-    index("audit_log_target_idx").on(t.target, t.id),
-  ],
+  (t) => [uniqueIndex("audit_log_key_unique").on(t.key), index("audit_log_target_idx").on(t.target, t.id)],
 );
