@@ -1,4 +1,565 @@
-import { Hono } from "hono";
-import type { AppEnv } from "../env";
+import { and, eq } from "drizzle-orm";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { streamChat, UpstreamError } from "../ai/openrouter";
+import { parseTicket } from "../ai/parse";
+import { buildMessages, MAX_OUTPUT_TOKENS } from "../ai/prompts";
+import { providerFor } from "../ai/provider";
+import { ISSUE_TYPES, SITES, type TicketRequest, type Usage } from "../ai/types";
+import {
+  allowedFor,
+  costFor,
+  FEATURES,
+  type FeaturePrice,
+  getFeaturePrice,
+  maxCost,
+} from "../billing/pricing";
+import { type Db, db } from "../db/client";
+import { accounts, generations } from "../db/schema";
+import type { AppEnv, Env } from "../env";
+import { ApiError } from "../lib/errors";
+import { newId, sha256Hex } from "../lib/ids";
+import { log } from "../lib/log";
+import { checkRateLimits, clientIp, type Limit } from "../lib/rate-limit";
+import { requireActive, requireSession } from "../lib/session";
+import { validate } from "../lib/validation";
+import { wallet } from "../wallet/client";
+import type { Tokens } from "../wallet/types";
 
-export const generate = new Hono<AppEnv>();
+/** Size limits beyond which a request is refused with 413 (API.md: prompt 1..4000 chars). */
+export const INPUT_LIMITS = { prompt: 4000, title: 1000, description: 20_000, project: 200, url: 2048 };
+/** Output past this many characters is cut off and the upstream request stopped. */
+export const MAX_OUTPUT_CHARS = 16_000;
+/** A hold outlives the longest generation; the wallet's alarm voids it if we crash. */
+export const HOLD_TTL_MS = 5 * 60_000;
+/** Per account and per client IP (several people may share one address). */
+export const GENERATE_LIMITS = {
+  account: { limit: 20, periodMs: 60_000 },
+  ip: { limit: 60, periodMs: 60_000 },
+};
+/** Rough output tokens per character, used only when the model reported no usage. */
+const CHARS_PER_TOKEN = 4;
+
+const contextField = z.string().nullish();
+const generateBody = z.object({
+  site: z.enum(SITES),
+  feature: z.enum(FEATURES).default("generate"),
+  issueType: z.enum(ISSUE_TYPES).default("auto"),
+  prompt: z.string().trim().min(1, "Describe the ticket in a few words."),
+  context: z
+    .object({ title: contextField, description: contextField, project: contextField, url: contextField })
+    .nullish(),
+});
+type GenerateBody = z.infer<typeof generateBody>;
+
+const keyHeader = z.object({
+  "idempotency-key": z
+    .string({ error: "The Idempotency-Key header is required." })
+    .min(8, "The Idempotency-Key must be 8 to 128 characters.")
+    .max(128, "The Idempotency-Key must be 8 to 128 characters.")
+    .regex(/^[\x21-\x7e]+$/, "The Idempotency-Key must be printable ASCII without spaces."),
+});
+
+type GenerationRow = typeof generations.$inferSelect;
+
+export const generate = new Hono<AppEnv>().post(
+  "/generate",
+  requireSession,
+  requireActive,
+  validate("header", keyHeader),
+  validate("json", generateBody),
+  async (c) => {
+    const input = ticketRequest(c.req.valid("json"));
+    const key = c.req.valid("header")["idempotency-key"];
+    const { accountId } = c.var.session;
+    const d = db(c.env.DB);
+    const sse = (c.req.header("Accept") ?? "").includes("text/event-stream");
+    const requestHash = await sha256Hex(JSON.stringify(input));
+
+    const [prior, limited, price, account] = await Promise.all([
+      findByKey(d, accountId, key),
+      checkRateLimits(c.env.DB, limitsFor(accountId, clientIp(c))),
+      getFeaturePrice(d, input.feature),
+      d.query.accounts.findFirst({ columns: { plan: true }, where: eq(accounts.id, accountId) }),
+    ]);
+    if (prior) return replay(c, prior, requestHash, sse);
+    if (!limited.ok) {
+      const seconds = Math.max(1, Math.ceil(limited.retryAfterMs / 1000));
+      throw new ApiError(
+        429,
+        "rate_limited",
+        `Too many generations. Try again in ${seconds} s.`,
+        { retryAfter: seconds },
+        { "Retry-After": String(seconds) },
+      );
+    }
+    if (!allowedFor(price, account?.plan)) {
+      throw new ApiError(403, "feature_not_in_plan", `Your plan does not include ${input.feature}.`, {
+        feature: input.feature,
+        plans: price.plans,
+      });
+    }
+
+    // The pending row is the idempotency lock: its unique (account, key) index
+    // lets exactly one of several concurrent duplicates through.
+    const generationId = newId("gen");
+    const held = maxCost(price);
+    const started = Date.now();
+    try {
+      await d.insert(generations).values({
+        id: generationId,
+        accountId,
+        idempotencyKey: key,
+        requestHash,
+        site: input.site,
+        feature: input.feature,
+        issueType: input.issueType,
+        prompt: input.prompt,
+        context: input.context ?? null,
+        status: "pending",
+        held,
+        createdAt: new Date(started),
+      });
+    } catch (error) {
+      const winner = await findByKey(d, accountId, key);
+      if (winner) return replay(c, winner, requestHash, sse);
+      throw error;
+    }
+
+    const w = wallet(c.env, accountId);
+    const hold = await w
+      .reserve({
+        key: `generation:${generationId}`,
+        amount: held,
+        ttlMs: HOLD_TTL_MS,
+        reference: generationId,
+      })
+      .catch(async (error: unknown) => {
+        await d.delete(generations).where(eq(generations.id, generationId));
+        throw error;
+      });
+    if (!hold.ok) {
+      // Nothing happened: free the key so the same request can be retried after a top-up.
+      await d.delete(generations).where(eq(generations.id, generationId));
+      if (hold.code === "insufficient_tokens") {
+        const available = hold.available ?? hold.tokens.available;
+        throw new ApiError(
+          402,
+          "insufficient_tokens",
+          `This needs ${held} token${held === 1 ? "" : "s"}; you have ${available}.`,
+          { required: held, available, shortage: Math.max(0, held - available), tokens: hold.tokens },
+          { "X-Tokens-Remaining": String(hold.tokens.available) },
+        );
+      }
+      throw new ApiError(503, "unavailable", "The wallet could not hold the tokens. Nothing was charged.");
+    }
+    c.header("X-Tokens-Remaining", String(hold.tokens.available));
+
+    const job: Job = {
+      env: c.env,
+      d,
+      accountId,
+      generationId,
+      holdId: hold.holdId,
+      input,
+      price,
+      started,
+      requestId: c.var.requestId,
+    };
+
+    if (sse) {
+      const { body, done } = sseBody(async (send, signal) => {
+        send("start", { generationId, held });
+        const outcome = await execute(job, signal, (text) => send("delta", { text }));
+        finalEvent(send, generationId, outcome);
+      });
+      background(c, done);
+      return new Response(body, {
+        headers: {
+          "Content-Type": "text/event-stream; charset=utf-8",
+          "Cache-Control": "no-cache, no-transform",
+          "X-Accel-Buffering": "no",
+          "X-Tokens-Remaining": String(hold.tokens.available),
+        },
+      });
+    }
+
+    // JSON: nothing reaches the client before the end, so the work finishes
+    // even if it leaves; the result is then kept for a replay with the same key.
+    const run = execute(job, new AbortController().signal, () => true);
+    background(c, run);
+    const outcome = await run;
+    c.header("X-Tokens-Remaining", String(outcome.tokens.available));
+    if (outcome.status === "failed") {
+      throw new ApiError(502, "upstream_error", outcome.error.message, {
+        charged: 0,
+        tokens: outcome.tokens,
+      });
+    }
+    return c.json({
+      generation: { id: generationId, title: outcome.title, description: outcome.description },
+      charged: outcome.charged,
+      tokens: outcome.tokens,
+    });
+  },
+);
+
+function ticketRequest(body: GenerateBody): TicketRequest {
+  const ctx = body.context ?? {};
+  const context = Object.fromEntries(
+    (["title", "description", "project", "url"] as const)
+      .map((k) => [k, ctx[k]?.trim() ?? ""] as const)
+      .filter(([, v]) => v !== ""),
+  );
+  const request: TicketRequest = {
+    site: body.site,
+    feature: body.feature,
+    issueType: body.issueType,
+    prompt: body.prompt,
+    ...(Object.keys(context).length > 0 ? { context } : {}),
+  };
+  const tooLong = [
+    ["prompt", request.prompt.length, INPUT_LIMITS.prompt],
+    ...(["title", "description", "project", "url"] as const).map(
+      (k) => [`context.${k}`, context[k]?.length ?? 0, INPUT_LIMITS[k]] as const,
+    ),
+  ].find(([, length, max]) => length > max);
+  if (tooLong) {
+    const [field, , max] = tooLong;
+    throw new ApiError(413, "payload_too_large", `The ${field} is longer than ${max} characters.`, {
+      field,
+      max,
+    });
+  }
+  return request;
+}
+
+function limitsFor(accountId: string, ip: string | null): Limit[] {
+  return [
+    { key: `generate:acc:${accountId}`, ...GENERATE_LIMITS.account },
+    ...(ip ? [{ key: `generate:ip:${ip}`, ...GENERATE_LIMITS.ip }] : []),
+  ];
+}
+
+function findByKey(d: Db, accountId: string, key: string) {
+  return d.query.generations.findFirst({
+    where: and(eq(generations.accountId, accountId), eq(generations.idempotencyKey, key)),
+  });
+}
+
+// ── running one generation ───────────────────────────────────────────────
+
+interface Job {
+  env: Env;
+  d: Db;
+  accountId: string;
+  generationId: string;
+  holdId: string;
+  input: TicketRequest;
+  price: FeaturePrice;
+  started: number;
+  requestId: string;
+}
+
+type Outcome =
+  | {
+      status: "succeeded" | "cancelled";
+      title: string;
+      description: string;
+      charged: number;
+      tokens: Tokens;
+    }
+  | { status: "failed"; error: { code: string; message: string }; charged: 0; tokens: Tokens };
+
+/**
+ * Streams the model's answer to `deliver`, then charges and records it.
+ *
+ * What is charged (API.md: "a client that disconnects after output began is
+ * charged for what it received"):
+ * - completed: the feature's price for the output tokens the model reported;
+ * - the client went away (`signal`) after at least one delta was handed to
+ *   the response stream: the price for the output delivered until then
+ *   (tokens reported by the model if it finished, else estimated at 4
+ *   characters a token), i.e. the base cost when there is no usage part;
+ * - the client went away before any delta, or the model or we failed: 0.
+ *
+ * `deliver` returns false once the client is gone.
+ */
+async function execute(job: Job, signal: AbortSignal, deliver: (text: string) => boolean): Promise<Outcome> {
+  const { env, d, input, price, generationId } = job;
+  let output = "";
+  let delivered = "";
+  let model: string | null = null;
+  let usage: Usage | null = null;
+  let firstDeltaMs: number | null = null;
+  let failure: UpstreamError | null = null;
+
+  try {
+    const stream = streamChat({
+      ...providerFor(env, input),
+      messages: buildMessages(input),
+      maxTokens: MAX_OUTPUT_TOKENS[input.feature],
+      signal,
+    });
+    for await (const event of stream) {
+      if (event.type === "model") model = event.model;
+      else if (event.type === "usage") usage = event.usage;
+      else if (event.type === "delta") {
+        const text = event.text.slice(0, MAX_OUTPUT_CHARS - output.length);
+        output += text;
+        firstDeltaMs ??= Date.now() - job.started;
+        if (text && deliver(text)) delivered += text;
+        // Leaving the loop closes the upstream request: the ticket is long enough.
+        if (output.length >= MAX_OUTPUT_CHARS) break;
+      }
+    }
+  } catch (error) {
+    failure =
+      error instanceof UpstreamError
+        ? error
+        : new UpstreamError("bad_response", error instanceof Error ? error.message : String(error));
+    if (!(error instanceof UpstreamError)) {
+      log("error", "generate.unexpected", { requestId: job.requestId, generationId, error: String(error) });
+    }
+  }
+
+  const cancelled = signal.aborted;
+  const parsed = parseTicket(cancelled ? delivered : output);
+  if (!cancelled && !failure && !parsed.title && !parsed.description) {
+    failure = new UpstreamError("bad_response", "The model returned an empty answer.");
+  }
+  const status: "succeeded" | "cancelled" | "failed" = cancelled
+    ? "cancelled"
+    : failure
+      ? "failed"
+      : "succeeded";
+  let charge = 0;
+  if (status === "succeeded") charge = costFor(price, usage?.outputTokens ?? estimateTokens(output));
+  if (status === "cancelled" && delivered) {
+    const reported = delivered.length === output.length ? usage?.outputTokens : undefined;
+    charge = costFor(price, reported ?? estimateTokens(delivered));
+  }
+
+  const { charged, tokens } = await closeHold(job, charge);
+  if (status === "succeeded" && charged === 0 && charge > 0) {
+    log("warn", "generate.uncharged", { generationId, reason: "the hold could not be settled" });
+  }
+  const errorCode =
+    status === "failed" ? (failure?.kind ?? "bad_response") : cancelled ? "client_closed" : null;
+  await d
+    .update(generations)
+    .set({
+      status,
+      title: status === "failed" ? null : parsed.title,
+      description: status === "failed" ? null : parsed.description,
+      output: cancelled ? delivered : output,
+      model,
+      errorCode,
+      charged,
+      inputTokens: usage?.inputTokens ?? null,
+      outputTokens: usage?.outputTokens ?? null,
+      costUsd: usage?.costUsd ?? null,
+      firstDeltaMs,
+      latencyMs: Date.now() - job.started,
+      completedAt: new Date(),
+    })
+    .where(eq(generations.id, generationId))
+    .catch((error: unknown) => {
+      log("error", "generate.record_failed", { generationId, error: String(error) });
+    });
+  log(status === "failed" ? "warn" : "info", "generate.finished", {
+    requestId: job.requestId,
+    generationId,
+    status,
+    model,
+    charged,
+    errorKind: failure?.kind,
+    error: failure?.message,
+    ms: Date.now() - job.started,
+  });
+
+  if (status === "failed") {
+    return {
+      status,
+      error: { code: "upstream_error", message: userMessage(failure) },
+      charged: 0,
+      tokens,
+    };
+  }
+  return { status, title: parsed.title, description: parsed.description, charged, tokens };
+}
+
+/** Settles the hold to `charge`, or voids it when nothing is owed. Never charges more than held. */
+async function closeHold(job: Job, charge: number): Promise<{ charged: number; tokens: Tokens }> {
+  const w = wallet(job.env, job.accountId);
+  try {
+    if (charge > 0) {
+      const r = await w.settle({
+        holdId: job.holdId,
+        amount: charge,
+        description: `Ticket ${job.input.feature === "generate" ? "generation" : job.input.feature} (${job.input.site})`,
+        feature: job.input.feature,
+        generationId: job.generationId,
+        reference: job.generationId,
+      });
+      if (r.ok) return { charged: r.charged, tokens: r.tokens };
+      log("error", "generate.settle_refused", { generationId: job.generationId, code: r.code });
+      // An expired hold was released by the wallet: the ticket is free.
+      return { charged: 0, tokens: r.tokens };
+    }
+    const r = await w.void(job.holdId);
+    return { charged: 0, tokens: "tokens" in r ? r.tokens : await w.balance() };
+  } catch (error) {
+    // The wallet's alarm voids the hold at its deadline: nothing is charged.
+    log("error", "generate.wallet_failed", { generationId: job.generationId, error: String(error) });
+    return { charged: 0, tokens: await w.balance().catch(() => emptyTokens()) };
+  }
+}
+
+function estimateTokens(text: string): number {
+  return Math.ceil(text.length / CHARS_PER_TOKEN);
+}
+
+function userMessage(e: UpstreamError | null): string {
+  const suffix = " Nothing was charged.";
+  switch (e?.kind) {
+    case "timeout":
+      return `The AI model did not answer in time.${suffix}`;
+    case "http":
+      return e.status === 429
+        ? `The AI model is busy right now. Try again in a moment.${suffix}`
+        : `The AI model is unavailable (${e.status}).${suffix}`;
+    case "stream_cut":
+    case "stream_error":
+      return `The AI model stopped before the ticket was complete.${suffix}`;
+    default:
+      return `The AI model could not write this ticket.${suffix}`;
+  }
+}
+
+function emptyTokens(): Tokens {
+  return { available: 0, held: 0, balance: 0, used: 0, purchased: 0, grants: [] };
+}
+
+// ── responses ────────────────────────────────────────────────────────────
+
+type Send = (event: "start" | "delta" | "done" | "error", data: object) => boolean;
+
+/**
+ * An SSE body whose `run` outlives the handler. Cancelling the body (the
+ * client disconnected) aborts `signal`, which stops the upstream request;
+ * `send` then returns false. A delta counts as delivered once it is handed to
+ * the response stream.
+ */
+function sseBody(run: (send: Send, signal: AbortSignal) => Promise<void>) {
+  const encoder = new TextEncoder();
+  const abort = new AbortController();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let open = true;
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    cancel() {
+      open = false;
+      abort.abort();
+    },
+  });
+  const send: Send = (event, data) => {
+    if (!open) return false;
+    try {
+      controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+      return true;
+    } catch {
+      open = false;
+      abort.abort();
+      return false;
+    }
+  };
+  const done = run(send, abort.signal)
+    .catch((error: unknown) => {
+      log("error", "generate.stream_failed", { error: String(error) });
+      send("error", { code: "internal_error", message: "Something went wrong on our side.", charged: 0 });
+    })
+    .finally(() => {
+      if (open) {
+        open = false;
+        controller.close();
+      }
+    });
+  return { body, done };
+}
+
+function finalEvent(send: Send, generationId: string, outcome: Outcome) {
+  if (outcome.status === "failed") {
+    send("error", { ...outcome.error, charged: 0, tokens: outcome.tokens });
+  } else {
+    send("done", {
+      generationId,
+      title: outcome.title,
+      description: outcome.description,
+      charged: outcome.charged,
+      tokens: outcome.tokens,
+    });
+  }
+}
+
+/** Keeps the work alive after the response is returned (settling must not be cut short). */
+function background(c: Context<AppEnv>, work: Promise<unknown>) {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    // No execution context (a direct app.request without one): the promise still runs.
+  }
+}
+
+/** A request with a key seen before: the first result, a conflict, or "still running". */
+async function replay(c: Context<AppEnv>, row: GenerationRow, requestHash: string, sse: boolean) {
+  if (row.requestHash !== requestHash) {
+    throw new ApiError(409, "idempotency_conflict", "This Idempotency-Key was used with another request.");
+  }
+  if (row.status === "pending") {
+    if (Date.now() - row.createdAt.getTime() < HOLD_TTL_MS) {
+      throw new ApiError(409, "request_in_progress", "A request with this Idempotency-Key is still running.");
+    }
+    throw new ApiError(502, "upstream_error", "The first attempt with this Idempotency-Key did not finish.");
+  }
+  const tokens = await wallet(c.env, row.accountId).balance();
+  c.header("X-Tokens-Remaining", String(tokens.available));
+  const failed = row.status === "failed";
+  const message = "The first attempt with this Idempotency-Key failed. Nothing was charged.";
+  if (!sse) {
+    if (failed) throw new ApiError(502, "upstream_error", message, { charged: 0, tokens, replayed: true });
+    return c.json({
+      generation: { id: row.id, title: row.title ?? "", description: row.description ?? "" },
+      charged: row.charged,
+      tokens,
+      replayed: true,
+      ...(row.status === "cancelled" ? { status: row.status } : {}),
+    });
+  }
+  const { body, done } = sseBody(async (send) => {
+    send("start", { generationId: row.id, held: 0, replayed: true });
+    if (failed) {
+      send("error", { code: "upstream_error", message, charged: 0, tokens, replayed: true });
+      return;
+    }
+    if (row.output) send("delta", { text: row.output });
+    send("done", {
+      generationId: row.id,
+      title: row.title ?? "",
+      description: row.description ?? "",
+      charged: row.charged,
+      tokens,
+      replayed: true,
+    });
+  });
+  await done;
+  return new Response(body, {
+    headers: {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-cache",
+      "X-Tokens-Remaining": String(tokens.available),
+    },
+  });
+}

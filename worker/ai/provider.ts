@@ -1,0 +1,34 @@
+import type { Env } from "../env";
+import { MOCK_MODEL, mockFetch } from "./mock";
+import { type ChatOptions, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_STALL_TIMEOUT_MS } from "./openrouter";
+import type { TicketRequest } from "./types";
+
+export type Provider = Pick<ChatOptions, "baseUrl" | "apiKey" | "models" | "fetch" | "stallTimeoutMs">;
+
+/**
+ * OpenRouter when a key is configured, otherwise the built-in mock speaking
+ * OpenRouter's wire format through the same client (API.md, "Configuration").
+ */
+export function providerFor(env: Env, req: TicketRequest): Provider {
+  const stallTimeoutMs = Number(env.OPENROUTER_STALL_TIMEOUT_MS) || DEFAULT_STALL_TIMEOUT_MS;
+  if (!env.OPENROUTER_API_KEY) {
+    return {
+      baseUrl: DEFAULT_BASE_URL,
+      apiKey: "mock",
+      models: [MOCK_MODEL],
+      fetch: mockFetch(req),
+      stallTimeoutMs,
+    };
+  }
+  const fallbacks = (env.OPENROUTER_FALLBACK_MODELS ?? "")
+    .split(",")
+    .map((m) => m.trim())
+    .filter(Boolean);
+  const main = env.OPENROUTER_MODEL?.trim() || DEFAULT_MODEL;
+  return {
+    baseUrl: env.OPENROUTER_BASE_URL?.trim() || DEFAULT_BASE_URL,
+    apiKey: env.OPENROUTER_API_KEY,
+    models: [...new Set([main, ...fallbacks])],
+    stallTimeoutMs,
+  };
+}
