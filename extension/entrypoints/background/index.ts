@@ -1,3 +1,28 @@
+import { browser } from "wxt/browser";
+import { currentApi } from "@/lib/config";
+import { GENERATE_PORT, type PortLike } from "@/lib/messaging";
+import { SessionManager } from "@/lib/session";
+import { serveGeneratePort } from "./generate";
+import { syncGitlabScripts } from "./gitlab-hosts";
+import { registerHandlers } from "./handlers";
+
+/**
+ * The background owns the session and every API call (ARCHITECTURE.md): the
+ * panel and popup ask it by message, and generations stream over a port.
+ */
 export default defineBackground(() => {
-  // Owns the session and every API call (ARCHITECTURE.md); filled in by #5 and #7.
+  const session = new SessionManager(currentApi);
+  registerHandlers({ session, getApi: currentApi });
+
+  browser.runtime.onConnect.addListener((port) => {
+    if (port.name === GENERATE_PORT) {
+      serveGeneratePort(port as unknown as PortLike, { session, getApi: currentApi });
+    }
+  });
+
+  // Dynamic content scripts for self-managed GitLab follow the stored hosts.
+  void syncGitlabScripts().catch((err) => console.warn("MyBA: could not sync GitLab hosts", err));
+  browser.permissions.onRemoved.addListener(() => {
+    void syncGitlabScripts().catch(() => {});
+  });
 });

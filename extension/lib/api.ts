@@ -1,0 +1,265 @@
+/**
+ * The Worker's HTTP contract as the extension sees it (API.md). Only the
+ * background calls these; the panel and popup get the results by message.
+ */
+
+export interface Grant {
+  id: string;
+  source: string;
+  remaining: number;
+  expiresAt?: string | null;
+}
+
+export interface Tokens {
+  available: number;
+  held: number;
+  used?: number;
+  purchased?: number;
+  grants?: Grant[];
+}
+
+export interface Account {
+  id: string;
+  kind: "anonymous" | "user";
+  email?: string;
+  name?: string;
+  plan?: string | null;
+}
+
+export interface Me {
+  account: Account;
+  tokens: Tokens;
+}
+
+export interface SessionGrant {
+  token: string;
+  account: Account;
+  tokens: Tokens;
+}
+
+export interface AnonymousResult extends SessionGrant {
+  created: boolean;
+}
+
+export interface SignInResult extends SessionGrant {
+  transferred: number;
+  welcomeGranted: boolean | number;
+}
+
+export interface Provider {
+  id: string;
+  name: string;
+}
+
+export interface Price {
+  amount: number;
+  currency: string;
+}
+
+export interface Pack {
+  id: string;
+  name: string;
+  tokens: number;
+  price: Price;
+  firstPurchasePrice?: Price;
+}
+
+export interface Subscription {
+  id: string;
+  name: string;
+  monthlyTokens: number;
+  price: Price;
+  rolloverPercent: number;
+  features: string[];
+}
+
+export interface Plans {
+  packs: Pack[];
+  subscriptions: Subscription[];
+  /** Per-feature cost in tokens, when the Worker publishes it (an optional extension of the contract). */
+  featureCosts?: Partial<Record<Feature, number>>;
+}
+
+export type SiteId = "jira" | "gitlab" | "linear" | "other";
+export type Feature = "generate" | "refine" | "subtasks";
+export type IssueType = "auto" | "bug" | "story" | "task" | "epic";
+
+export interface GenerateRequest {
+  site: SiteId;
+  feature: Feature;
+  issueType: IssueType;
+  prompt: string;
+  context: { title: string; description: string; project: string; url: string };
+}
+
+export interface Generation {
+  id: string;
+  site: string;
+  feature: string;
+  issueType: string;
+  prompt: string;
+  title: string;
+  description: string;
+  charged: number;
+  model: string;
+  status: string;
+  createdAt: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** An error answer of the Worker, or a failure to reach it (`status` 0). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    /** Seconds, from `Retry-After` on 429/503. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  /** What crosses the messaging boundary (errors lose their class there). */
+  toJSON(): ApiErrorInfo {
+    return {
+      status: this.status,
+      code: this.code,
+      message: this.message,
+      details: this.details,
+      ...(this.retryAfter !== undefined ? { retryAfter: this.retryAfter } : {}),
+    };
+  }
+}
+
+export interface ApiErrorInfo {
+  status: number;
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+  retryAfter?: number;
+}
+
+export const NETWORK_ERROR = "network_error";
+/** The background has no visitor id yet: a view with a DOM must compute one (lib/fingerprint.ts). */
+export const VISITOR_ID_REQUIRED = "visitor_id_required";
+
+/** Reads the contract's error body (`{error: {code, message, ...details}}`) from a failed response. */
+export async function errorFromResponse(res: Response): Promise<ApiError> {
+  const retryAfter = parseRetryAfter(res.headers.get("Retry-After"));
+  let body: unknown = null;
+  try {
+    body = await res.json();
+  } catch {
+    // A proxy's HTML error page or an empty body: fall through to a generic message.
+  }
+  const error = (body as { error?: Record<string, unknown> } | null)?.error;
+  if (error && typeof error.code === "string") {
+    const { code, message, ...details } = error;
+    return new ApiError(
+      res.status,
+      code,
+      typeof message === "string" ? message : res.statusText,
+      details,
+      retryAfter,
+    );
+  }
+  return new ApiError(
+    res.status,
+    res.status >= 500 ? "unavailable" : "http_error",
+    `The MyBA service answered ${res.status}.`,
+    {},
+    retryAfter,
+  );
+}
+
+function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ApiOptions {
+  baseUrl: string;
+  fetch?: Fetch;
+}
+
+/**
+ * A thin typed client of the contract. The session token is passed per call:
+ * the session manager decides which token a call runs with.
+ */
+export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init) }: ApiOptions) {
+  const base = baseUrl.replace(/\/+$/, "");
+
+  async function raw(path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+    const { token, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (token) headers.set("Authorization", `Bearer ${token}`);
+    if (rest.body !== undefined && !headers.has("Content-Type"))
+      headers.set("Content-Type", "application/json");
+    try {
+      return await doFetch(`${base}${path}`, { ...rest, headers });
+    } catch (err) {
+      if ((err as Error)?.name === "AbortError") throw err;
+      throw new ApiError(0, NETWORK_ERROR, `Could not reach MyBA at ${base}. Check your connection.`);
+    }
+  }
+
+  async function json<T>(path: string, init: RequestInit & { token?: string | null } = {}): Promise<T> {
+    const res = await raw(path, init);
+    if (!res.ok) throw await errorFromResponse(res);
+    return (await res.json()) as T;
+  }
+
+  const post = (body: unknown) => ({ method: "POST", body: JSON.stringify(body) });
+
+  return {
+    baseUrl: base,
+    raw,
+    health: () => json<{ status: string; ai: string; billing: string; version: string }>("/api/health"),
+    anonymous: (visitorId: string) => json<AnonymousResult>("/api/anonymous", post({ visitorId })),
+    me: (token: string) => json<Me>("/api/me", { token }),
+    plans: (token: string | null) => json<Plans>("/api/plans", { token }),
+    providers: () => json<Provider[]>("/auth/providers"),
+    token: (body: { code: string; codeVerifier: string; anonymousToken?: string }) =>
+      json<SignInResult>("/auth/token", post(body)),
+    devLogin: (body: { email: string; anonymousToken?: string }) =>
+      json<SignInResult>("/auth/dev-login", post(body)),
+    logout: (token: string) => json<unknown>("/auth/logout", { ...post({}), token }),
+    checkout: (token: string, planId: string) =>
+      json<{ url: string; id: string }>("/api/checkout", { ...post({ planId }), token }),
+    redeem: (token: string, code: string) =>
+      json<{ granted: number; tokens: Tokens }>("/api/promo/redeem", { ...post({ code }), token }),
+    generations: (token: string, cursor?: string) =>
+      json<Page<Generation>>(
+        `/api/me/generations?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        { token },
+      ),
+    generation: (token: string, id: string) =>
+      json<Generation>(`/api/me/generations/${encodeURIComponent(id)}`, { token }),
+    generationMarkdown: async (token: string, id: string) => {
+      const res = await raw(`/api/me/generations/${encodeURIComponent(id)}?format=md`, { token });
+      if (!res.ok) throw await errorFromResponse(res);
+      return res.text();
+    },
+    /** Opens the SSE stream of a generation; the caller reads and relays it. */
+    generate: (token: string, request: GenerateRequest, idempotencyKey: string, signal: AbortSignal) =>
+      raw("/api/generate", {
+        ...post(request),
+        token,
+        signal,
+        headers: { Accept: "text/event-stream", "Idempotency-Key": idempotencyKey },
+      }),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;

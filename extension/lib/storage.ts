@@ -1,0 +1,94 @@
+import { storage } from "wxt/utils/storage";
+import type { Account, Tokens } from "./api";
+
+/**
+ * Every value the extension persists, declared once (STYLE.md, "Extension").
+ * Bump an item's `version` and add a migration when its shape changes.
+ */
+
+export interface StoredSession {
+  token: string;
+  kind: "anonymous" | "user";
+  accountId: string;
+}
+
+/** The session the background holds; only the background reads the token. */
+export const sessionItem = storage.defineItem<StoredSession | null>("local:session", {
+  fallback: null,
+  version: 1,
+});
+
+/**
+ * The anonymous session kept aside while signed in, so that signing out (or a
+ * revoked user session) returns to the same anonymous account instead of
+ * asking the Worker for a new one.
+ */
+export const anonymousSessionItem = storage.defineItem<StoredSession | null>("local:anonymousSession", {
+  fallback: null,
+  version: 1,
+});
+
+/** The FingerprintJS visitor id, computed once where a DOM exists (popup or panel). */
+export const visitorIdItem = storage.defineItem<string | null>("local:visitorId", {
+  fallback: null,
+  version: 1,
+});
+
+/** The last known account and balance, so every view shows a balance at once. */
+export interface CachedAccount {
+  account: Account;
+  tokens: Tokens;
+  updatedAt: string;
+}
+export const accountItem = storage.defineItem<CachedAccount | null>("local:account", {
+  fallback: null,
+  version: 1,
+});
+
+/** Overrides the build-time API base URL (popup settings); null uses the build's. */
+export const apiUrlItem = storage.defineItem<string | null>("local:apiUrl", {
+  fallback: null,
+  version: 1,
+});
+
+export type SiteSwitch = "jira" | "gitlab" | "linear";
+/** Per-site on/off. Content scripts read it before mounting anything. */
+export const sitesEnabledItem = storage.defineItem<Record<SiteSwitch, boolean>>("local:sitesEnabled", {
+  fallback: { jira: true, gitlab: true, linear: true },
+  version: 1,
+});
+
+/**
+ * Self-managed GitLab origins (`https://git.example.com`) the user enabled
+ * from the popup; the background keeps one registered content script per origin.
+ */
+export const gitlabHostsItem = storage.defineItem<string[]>("local:gitlabHosts", {
+  fallback: [],
+  version: 1,
+});
+
+/**
+ * The last generation's Idempotency-Key with the body it was sent with: a
+ * retry of the same generation (even after the service worker restarted)
+ * reuses the key, so the Worker answers the first result and charges once.
+ */
+export interface LastGeneration {
+  key: string;
+  body: string;
+  createdAt: string;
+}
+export const lastGenerationItem = storage.defineItem<LastGeneration | null>("local:lastGeneration", {
+  fallback: null,
+  version: 1,
+});
+
+/** A purchase in flight: the popup polls /api/me until the balance moves past `before`. */
+export interface PendingCheckout {
+  planId: string;
+  before: number;
+  startedAt: string;
+}
+export const pendingCheckoutItem = storage.defineItem<PendingCheckout | null>("local:pendingCheckout", {
+  fallback: null,
+  version: 1,
+});
