@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import type { DebitArgs, GrantArgs, ReserveArgs, SettleArgs, TransferArgs } from "./types";
+import type { AdjustArgs, DebitArgs, GrantArgs, ReserveArgs, SettleArgs, TransferArgs } from "./types";
 
 type Without<T> = Omit<T, "walletId">;
 
@@ -17,11 +17,12 @@ export function wallet(env: Env, walletId: string) {
     settle: (a: Without<SettleArgs>) => stub.settle({ ...a, walletId }),
     void: (holdId: string) => stub.void({ walletId, holdId }),
     debit: (a: Without<DebitArgs>) => stub.debit({ ...a, walletId }),
-    adjust: (a: { key: string; amount: number; reason: string }) => stub.adjust({ ...a, walletId }),
+    adjust: (a: Without<AdjustArgs>) => stub.adjust({ ...a, walletId }),
     transfer: (a: Without<TransferArgs>) => stub.transfer({ ...a, walletId }),
     balance: () => stub.balance({ walletId }),
     history: (a: { limit?: number; before?: number } = {}) => stub.history({ ...a, walletId }),
     sweep: () => stub.sweep(),
+    stats: () => stub.stats(),
   };
 }
 

@@ -9,25 +9,36 @@ export interface Tokens {
   held: number;
   /** available + held: what the ledger sums to. */
   balance: number;
+  /** Tokens burned by usage, ever. */
   used: number;
+  /** Tokens bought, ever. */
   purchased: number;
+  /** Live grants in burn order (what each has left to spend). */
   grants: { id: string; source: GrantSource; remaining: number; expiresAt?: string }[];
 }
 
+export type FailureCode =
+  | "insufficient_tokens"
+  | "idempotency_conflict"
+  | "invalid_amount"
+  | "invalid_request"
+  | "hold_not_found"
+  | "hold_closed"
+  | "hold_expired";
+
 export interface WalletFailure {
   ok: false;
-  code:
-    | "insufficient_tokens"
-    | "idempotency_conflict"
-    | "invalid_amount"
-    | "invalid_request"
-    | "hold_not_found"
-    | "hold_closed"
-    | "hold_expired";
+  code: FailureCode;
   message: string;
+  /** insufficient_tokens: what was asked and what is there. */
   required?: number;
   available?: number;
 }
+
+/** Every wallet answer carries the balance after it, success or not. */
+export type WalletResult<T extends object> =
+  | ({ ok: true; replayed?: boolean; tokens: Tokens } & T)
+  | (WalletFailure & { tokens: Tokens });
 
 export interface GrantArgs {
   walletId: string;
@@ -37,7 +48,7 @@ export interface GrantArgs {
   /** Ledger entry type; defaults from the source (free → grant, transfer → transfer_in). */
   type?: LedgerType;
   amount: number;
-  /** Epoch ms; absent: never expires. */
+  /** Epoch ms; absent or null: never expires. */
   expiresAt?: number | null;
   description: string;
   reference?: string;
@@ -47,14 +58,10 @@ export interface ReserveArgs {
   walletId: string;
   key: string;
   amount: number;
-  /** The hold is voided by the alarm this long after it was made. */
+  /** The hold is released by the alarm this long after it was made (1 s … 24 h). */
   ttlMs: number;
   reference?: string;
 }
-
-export type ReserveResult =
-  | { ok: true; holdId: string; held: number; deadline: string; tokens: Tokens; replayed?: boolean }
-  | (WalletFailure & { tokens: Tokens });
 
 export interface SettleArgs {
   walletId: string;
@@ -66,10 +73,6 @@ export interface SettleArgs {
   generationId?: string;
   reference?: string;
 }
-
-export type SettleResult =
-  | { ok: true; charged: number; entryId: string | null; tokens: Tokens; replayed?: boolean }
-  | (WalletFailure & { tokens: Tokens });
 
 export interface DebitArgs {
   walletId: string;
@@ -84,6 +87,14 @@ export interface DebitArgs {
   grantIds?: string[];
 }
 
+export interface AdjustArgs {
+  walletId: string;
+  key: string;
+  /** Positive adds an `adjustment` grant; negative takes up to that much, never below zero. */
+  amount: number;
+  reason: string;
+}
+
 export interface TransferArgs {
   walletId: string;
   /** Exactly once per key (the anonymous account id, for sign-in). */
@@ -91,6 +102,15 @@ export interface TransferArgs {
   to: string;
   description: string;
 }
+
+export type GrantResult = WalletResult<{ grantId: string }>;
+export type ReserveResult = WalletResult<{ holdId: string; held: number; deadline: string }>;
+export type SettleResult = WalletResult<{ charged: number; entryId: string | null }>;
+/** `status` says how the hold ended: voiding a settled hold charges what was settled. */
+export type VoidResult = WalletResult<{ status: "voided" | "expired" | "settled" }>;
+export type DebitResult = WalletResult<{ debited: number }>;
+export type AdjustResult = WalletResult<{ adjusted: number }>;
+export type TransferResult = WalletResult<{ moved: number }>;
 
 export interface LedgerEntry {
   id: string;
@@ -120,4 +140,21 @@ export interface WalletAudit {
   unsynced: { seq: number; id: string; amount: number }[];
   /** Seqs of the checked rows that this wallet never wrote. */
   unknown: number[];
+}
+
+/** D1 traffic since the object started (benchmarks and the rows-written budget). */
+export interface WalletStats {
+  d1Batches: number;
+  d1RowsWritten: number;
+  entriesFlushed: number;
+  unsynced: number;
+  pendingCredits: number;
+}
+
+/** Fault injection for tests; in memory only, so a restart clears it. */
+export interface WalletFaults {
+  /** "down": D1 writes fail; "lose-ack": D1 commits but the wallet sees an error. */
+  d1?: "ok" | "down" | "lose-ack";
+  /** Every RPC throws, as if the object could not be reached. */
+  unavailable?: boolean;
 }

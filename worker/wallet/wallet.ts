@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { LedgerType } from "../db/schema/ledger";
+import { LEDGER_TYPES, type LedgerType } from "../db/schema/ledger";
 import type { Env } from "../env";
 import { newId } from "../lib/ids";
 import { log } from "../lib/log";
@@ -7,14 +7,21 @@ import {
   type Allocation,
   allocate,
   availableOf,
+  burnOrder,
   expiredGrants,
+  GRANT_SOURCES,
   type GrantSource,
   priorityOf,
   splitSettlement,
 } from "./ledger";
 import type {
+  AdjustArgs,
+  AdjustResult,
   DebitArgs,
+  DebitResult,
+  FailureCode,
   GrantArgs,
+  GrantResult,
   LedgerEntry,
   ReserveArgs,
   ReserveResult,
@@ -22,19 +29,28 @@ import type {
   SettleResult,
   Tokens,
   TransferArgs,
+  TransferResult,
+  VoidResult,
   WalletAudit,
   WalletFailure,
+  WalletFaults,
+  WalletStats,
 } from "./types";
 
 interface GrantRow extends Record<string, SqlStorageValue> {
   id: string;
   source: string;
   amount: number;
+  /** Spendable now: not burned and not held. */
   remaining: number;
+  /** Taken by open holds: not burned yet, not spendable either. */
+  held: number;
   priority: number;
   expires_at: number | null;
   reference: string | null;
   created_at: number;
+  /** Bumped when the grant's unburned amount changes; 0 once D1's mirror has it. */
+  mirror_dirty: number;
 }
 
 interface HoldRow extends Record<string, SqlStorageValue> {
@@ -42,6 +58,7 @@ interface HoldRow extends Record<string, SqlStorageValue> {
   amount: number;
   allocations: string;
   deadline: number;
+  /** open → settled | voided (by the caller) | expired (deadline passed). */
   status: string;
   reference: string | null;
   created_at: number;
@@ -61,116 +78,163 @@ interface EntryRow extends Record<string, SqlStorageValue> {
   feature: string | null;
   generation_id: string | null;
   created_at: number;
+  synced: number;
+}
+
+interface CreditRow extends Record<string, SqlStorageValue> {
+  key: string;
+  to_wallet: string;
+  amount: number;
+  description: string;
+  reference: string | null;
+  parts: string | null;
+}
+
+/** One piece of a transfer: tokens that expired together stay together. */
+interface CreditPart {
+  amount: number;
+  expiresAt: number | null;
 }
 
 /** How long the alarm waits before retrying a D1 flush or a transfer credit. */
 const RETRY_MS = 5_000;
+/** Entries per D1 batch: well under D1's statement and parameter limits. */
 const FLUSH_BATCH = 50;
+/** Largest single amount accepted: sums stay exact in a double and in SQLite. */
+const MAX_AMOUNT = 1_000_000_000;
+const MAX_TTL_MS = 24 * 60 * 60 * 1000;
+/**
+ * Records of reserve/settle/void and closed holds are dropped after this long:
+ * a generation retried later than that is a new generation (its D1 row keeps
+ * the request's own idempotency). Grant, debit, adjust and transfer records
+ * are kept forever: they guard money coming in and going out.
+ */
+const SHORT_LIVED_OPS_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * The object's own schema, applied in order and recorded in `meta`. Version 1
+ * is the first shape that shipped; later versions only add to it.
+ */
+const SCHEMA: string[] = [
+  `CREATE TABLE IF NOT EXISTS grants (
+     id TEXT PRIMARY KEY, source TEXT NOT NULL, amount INTEGER NOT NULL,
+     remaining INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER,
+     reference TEXT, created_at INTEGER NOT NULL);
+   CREATE TABLE IF NOT EXISTS holds (
+     id TEXT PRIMARY KEY, amount INTEGER NOT NULL, allocations TEXT NOT NULL,
+     deadline INTEGER NOT NULL, status TEXT NOT NULL, reference TEXT,
+     created_at INTEGER NOT NULL);
+   CREATE INDEX IF NOT EXISTS holds_open ON holds (status, deadline);
+   CREATE TABLE IF NOT EXISTS ops (
+     key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL,
+     created_at INTEGER NOT NULL);
+   CREATE TABLE IF NOT EXISTS entries (
+     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL,
+     amount INTEGER NOT NULL, balance_after INTEGER NOT NULL, grant_id TEXT,
+     hold_id TEXT, reference TEXT, idempotency_key TEXT, description TEXT NOT NULL,
+     feature TEXT, generation_id TEXT, created_at INTEGER NOT NULL,
+     synced INTEGER NOT NULL DEFAULT 0);
+   CREATE INDEX IF NOT EXISTS entries_unsynced ON entries (synced, seq);
+   CREATE TABLE IF NOT EXISTS credits (
+     key TEXT PRIMARY KEY, to_wallet TEXT NOT NULL, amount INTEGER NOT NULL,
+     description TEXT NOT NULL, reference TEXT, created_at INTEGER NOT NULL);`,
+  // v2: per-grant held amounts (balance = Σ remaining + held, no scan of holds),
+  // a D1 mirror outbox per grant, running totals, transfers that keep expiry.
+  `ALTER TABLE grants ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE grants ADD COLUMN mirror_dirty INTEGER NOT NULL DEFAULT 1;
+   UPDATE grants SET held = (
+     SELECT coalesce(sum(json_extract(a.value, '$.amount')), 0)
+     FROM holds h, json_each(h.allocations) a
+     WHERE h.status = 'open' AND json_extract(a.value, '$.grantId') = grants.id);
+   ALTER TABLE credits ADD COLUMN parts TEXT;
+   CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 1), used INTEGER NOT NULL, purchased INTEGER NOT NULL);
+   INSERT INTO totals SELECT 1,
+     coalesce(sum(CASE WHEN type = 'usage' THEN -amount END), 0),
+     coalesce(sum(CASE WHEN type = 'purchase' THEN amount END), 0) FROM entries;`,
+];
+
+type Outcome<T extends object> = ({ ok: true } & T) | WalletFailure;
 
 /**
  * One wallet: the only place a balance changes (ARCHITECTURE.md, "The wallet";
  * docs/decisions/001-wallet.md).
  *
  * Every change runs as one synchronous SQLite transaction in the object's own
- * storage (check, effect, idempotency record and ledger entry together), so no
- * interleaving can double-spend. Ledger entries then flow to D1 through an
- * outbox (`entries.synced = 0`) flushed right away and retried by the alarm.
+ * storage — check, effect, idempotency record and ledger entry together — so
+ * no interleaving of requests can double-spend, and a crash keeps all or none.
+ * Entries then reach D1 through an outbox (`entries.synced = 0`) flushed right
+ * after the change and retried by the alarm until D1 has them.
  */
 export class Wallet extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private boundId: string | null;
   private flushing: Promise<void> | null = null;
-  /** Test hook: when set, D1 writes throw, as during a D1 outage. */
-  private d1Down = false;
+  private appended = 0;
+  private expiries = 0;
+  private faults: Required<WalletFaults> = { d1: "ok", unavailable: false };
+  private readonly stats_ = { d1Batches: 0, d1RowsWritten: 0, entriesFlushed: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS grants (
-        id TEXT PRIMARY KEY, source TEXT NOT NULL, amount INTEGER NOT NULL,
-        remaining INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER,
-        reference TEXT, created_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS holds (
-        id TEXT PRIMARY KEY, amount INTEGER NOT NULL, allocations TEXT NOT NULL,
-        deadline INTEGER NOT NULL, status TEXT NOT NULL, reference TEXT,
-        created_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS holds_open ON holds (status, deadline);
-      CREATE TABLE IF NOT EXISTS ops (
-        key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL,
-        created_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS entries (
-        seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL,
-        amount INTEGER NOT NULL, balance_after INTEGER NOT NULL, grant_id TEXT,
-        hold_id TEXT, reference TEXT, idempotency_key TEXT, description TEXT NOT NULL,
-        feature TEXT, generation_id TEXT, created_at INTEGER NOT NULL,
-        synced INTEGER NOT NULL DEFAULT 0);
-      CREATE INDEX IF NOT EXISTS entries_unsynced ON entries (synced, seq);
-      CREATE TABLE IF NOT EXISTS credits (
-        key TEXT PRIMARY KEY, to_wallet TEXT NOT NULL, amount INTEGER NOT NULL,
-        description TEXT NOT NULL, reference TEXT, created_at INTEGER NOT NULL);
-    `);
-  }
-
-  // ── RPC ────────────────────────────────────────────────────────────────
-
-  /** Adds tokens as a grant (free, welcome, purchase, promo, allowance…). */
-  async grant(args: GrantArgs): Promise<{ ok: true; grantId: string; tokens: Tokens } | WalletFailure> {
-    this.bind(args.walletId);
-    if (!Number.isSafeInteger(args.amount) || args.amount <= 0) {
-      return this.fail("invalid_amount", "A grant must be a positive whole number of tokens.");
-    }
-    const result = this.once(`grant:${args.key}`, args, () => {
-      const grantId = newId("grt");
-      const now = Date.now();
-      this.sql.exec(
-        "INSERT INTO grants VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        grantId,
-        args.source,
-        args.amount,
-        args.amount,
-        priorityOf(args.source),
-        args.expiresAt ?? null,
-        args.reference ?? null,
-        now,
-      );
-      this.append({
-        type: args.type ?? defaultTypeFor(args.source),
-        amount: args.amount,
-        grantId,
-        reference: args.reference ?? null,
-        idempotencyKey: args.key,
-        description: args.description,
-      });
-      return { ok: true as const, grantId };
+    this.sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
+    ctx.storage.transactionSync(() => {
+      const version = Number(this.meta("schema_version") ?? 0);
+      for (let v = version; v < SCHEMA.length; v++) this.sql.exec(SCHEMA[v] as string);
+      this.setMeta("schema_version", String(SCHEMA.length));
     });
-    return this.finish(result);
+    this.boundId = this.meta("wallet_id");
   }
 
-  /** Holds `amount` tokens until `ttlMs` from now: check and reserve in one transaction. */
+  // ── RPC: changes ───────────────────────────────────────────────────────
+
+  /** Adds tokens as a grant (free, welcome, purchase, promo, allowance, transfer…). */
+  async grant(args: GrantArgs): Promise<GrantResult> {
+    this.enter(args.walletId);
+    const bad =
+      checkKey(args.key) ??
+      checkAmount(args.amount, "A grant") ??
+      checkText(args.description, "description") ??
+      (GRANT_SOURCES.includes(args.source) ? null : invalid("Unknown grant source.")) ??
+      (args.type === undefined || LEDGER_TYPES.includes(args.type) ? null : invalid("Unknown entry type.")) ??
+      (args.expiresAt == null || Number.isSafeInteger(args.expiresAt)
+        ? null
+        : invalid("expiresAt must be a time in epoch milliseconds."));
+    if (bad) return this.answer(bad);
+    return this.change(`grant:${args.key}`, args, () => ({
+      ok: true as const,
+      grantId: this.addGrant(args, Date.now()),
+    }));
+  }
+
+  /**
+   * Holds `amount` tokens until `ttlMs` from now. The check and the
+   * reservation are one transaction: whatever the concurrency, the sum of
+   * holds never exceeds what the grants had.
+   */
   async reserve(args: ReserveArgs): Promise<ReserveResult> {
-    this.bind(args.walletId);
-    if (!Number.isSafeInteger(args.amount) || args.amount <= 0) {
-      return this.fail("invalid_amount", "A hold must be a positive whole number of tokens.");
-    }
-    const result = this.once(`reserve:${args.key}`, args, () => {
+    this.enter(args.walletId);
+    const bad =
+      checkKey(args.key) ??
+      checkAmount(args.amount, "A hold") ??
+      (Number.isSafeInteger(args.ttlMs) && args.ttlMs >= 1000 && args.ttlMs <= MAX_TTL_MS
+        ? null
+        : invalid("ttlMs must be between 1 second and 24 hours."));
+    if (bad) return this.answer(bad);
+    return this.change(`reserve:${args.key}`, args, () => {
       const now = Date.now();
       this.expireDue(now);
-      const grants = this.liveGrants();
+      const grants = this.liveGrants(now);
       const allocations = allocate(grants, args.amount, now);
-      if (!allocations) {
-        return {
-          ok: false as const,
-          code: "insufficient_tokens" as const,
-          message: "Not enough tokens for this request.",
-          required: args.amount,
-          available: availableOf(grants, now),
-        };
+      if (!allocations) return insufficient(args.amount, availableOf(grants, now));
+      for (const a of allocations) {
+        this.sql.exec(
+          "UPDATE grants SET remaining = remaining - ?1, held = held + ?1 WHERE id = ?2",
+          a.amount,
+          a.grantId,
+        );
       }
       const holdId = newId("hld");
-      for (const a of allocations) {
-        this.sql.exec("UPDATE grants SET remaining = remaining - ? WHERE id = ?", a.amount, a.grantId);
-      }
       const deadline = now + args.ttlMs;
       this.sql.exec(
         "INSERT INTO holds VALUES (?, ?, ?, ?, 'open', ?, ?)",
@@ -183,198 +247,219 @@ export class Wallet extends DurableObject<Env> {
       );
       return { ok: true as const, holdId, held: args.amount, deadline: new Date(deadline).toISOString() };
     });
-    return this.finish(result);
   }
 
   /**
-   * Burns `amount` (≤ held) of a hold and releases the rest. Refused after the
-   * hold's deadline (the hold is voided instead). Settling the same hold again
-   * with the same amount returns the first result.
+   * Burns `amount` (≤ held) of a hold and releases the rest. Refused once the
+   * deadline has passed (the hold is released then, as the alarm would).
+   * Settling again with the same arguments returns the first result.
    */
   async settle(args: SettleArgs): Promise<SettleResult> {
-    this.bind(args.walletId);
-    const result = this.once(`settle:${args.holdId}`, args, () => {
+    this.enter(args.walletId);
+    const bad =
+      (typeof args.holdId === "string" ? null : invalid("holdId is required.")) ??
+      checkText(args.description, "description") ??
+      (Number.isSafeInteger(args.amount) && args.amount >= 0
+        ? null
+        : fail("invalid_amount", "A settlement must be a whole number of tokens, 0 or more."));
+    if (bad) return this.answer(bad);
+    return this.change(`settle:${args.holdId}`, args, () => {
       const now = Date.now();
-      const hold = this.openHold(args.holdId);
+      const hold = this.hold(args.holdId);
       if (isFailure(hold)) return hold;
-      if (!Number.isSafeInteger(args.amount) || args.amount < 0 || args.amount > hold.amount) {
-        return {
-          ok: false as const,
-          code: "invalid_amount" as const,
-          message: `A settlement must be between 0 and the held ${hold.amount} tokens.`,
-        };
+      if (hold.status === "expired") return holdExpired();
+      if (hold.status !== "open") return fail("hold_closed", `The hold was already ${hold.status}.`);
+      if (args.amount > hold.amount) {
+        return fail("invalid_amount", `A settlement must be between 0 and the held ${hold.amount} tokens.`);
       }
       if (hold.deadline <= now) {
-        this.closeHold(hold, 0, "voided");
-        return {
-          ok: false as const,
-          code: "hold_expired" as const,
-          message: "The hold passed its deadline and was released.",
-        };
+        this.closeHold(hold, 0, "expired", now);
+        return holdExpired();
       }
-      const entryId = this.closeHold(hold, args.amount, "settled", args);
+      const entryId = this.closeHold(hold, args.amount, "settled", now, args);
       return { ok: true as const, charged: args.amount, entryId };
     });
-    return this.finish(result);
   }
 
-  /** Releases a whole hold: nothing is charged. Voiding twice is harmless. */
-  async void(args: {
-    walletId: string;
-    holdId: string;
-  }): Promise<{ ok: true; tokens: Tokens } | WalletFailure> {
-    this.bind(args.walletId);
-    const result = this.once(`void:${args.holdId}`, args, () => {
-      const hold = this.openHold(args.holdId);
-      if (isFailure(hold)) {
-        // Already closed by settle or by the alarm: voiding again changes nothing.
-        return hold.code === "hold_not_found" ? hold : { ok: true as const };
+  /** Releases a whole hold: nothing is charged. Voiding a closed hold changes nothing. */
+  async void(args: { walletId: string; holdId: string }): Promise<VoidResult> {
+    this.enter(args.walletId);
+    if (typeof args.holdId !== "string") return this.answer(invalid("holdId is required."));
+    return this.change(`void:${args.holdId}`, args, () => {
+      const hold = this.hold(args.holdId);
+      if (isFailure(hold)) return hold;
+      if (hold.status !== "open") {
+        return { ok: true as const, status: hold.status as "voided" | "expired" | "settled" };
       }
-      this.closeHold(hold, 0, "voided");
-      return { ok: true as const };
+      this.closeHold(hold, 0, "voided", Date.now());
+      return { ok: true as const, status: "voided" as const };
     });
-    return this.finish(result);
   }
 
   /**
-   * Takes tokens out: refunds, chargebacks, negative adjustments. With
-   * `partial`, takes what is there up to `amount` (never below zero);
-   * otherwise all of `amount` or nothing. `grantIds` limits it to those grants
-   * (a refund claws back only what is left of the purchase).
+   * Takes tokens out: refunds, chargebacks. With `partial`, takes what is
+   * there up to `amount` (never below zero); otherwise all or nothing.
+   * `grantIds` limits it to those grants (a refund claws back only what is
+   * left of its purchase). Held tokens are not taken: they are spoken for.
    */
-  async debit(args: DebitArgs): Promise<{ ok: true; debited: number; tokens: Tokens } | WalletFailure> {
-    this.bind(args.walletId);
-    if (!Number.isSafeInteger(args.amount) || args.amount <= 0) {
-      return this.fail("invalid_amount", "A debit must be a positive whole number of tokens.");
-    }
-    const result = this.once(`debit:${args.key}`, args, () => {
-      const debited = this.takeTokens(args);
-      if (debited === null) {
-        const now = Date.now();
-        return {
-          ok: false as const,
-          code: "insufficient_tokens" as const,
-          message: "Not enough tokens for this debit.",
-          required: args.amount,
-          available: availableOf(this.liveGrants(), now),
-        };
-      }
-      return { ok: true as const, debited };
-    });
-    return this.finish(result);
-  }
-
-  /**
-   * An admin adjustment: a positive amount is an `adjustment` grant; a
-   * negative one takes what is there up to it, never below zero.
-   */
-  async adjust(args: {
-    walletId: string;
-    key: string;
-    amount: number;
-    reason: string;
-  }): Promise<{ ok: true; adjusted: number; tokens: Tokens } | WalletFailure> {
-    if (!Number.isSafeInteger(args.amount) || args.amount === 0) {
-      this.bind(args.walletId);
-      return this.fail("invalid_amount", "An adjustment must be a non-zero whole number.");
-    }
-    if (args.amount > 0) {
-      const r = await this.grant({
-        walletId: args.walletId,
-        key: `adjust:${args.key}`,
-        source: "adjustment",
-        type: "adjustment",
-        amount: args.amount,
-        description: args.reason,
-        reference: args.key,
-      });
-      return r.ok ? { ok: true, adjusted: args.amount, tokens: r.tokens } : r;
-    }
-    const r = await this.debit({
-      walletId: args.walletId,
-      key: `adjust:${args.key}`,
-      amount: -args.amount,
-      type: "adjustment",
-      description: args.reason,
-      reference: args.key,
-      partial: true,
-    });
-    return r.ok ? { ok: true, adjusted: -r.debited, tokens: r.tokens } : r;
-  }
-
-  /**
-   * Moves every available token to another wallet, exactly once per key: the
-   * debit and the pending credit are one transaction here; the credit is a
-   * grant on the other wallet keyed by the same key, retried until it lands.
-   */
-  async transfer(args: TransferArgs): Promise<{ ok: true; moved: number; tokens: Tokens } | WalletFailure> {
-    this.bind(args.walletId);
-    if (args.to === args.walletId) return this.fail("invalid_request", "A wallet cannot transfer to itself.");
-    const result = this.once(`transfer:${args.key}`, args, () => {
+  async debit(args: DebitArgs): Promise<DebitResult> {
+    this.enter(args.walletId);
+    const bad =
+      checkKey(args.key) ??
+      checkAmount(args.amount, "A debit") ??
+      checkText(args.description, "description") ??
+      (LEDGER_TYPES.includes(args.type) ? null : invalid("Unknown entry type."));
+    if (bad) return this.answer(bad);
+    return this.change(`debit:${args.key}`, args, () => {
       const now = Date.now();
       this.expireDue(now);
-      const available = availableOf(this.liveGrants(), now);
+      const taken = this.take(args, now);
+      if (taken === null) {
+        return insufficient(args.amount, availableOf(this.liveGrants(now), now));
+      }
+      return { ok: true as const, debited: taken.amount };
+    });
+  }
+
+  /**
+   * An admin adjustment under one idempotency key: a positive amount is an
+   * `adjustment` grant; a negative one takes what is there up to it, so the
+   * balance never goes below zero.
+   */
+  async adjust(args: AdjustArgs): Promise<AdjustResult> {
+    this.enter(args.walletId);
+    const bad =
+      checkKey(args.key) ??
+      checkText(args.reason, "reason") ??
+      (Number.isSafeInteger(args.amount) && args.amount !== 0 && Math.abs(args.amount) <= MAX_AMOUNT
+        ? null
+        : fail("invalid_amount", "An adjustment must be a non-zero whole number of tokens."));
+    if (bad) return this.answer(bad);
+    return this.change(`adjust:${args.key}`, args, () => {
+      const now = Date.now();
+      const base = { key: args.key, description: args.reason, reference: args.key };
+      if (args.amount > 0) {
+        this.addGrant({ ...base, source: "adjustment", type: "adjustment", amount: args.amount }, now);
+        return { ok: true as const, adjusted: args.amount };
+      }
+      this.expireDue(now);
+      const taken = this.take({ ...base, amount: -args.amount, type: "adjustment", partial: true }, now);
+      return { ok: true as const, adjusted: -(taken?.amount ?? 0) };
+    });
+  }
+
+  /**
+   * Moves every available token to another wallet, exactly once per key. The
+   * debit and the pending credit commit together here; the credit is then a
+   * grant on the other wallet under a key derived from this one, retried by
+   * the alarm until it lands, so it lands once. Expiry dates travel along.
+   */
+  async transfer(args: TransferArgs): Promise<TransferResult> {
+    this.enter(args.walletId);
+    const bad =
+      checkKey(args.key) ??
+      checkText(args.description, "description") ??
+      (typeof args.to === "string" && args.to.length > 0 ? null : invalid("A target wallet is required.")) ??
+      (args.to === args.walletId ? invalid("A wallet cannot transfer to itself.") : null);
+    if (bad) return this.answer(bad);
+    const result = this.run(`transfer:${args.key}`, args, () => {
+      const now = Date.now();
+      this.expireDue(now);
+      const grants = this.liveGrants(now);
+      const available = availableOf(grants, now);
       if (available === 0) return { ok: true as const, moved: 0 };
-      this.takeTokens({
-        walletId: args.walletId,
-        key: args.key,
-        amount: available,
-        type: "transfer_out",
-        description: args.description,
-        reference: args.to,
-        partial: false,
-      });
+      const taken = this.take(
+        {
+          key: args.key,
+          amount: available,
+          type: "transfer_out",
+          description: args.description,
+          reference: args.to,
+          partial: false,
+        },
+        now,
+      );
+      const expiry = new Map(grants.map((g) => [g.id, g.expiresAt]));
+      const parts = new Map<number | null, number>();
+      for (const a of taken?.allocations ?? []) {
+        const at = expiry.get(a.grantId) ?? null;
+        parts.set(at, (parts.get(at) ?? 0) + a.amount);
+      }
       this.sql.exec(
-        "INSERT INTO credits VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO credits (key, to_wallet, amount, description, reference, created_at, parts) VALUES (?, ?, ?, ?, ?, ?, ?)",
         args.key,
         args.to,
         available,
         args.description,
         args.walletId,
         now,
+        JSON.stringify([...parts].map(([expiresAt, amount]): CreditPart => ({ amount, expiresAt }))),
       );
       return { ok: true as const, moved: available };
     });
     await this.deliverCredits();
-    return this.finish(result);
+    return this.settleUp(result.outcome, result.appended);
   }
 
+  // ── RPC: reads and upkeep ──────────────────────────────────────────────
+
   async balance(args: { walletId: string }): Promise<Tokens> {
-    this.bind(args.walletId);
-    const expired = this.ctx.storage.transactionSync(() => this.expireDue(Date.now()));
-    if (expired > 0) await this.afterChange();
+    this.enter(args.walletId);
+    const before = this.appended;
+    this.ctx.storage.transactionSync(() => this.expireDue(Date.now()));
+    if (this.appended !== before) await this.afterChange();
     return this.tokens();
   }
 
   /** The wallet's own copy of its ledger, newest first. */
   async history(args: { walletId: string; limit?: number; before?: number }): Promise<LedgerEntry[]> {
-    this.bind(args.walletId);
-    const rows = this.sql
+    this.enter(args.walletId);
+    return this.sql
       .exec<EntryRow>(
         "SELECT * FROM entries WHERE seq < ? ORDER BY seq DESC LIMIT ?",
         args.before ?? Number.MAX_SAFE_INTEGER,
         Math.min(Math.max(args.limit ?? 50, 1), 500),
       )
-      .toArray();
-    return rows.map((r) => this.toEntry(r));
+      .toArray()
+      .map(toEntry);
   }
 
-  /** Voids overdue holds, expires grants, flushes the outbox. The alarm calls it. */
-  async sweep(): Promise<{ voided: number; expired: number; unsynced: number }> {
+  /**
+   * Releases holds past their deadline, expires grants, forgets old
+   * short-lived records, delivers pending credits and flushes the outbox.
+   * The alarm calls it; so may anyone (it is idempotent).
+   */
+  async sweep(): Promise<{ voided: number; expired: number; unsynced: number; pendingCredits: number }> {
+    this.gate();
     const now = Date.now();
-    const { voided, expired } = this.ctx.storage.transactionSync(() => {
+    const before = this.expiries;
+    const voided = this.ctx.storage.transactionSync(() => {
       const overdue = this.sql
         .exec<HoldRow>("SELECT * FROM holds WHERE status = 'open' AND deadline <= ?", now)
         .toArray();
-      for (const hold of overdue) this.closeHold(hold, 0, "voided");
-      return { voided: overdue.length, expired: this.expireDue(now) };
+      for (const hold of overdue) this.closeHold(hold, 0, "expired", now);
+      this.expireDue(now);
+      const old = now - SHORT_LIVED_OPS_MS;
+      this.sql.exec(
+        "DELETE FROM ops WHERE created_at < ? AND (key LIKE 'reserve:%' OR key LIKE 'settle:%' OR key LIKE 'void:%')",
+        old,
+      );
+      this.sql.exec("DELETE FROM holds WHERE status <> 'open' AND created_at < ?", old);
+      return overdue.length;
     });
     await this.deliverCredits();
     await this.afterChange();
-    const unsynced = this.sql
-      .exec<{ n: number }>("SELECT count(*) AS n FROM entries WHERE synced = 0")
-      .one().n;
-    return { voided, expired, unsynced };
+    return {
+      voided,
+      expired: this.expiries - before,
+      unsynced: this.count("SELECT count(*) AS n FROM entries WHERE synced = 0"),
+      pendingCredits: this.count("SELECT count(*) AS n FROM credits"),
+    };
+  }
+
+  override async alarm(): Promise<void> {
+    if (this.boundId === null) return;
+    await this.sweep();
   }
 
   /**
@@ -384,6 +469,7 @@ export class Wallet extends DurableObject<Env> {
    * `check` (D1 rows past the synced prefix) this wallet never wrote.
    */
   async audit(args: { check?: { seq: number; id: string }[] } = {}): Promise<WalletAudit> {
+    this.gate();
     await this.flush();
     const totals = this.sql
       .exec<{ seq: number; sum: number }>(
@@ -402,7 +488,7 @@ export class Wallet extends DurableObject<Env> {
       )
       .map((c) => c.seq);
     return {
-      walletId: this.walletId(),
+      walletId: this.boundId,
       seq: totals.seq,
       balance: this.balanceNow(),
       entriesSum: totals.sum,
@@ -411,140 +497,217 @@ export class Wallet extends DurableObject<Env> {
     };
   }
 
-  override async alarm(): Promise<void> {
-    if (!this.walletId()) return;
-    await this.sweep();
+  async stats(): Promise<WalletStats> {
+    return {
+      ...this.stats_,
+      unsynced: this.count("SELECT count(*) AS n FROM entries WHERE synced = 0"),
+      pendingCredits: this.count("SELECT count(*) AS n FROM credits"),
+    };
   }
 
-  /** Test hook for fault injection: simulate D1 being unavailable. */
+  /** Test hook: inject faults (D1 down or losing acks, object unreachable). */
+  async setFaults(faults: WalletFaults): Promise<void> {
+    this.faults = { ...this.faults, ...faults };
+  }
+
+  /** Test hook kept for callers of the first version: same as `setFaults({d1: "down"|"ok"})`. */
   async setD1Down(down: boolean): Promise<void> {
-    this.d1Down = down;
+    this.faults.d1 = down ? "down" : "ok";
   }
 
-  // ── internals ──────────────────────────────────────────────────────────
-
-  /** Remembers which wallet this object is (ids are names, not stored by the runtime). */
-  private bind(walletId: string) {
-    const known = this.walletId();
-    if (known === null) {
-      this.sql.exec("INSERT INTO meta VALUES ('wallet_id', ?)", walletId);
-    } else if (known !== walletId) {
-      throw new Error(`wallet object ${known} addressed as ${walletId}`);
-    }
-  }
-
-  private walletId(): string | null {
-    const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'wallet_id'").toArray()[0];
-    return row?.v ?? null;
-  }
+  // ── the transaction and its aftermath ──────────────────────────────────
 
   /**
-   * Runs `effect` in one transaction together with its idempotency record.
-   * The same key with the same arguments returns the stored result; with other
-   * arguments it is refused.
+   * Runs `effect` in one storage transaction with its idempotency record.
+   * The same key with the same arguments returns the stored result; with
+   * other arguments it is refused. Refusals are not stored, so an operation
+   * refused for want of tokens can succeed under the same key later.
    */
-  private once<R extends object>(key: string, args: object, effect: () => R): R | WalletFailure {
-    const fingerprint = JSON.stringify(args);
-    return this.ctx.storage.transactionSync(() => {
+  private run<T extends object>(
+    opKey: string,
+    args: object,
+    effect: () => Outcome<T>,
+  ): { outcome: Outcome<T> & { replayed?: boolean }; appended: boolean } {
+    const fingerprint = canonicalJson(args);
+    const before = this.appended;
+    const outcome = this.ctx.storage.transactionSync(() => {
       const prior = this.sql
         .exec<{ fingerprint: string; result: string }>(
           "SELECT fingerprint, result FROM ops WHERE key = ?",
-          key,
+          opKey,
         )
         .toArray()[0];
       if (prior) {
         if (prior.fingerprint !== fingerprint) {
-          return {
-            ok: false as const,
-            code: "idempotency_conflict" as const,
-            message: "This idempotency key was used with other arguments.",
-          };
+          return fail("idempotency_conflict", "This idempotency key was already used with other arguments.");
         }
-        return { ...(JSON.parse(prior.result) as R), replayed: true };
+        return { ...(JSON.parse(prior.result) as Outcome<T>), replayed: true };
       }
       const result = effect();
-      // Only effects are remembered: a refusal (say, too few tokens) may be
-      // retried with the same key once the situation has changed.
-      if (!("ok" in result) || result.ok !== false) {
+      if (result.ok) {
         this.sql.exec(
           "INSERT INTO ops VALUES (?, ?, ?, ?)",
-          key,
+          opKey,
           fingerprint,
           JSON.stringify(result),
           Date.now(),
         );
       }
+      // Defence in depth: a bug that drives a grant negative rolls everything back.
+      if (this.count("SELECT count(*) AS n FROM grants WHERE remaining < 0 OR held < 0") > 0) {
+        throw new Error("wallet invariant violated: negative grant");
+      }
       return result;
     });
+    return { outcome, appended: this.appended !== before };
   }
 
-  private async finish<R extends { ok: boolean }>(result: R): Promise<R & { tokens: Tokens }> {
-    await this.afterChange();
-    return { ...result, tokens: this.tokens() };
+  private async change<T extends object>(opKey: string, args: object, effect: () => Outcome<T>) {
+    const { outcome, appended } = this.run(opKey, args, effect);
+    return this.settleUp(outcome, appended);
   }
 
-  private fail(code: WalletFailure["code"], message: string): WalletFailure & { tokens: Tokens } {
-    return { ok: false, code, message, tokens: this.tokens() };
+  /**
+   * Answers once the change is on its way: if it wrote ledger entries, waits
+   * for the flush (so the caller can read its entry from D1 at once while D1
+   * is up), then attaches the balance.
+   */
+  private async settleUp<R extends { ok: boolean }>(
+    outcome: R,
+    appended: boolean,
+  ): Promise<R & { tokens: Tokens }> {
+    if (appended) await this.afterChange();
+    else if (outcome.ok) await this.scheduleAlarm();
+    return { ...outcome, tokens: this.tokens() };
   }
 
-  private liveGrants() {
-    return this.sql
-      .exec<GrantRow>("SELECT * FROM grants WHERE remaining > 0")
-      .toArray()
-      .map((g) => ({ ...g, expiresAt: g.expires_at, createdAt: g.created_at }));
+  private answer(failure: WalletFailure): WalletFailure & { tokens: Tokens } {
+    return { ...failure, tokens: this.tokens() };
   }
 
-  private openHold(holdId: string): HoldRow | WalletFailure {
-    const hold = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE id = ?", holdId).toArray()[0];
-    if (!hold) return { ok: false, code: "hold_not_found", message: "No such hold." };
-    if (hold.status !== "open") {
-      return { ok: false, code: "hold_closed", message: `The hold was already ${hold.status}.` };
-    }
-    return hold;
+  /** After a committed change: push the outbox to D1 and set the next alarm. */
+  private async afterChange(): Promise<void> {
+    await this.flush();
+    await this.scheduleAlarm();
   }
 
-  /** Burns `actual` of the hold, releases the rest, and writes the usage entry. */
+  /** Checks the fault hook and remembers which wallet this object is. */
+  private enter(walletId: string) {
+    this.gate();
+    if (this.boundId === walletId) return;
+    if (typeof walletId !== "string" || walletId.length === 0) throw new Error("walletId is required");
+    if (this.boundId !== null) throw new Error(`wallet object ${this.boundId} addressed as ${walletId}`);
+    // Object ids are hashes of the name; the alarm needs the name back.
+    this.setMeta("wallet_id", walletId);
+    this.boundId = walletId;
+  }
+
+  private gate() {
+    if (this.faults.unavailable) throw new Error("wallet unavailable (injected fault)");
+  }
+
+  // ── effects (inside a transaction) ─────────────────────────────────────
+
+  private addGrant(
+    g: Pick<GrantArgs, "key" | "source" | "type" | "amount" | "expiresAt" | "description" | "reference">,
+    now: number,
+  ): string {
+    const grantId = newId("grt");
+    this.sql.exec(
+      `INSERT INTO grants (id, source, amount, remaining, priority, expires_at, reference, created_at, held, mirror_dirty)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 1)`,
+      grantId,
+      g.source,
+      g.amount,
+      g.amount,
+      priorityOf(g.source),
+      g.expiresAt ?? null,
+      g.reference ?? null,
+      now,
+    );
+    this.append({
+      type: g.type ?? defaultTypeFor(g.source),
+      amount: g.amount,
+      grantId,
+      reference: g.reference ?? null,
+      idempotencyKey: g.key,
+      description: g.description,
+    });
+    // A grant that arrives already expired (a late transfer credit) expires at once.
+    this.expireDue(now);
+    return grantId;
+  }
+
+  /**
+   * Burns `actual` of the hold and releases the rest to the grants it came
+   * from; writes the usage entry when something is burned.
+   */
   private closeHold(
     hold: HoldRow,
     actual: number,
-    status: "settled" | "voided",
+    status: "settled" | "voided" | "expired",
+    now: number,
     meta?: Pick<SettleArgs, "description" | "feature" | "generationId" | "reference">,
   ): string | null {
     const { burn, release } = splitSettlement(JSON.parse(hold.allocations) as Allocation[], actual);
+    for (const b of burn) {
+      this.sql.exec(
+        "UPDATE grants SET held = held - ?1, mirror_dirty = mirror_dirty + 1 WHERE id = ?2",
+        b.amount,
+        b.grantId,
+      );
+    }
     for (const r of release) {
-      this.sql.exec("UPDATE grants SET remaining = remaining + ? WHERE id = ?", r.amount, r.grantId);
+      this.sql.exec(
+        "UPDATE grants SET held = held - ?1, remaining = remaining + ?1 WHERE id = ?2",
+        r.amount,
+        r.grantId,
+      );
     }
     this.sql.exec("UPDATE holds SET status = ? WHERE id = ?", status, hold.id);
-    if (actual === 0) return null;
-    return this.append({
-      type: "usage",
-      amount: -actual,
-      grantId: burn.length === 1 ? (burn[0]?.grantId ?? null) : null,
-      holdId: hold.id,
-      reference: meta?.reference ?? hold.reference,
-      idempotencyKey: `settle:${hold.id}`,
-      description: meta?.description ?? "Usage",
-      feature: meta?.feature ?? null,
-      generationId: meta?.generationId ?? null,
-    });
+    const entryId =
+      actual === 0
+        ? null
+        : this.append({
+            type: "usage",
+            amount: -actual,
+            grantId: burn.length === 1 ? (burn[0]?.grantId ?? null) : null,
+            holdId: hold.id,
+            reference: meta?.reference ?? hold.reference,
+            idempotencyKey: `settle:${hold.id}`,
+            description: meta?.description ?? "Usage",
+            feature: meta?.feature ?? null,
+            generationId: meta?.generationId ?? null,
+          });
+    // Released tokens of a grant that expired meanwhile expire now.
+    this.expireDue(now);
+    return entryId;
   }
 
-  /** Takes tokens from live grants in burn order; returns how many, or null (all-or-nothing). */
-  private takeTokens(args: DebitArgs): number | null {
-    const now = Date.now();
-    this.expireDue(now);
-    let grants = this.liveGrants();
+  /**
+   * Takes tokens from live grants in burn order and writes one entry.
+   * Returns what was taken, or null when all-or-nothing could not be met.
+   */
+  private take(
+    args: Pick<DebitArgs, "key" | "amount" | "type" | "description" | "reference" | "partial" | "grantIds">,
+    now: number,
+  ): { amount: number; allocations: Allocation[] } | null {
+    let grants = this.liveGrants(now);
     if (args.grantIds) {
       const only = new Set(args.grantIds);
       grants = grants.filter((g) => only.has(g.id));
     }
     const have = availableOf(grants, now);
     const amount = args.partial ? Math.min(args.amount, have) : args.amount;
-    if (amount === 0) return 0;
+    if (amount === 0) return { amount: 0, allocations: [] };
     const allocations = allocate(grants, amount, now);
     if (!allocations) return null;
     for (const a of allocations) {
-      this.sql.exec("UPDATE grants SET remaining = remaining - ? WHERE id = ?", a.amount, a.grantId);
+      this.sql.exec(
+        "UPDATE grants SET remaining = remaining - ?1, mirror_dirty = mirror_dirty + 1 WHERE id = ?2",
+        a.amount,
+        a.grantId,
+      );
     }
     this.append({
       type: args.type,
@@ -554,24 +717,23 @@ export class Wallet extends DurableObject<Env> {
       idempotencyKey: args.key,
       description: args.description,
     });
-    return amount;
+    return { amount, allocations };
   }
 
-  /** Writes an `expiry` entry for each grant past its expiry with tokens left. */
-  private expireDue(now: number): number {
-    const due = expiredGrants(this.liveGrants(), now);
-    for (const g of due) {
-      this.sql.exec("UPDATE grants SET remaining = 0 WHERE id = ?", g.id);
+  /** Writes an `expiry` entry for each grant past its expiry with spendable tokens left. */
+  private expireDue(now: number): void {
+    for (const g of expiredGrants(this.grantsWithTokens(), now)) {
+      this.sql.exec("UPDATE grants SET remaining = 0, mirror_dirty = mirror_dirty + 1 WHERE id = ?", g.id);
       this.append({
         type: "expiry",
         amount: -g.remaining,
         grantId: g.id,
         reference: g.id,
         idempotencyKey: null,
-        description: `${g.source} tokens expired`,
+        description: `${sourceLabel(g.source)} tokens expired`,
       });
+      this.expiries++;
     }
-    return due.length;
   }
 
   /** Appends a ledger entry (and its outbox mark) inside the current transaction. */
@@ -587,7 +749,6 @@ export class Wallet extends DurableObject<Env> {
     generationId?: string | null;
   }): string {
     const id = newId("txn");
-    const balanceAfter = this.balanceNow();
     this.sql.exec(
       `INSERT INTO entries (id, type, amount, balance_after, grant_id, hold_id, reference,
          idempotency_key, description, feature, generation_id, created_at)
@@ -595,7 +756,7 @@ export class Wallet extends DurableObject<Env> {
       id,
       e.type,
       e.amount,
-      balanceAfter,
+      this.balanceNow(),
       e.grantId ?? null,
       e.holdId ?? null,
       e.reference,
@@ -605,180 +766,223 @@ export class Wallet extends DurableObject<Env> {
       e.generationId ?? null,
       Date.now(),
     );
+    if (e.type === "usage") this.sql.exec("UPDATE totals SET used = used - ?", e.amount);
+    if (e.type === "purchase") this.sql.exec("UPDATE totals SET purchased = purchased + ?", e.amount);
+    this.appended++;
     return id;
   }
 
+  // ── reads ──────────────────────────────────────────────────────────────
+
   /** Tokens the wallet owns: unburned grant remainders plus open holds. */
   private balanceNow(): number {
-    const g = this.sql.exec<{ n: number }>("SELECT coalesce(sum(remaining), 0) AS n FROM grants").one().n;
-    const h = this.sql
-      .exec<{ n: number }>("SELECT coalesce(sum(amount), 0) AS n FROM holds WHERE status = 'open'")
-      .one().n;
-    return g + h;
+    return this.count("SELECT coalesce(sum(remaining + held), 0) AS n FROM grants");
+  }
+
+  private grantsWithTokens() {
+    return this.sql
+      .exec<GrantRow>("SELECT * FROM grants WHERE remaining > 0")
+      .toArray()
+      .map((g) => ({ ...g, expiresAt: g.expires_at, createdAt: g.created_at }));
+  }
+
+  /** Grants with spendable tokens that have not expired, in burn order. */
+  private liveGrants(now: number) {
+    return this.grantsWithTokens()
+      .filter((g) => g.expiresAt === null || g.expiresAt > now)
+      .sort(burnOrder);
+  }
+
+  private hold(holdId: string): HoldRow | WalletFailure {
+    return (
+      this.sql.exec<HoldRow>("SELECT * FROM holds WHERE id = ?", holdId).toArray()[0] ??
+      fail("hold_not_found", "No such hold.")
+    );
   }
 
   private tokens(): Tokens {
     const now = Date.now();
-    const grants = this.liveGrants();
-    const held = this.sql
-      .exec<{ n: number }>("SELECT coalesce(sum(amount), 0) AS n FROM holds WHERE status = 'open'")
-      .one().n;
+    const live = this.liveGrants(now);
     const totals = this.sql
-      .exec<{ used: number; purchased: number }>(
-        `SELECT coalesce(sum(CASE WHEN type = 'usage' THEN -amount END), 0) AS used,
-                coalesce(sum(CASE WHEN type = 'purchase' THEN amount END), 0) AS purchased
-         FROM entries`,
-      )
+      .exec<{ used: number; purchased: number }>("SELECT used, purchased FROM totals")
       .one();
     return {
-      available: availableOf(grants, now),
-      held,
+      available: availableOf(live, now),
+      held: this.count("SELECT coalesce(sum(held), 0) AS n FROM grants"),
       balance: this.balanceNow(),
       used: totals.used,
       purchased: totals.purchased,
-      grants: grants
-        .filter((g) => g.expires_at === null || g.expires_at > now)
-        .sort(
-          (a, b) => (a.expires_at ?? Infinity) - (b.expires_at ?? Infinity) || a.created_at - b.created_at,
-        )
-        .map((g) => ({
-          id: g.id,
-          source: g.source as GrantSource,
-          remaining: g.remaining,
-          ...(g.expires_at === null ? {} : { expiresAt: new Date(g.expires_at).toISOString() }),
-        })),
+      grants: live.map((g) => ({
+        id: g.id,
+        source: g.source as GrantSource,
+        remaining: g.remaining,
+        ...(g.expires_at === null ? {} : { expiresAt: new Date(g.expires_at).toISOString() }),
+      })),
     };
   }
 
-  /** After a committed change: push the outbox to D1 and set the next alarm. */
-  private async afterChange(): Promise<void> {
-    await this.flush();
-    await this.scheduleAlarm();
+  private count(query: string): number {
+    return this.sql.exec<{ n: number }>(query).one().n;
   }
 
-  /** Pushes unsynced entries and the grant mirror to D1; insert-or-ignore by id. */
+  private meta(k: string): string | null {
+    return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", k).toArray()[0]?.v ?? null;
+  }
+
+  private setMeta(k: string, v: string) {
+    this.sql.exec("INSERT INTO meta VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v);
+  }
+
+  // ── the outbox ─────────────────────────────────────────────────────────
+
+  /**
+   * Pushes unsynced entries and changed grants to D1. One flush runs at a
+   * time and loops until the outbox is empty, so a caller that appended while
+   * one was running just waits for it: concurrent changes share D1 batches.
+   * Failures are logged and left to the alarm.
+   */
   private flush(): Promise<void> {
-    // Coalesce: one flush at a time; a change during it is picked up by the next.
-    if (this.flushing) return this.flushing.then(() => this.flush());
-    this.flushing = this.flushOnce()
-      .catch((error: unknown) => {
-        log("warn", "wallet.flush_failed", { walletId: this.walletId(), error: String(error) });
-      })
-      .finally(() => {
+    if (this.flushing) return this.flushing;
+    if (!this.outboxPending()) return Promise.resolve();
+    this.flushing = (async () => {
+      await null; // let the assignment above happen before the loop can clear it
+      try {
+        while (await this.flushBatch()) {}
+      } catch (error) {
+        log("warn", "wallet.flush_failed", { walletId: this.boundId, error: String(error) });
         this.flushing = null;
-      });
+      }
+    })();
     return this.flushing;
   }
 
-  private async flushOnce(): Promise<void> {
-    const walletId = this.walletId();
-    if (!walletId) return;
-    for (;;) {
-      const rows = this.sql
-        .exec<EntryRow>("SELECT * FROM entries WHERE synced = 0 ORDER BY seq LIMIT ?", FLUSH_BATCH)
-        .toArray();
-      if (rows.length === 0) return;
-      if (this.d1Down) throw new Error("D1 unavailable (injected)");
-      const db = this.env.DB;
-      const grantIds = [...new Set(rows.map((r) => r.grant_id).filter((id): id is string => id !== null))];
-      const statements: D1PreparedStatement[] = [];
-      if (rows.some((r) => r.seq === 1)) {
-        statements.push(
-          db
-            .prepare("INSERT OR IGNORE INTO wallets (id, account_id, created_at) VALUES (?, ?, ?)")
-            .bind(walletId, walletId, rows[0]?.created_at ?? Date.now()),
-        );
-      }
-      for (const r of rows) {
-        statements.push(
-          db
-            .prepare(
-              `INSERT OR IGNORE INTO ledger_entries (id, wallet_id, seq, type, amount, balance_after,
-                 grant_id, hold_id, reference, idempotency_key, description, feature, generation_id, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .bind(
-              r.id,
-              walletId,
-              r.seq,
-              r.type,
-              r.amount,
-              r.balance_after,
-              r.grant_id,
-              r.hold_id,
-              r.reference,
-              r.idempotency_key,
-              r.description,
-              r.feature,
-              r.generation_id,
-              r.created_at,
-            ),
-        );
-      }
-      for (const g of this.grantSnapshots(grantIds)) {
-        statements.push(
-          db
-            .prepare(
-              `INSERT INTO grants (id, wallet_id, source, amount, remaining, priority, expires_at, reference, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining`,
-            )
-            .bind(
-              g.id,
-              walletId,
-              g.source,
-              g.amount,
-              g.unburned,
-              g.priority,
-              g.expires_at,
-              g.reference,
-              g.created_at,
-            ),
-        );
-      }
-      await db.batch(statements);
-      const last = rows[rows.length - 1]?.seq ?? 0;
-      this.sql.exec("UPDATE entries SET synced = 1 WHERE synced = 0 AND seq <= ?", last);
-    }
+  private outboxPending(): boolean {
+    return (
+      this.count("SELECT count(*) AS n FROM (SELECT 1 FROM entries WHERE synced = 0 LIMIT 1)") > 0 ||
+      this.count("SELECT count(*) AS n FROM (SELECT 1 FROM grants WHERE mirror_dirty > 0 LIMIT 1)") > 0
+    );
   }
 
-  /** A grant's tokens not yet burned: its remainder plus what open holds took from it. */
-  private grantSnapshots(ids: string[]) {
-    if (ids.length === 0) return [];
-    const heldBy = new Map<string, number>();
-    for (const h of this.sql.exec<HoldRow>("SELECT * FROM holds WHERE status = 'open'")) {
-      for (const a of JSON.parse(h.allocations) as Allocation[]) {
-        heldBy.set(a.grantId, (heldBy.get(a.grantId) ?? 0) + a.amount);
-      }
-    }
-    return this.sql
-      .exec<GrantRow>(`SELECT * FROM grants WHERE id IN (${ids.map(() => "?").join(",")})`, ...ids)
-      .toArray()
-      .map((g) => ({ ...g, unburned: g.remaining + (heldBy.get(g.id) ?? 0) }));
-  }
-
-  /** Delivers pending transfer credits; each is an idempotent grant on the target. */
-  private async deliverCredits(): Promise<void> {
-    const pending = this.sql
-      .exec<{ key: string; to_wallet: string; amount: number; description: string; reference: string }>(
-        "SELECT * FROM credits",
-      )
+  /** Sends one batch; returns false (having cleared `flushing` synchronously) when there was none. */
+  private async flushBatch(): Promise<boolean> {
+    const walletId = this.boundId;
+    const rows = this.sql
+      .exec<EntryRow>("SELECT * FROM entries WHERE synced = 0 ORDER BY seq LIMIT ?", FLUSH_BATCH)
       .toArray();
-    for (const c of pending) {
+    const grants = this.sql
+      .exec<GrantRow>("SELECT * FROM grants WHERE mirror_dirty > 0 LIMIT ?", FLUSH_BATCH)
+      .toArray();
+    if (walletId === null || (rows.length === 0 && grants.length === 0)) {
+      this.flushing = null;
+      return false;
+    }
+    if (this.faults.d1 === "down") throw new Error("D1 unavailable (injected fault)");
+
+    const db = this.env.DB;
+    const statements: D1PreparedStatement[] = [];
+    if (rows[0]?.seq === 1) {
+      statements.push(
+        db
+          .prepare("INSERT INTO wallets (id, account_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+          .bind(walletId, walletId, rows[0].created_at),
+      );
+    }
+    for (const r of rows) {
+      // Keyed by (wallet, seq): a retry after a lost acknowledgement is a no-op.
+      statements.push(
+        db
+          .prepare(
+            `INSERT INTO ledger_entries (wallet_id, seq, id, type, amount, balance_after, grant_id, hold_id,
+               reference, idempotency_key, description, feature, generation_id, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          )
+          .bind(
+            walletId,
+            r.seq,
+            r.id,
+            r.type,
+            r.amount,
+            r.balance_after,
+            r.grant_id,
+            r.hold_id,
+            r.reference,
+            r.idempotency_key,
+            r.description,
+            r.feature,
+            r.generation_id,
+            r.created_at,
+          ),
+      );
+    }
+    for (const g of grants) {
+      statements.push(
+        db
+          .prepare(
+            `INSERT INTO grants (id, wallet_id, source, amount, remaining, priority, expires_at, reference, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining`,
+          )
+          .bind(
+            g.id,
+            walletId,
+            g.source,
+            g.amount,
+            g.remaining + g.held,
+            g.priority,
+            g.expires_at,
+            g.reference,
+            g.created_at,
+          ),
+      );
+    }
+    const results = await db.batch(statements);
+    this.stats_.d1Batches++;
+    this.stats_.d1RowsWritten += results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0);
+    if (this.faults.d1 === "lose-ack") throw new Error("D1 acknowledgement lost (injected fault)");
+
+    this.ctx.storage.transactionSync(() => {
+      const last = rows[rows.length - 1]?.seq;
+      if (last !== undefined)
+        this.sql.exec("UPDATE entries SET synced = 1 WHERE synced = 0 AND seq <= ?", last);
+      // A grant changed again while the batch was out stays dirty for the next one.
+      for (const g of grants) {
+        this.sql.exec(
+          "UPDATE grants SET mirror_dirty = 0 WHERE id = ? AND mirror_dirty = ?",
+          g.id,
+          g.mirror_dirty,
+        );
+      }
+    });
+    this.stats_.entriesFlushed += rows.length;
+    return true;
+  }
+
+  /** Delivers pending transfer credits; each part is an idempotent grant on the target. */
+  private async deliverCredits(): Promise<void> {
+    for (const c of this.sql.exec<CreditRow>("SELECT * FROM credits").toArray()) {
+      const parts: CreditPart[] = c.parts ? JSON.parse(c.parts) : [{ amount: c.amount, expiresAt: null }];
       try {
         const target = this.env.WALLET.get(this.env.WALLET.idFromName(c.to_wallet));
-        const r = await target.grant({
-          walletId: c.to_wallet,
-          key: `transfer:${c.key}`,
-          source: "transfer",
-          type: "transfer_in",
-          amount: c.amount,
-          description: c.description,
-          reference: c.reference,
-        });
-        if (r.ok) this.sql.exec("DELETE FROM credits WHERE key = ?", c.key);
+        let delivered = true;
+        for (const [i, part] of parts.entries()) {
+          const r = await target.grant({
+            walletId: c.to_wallet,
+            key: i === 0 ? `transfer:${c.key}` : `transfer:${c.key}#${i}`,
+            source: "transfer",
+            type: "transfer_in",
+            amount: part.amount,
+            expiresAt: part.expiresAt,
+            description: c.description,
+            reference: c.reference ?? undefined,
+          });
+          if (!r.ok) {
+            delivered = false;
+            log("error", "wallet.credit_refused", { walletId: this.boundId, key: c.key, code: r.code });
+          }
+        }
+        if (delivered) this.sql.exec("DELETE FROM credits WHERE key = ?", c.key);
       } catch (error) {
-        log("warn", "wallet.credit_failed", { walletId: this.walletId(), key: c.key, error: String(error) });
+        log("warn", "wallet.credit_failed", { walletId: this.boundId, key: c.key, error: String(error) });
       }
     }
   }
@@ -786,44 +990,81 @@ export class Wallet extends DurableObject<Env> {
   /** The next moment something is due: a hold deadline, a grant expiry, or a retry. */
   private async scheduleAlarm(): Promise<void> {
     const now = Date.now();
-    const next = this.sql
+    const due = this.sql
       .exec<{ t: number | null }>(
         `SELECT min(t) AS t FROM (
            SELECT min(deadline) AS t FROM holds WHERE status = 'open'
-           UNION ALL SELECT min(expires_at) FROM grants WHERE expires_at IS NOT NULL AND remaining > 0
-         )`,
+           UNION ALL SELECT min(expires_at) FROM grants WHERE expires_at IS NOT NULL AND remaining + held > 0)`,
       )
       .one().t;
-    const retry =
-      this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM entries WHERE synced = 0").one().n > 0 ||
-      this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM credits").one().n > 0;
-    const candidates = [next, retry ? now + RETRY_MS : null].filter((t): t is number => t !== null);
+    const retry = this.outboxPending() || this.count("SELECT count(*) AS n FROM credits") > 0;
+    const candidates = [due, retry ? now + RETRY_MS : null].filter((t): t is number => t !== null);
     if (candidates.length === 0) return;
-    const when = Math.min(...candidates);
+    const when = Math.max(Math.min(...candidates), now);
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > when || current < now) await this.ctx.storage.setAlarm(when);
+    // A past alarm is the one running now (or about to): replace it with the next.
+    if (current === null || current > when || current <= now) await this.ctx.storage.setAlarm(when);
   }
+}
 
-  private toEntry(r: EntryRow): LedgerEntry {
-    return {
-      id: r.id,
-      seq: r.seq,
-      type: r.type as LedgerType,
-      amount: r.amount,
-      balanceAfter: r.balance_after,
-      grantId: r.grant_id,
-      holdId: r.hold_id,
-      reference: r.reference,
-      description: r.description,
-      feature: r.feature,
-      generationId: r.generation_id,
-      createdAt: new Date(r.created_at).toISOString(),
-    };
-  }
+// ── helpers ──────────────────────────────────────────────────────────────
+
+function fail(code: FailureCode, message: string): WalletFailure {
+  return { ok: false, code, message };
+}
+
+function invalid(message: string): WalletFailure {
+  return fail("invalid_request", message);
+}
+
+function insufficient(required: number, available: number): WalletFailure {
+  return {
+    ok: false,
+    code: "insufficient_tokens",
+    message: "Not enough tokens for this request.",
+    required,
+    available,
+  };
+}
+
+function holdExpired(): WalletFailure {
+  return fail("hold_expired", "The hold passed its deadline and was released.");
+}
+
+function checkKey(key: unknown): WalletFailure | null {
+  return typeof key === "string" && key.length > 0 && key.length <= 256
+    ? null
+    : invalid("An idempotency key of 1 to 256 characters is required.");
+}
+
+function checkAmount(amount: unknown, what: string): WalletFailure | null {
+  return Number.isSafeInteger(amount) && (amount as number) > 0 && (amount as number) <= MAX_AMOUNT
+    ? null
+    : fail("invalid_amount", `${what} must be a positive whole number of tokens.`);
+}
+
+function checkText(text: unknown, field: string): WalletFailure | null {
+  return typeof text === "string" && text.length <= 500
+    ? null
+    : invalid(`${field} must be text of at most 500 characters.`);
 }
 
 function isFailure(x: HoldRow | WalletFailure): x is WalletFailure {
   return x.ok === false;
+}
+
+/** JSON with sorted keys and no undefined: the same arguments give the same fingerprint. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .filter((k) => v[k] !== undefined)
+            .map((k) => [k, v[k]]),
+        )
+      : v,
+  );
 }
 
 function defaultTypeFor(source: GrantSource): LedgerType {
@@ -835,4 +1076,25 @@ function defaultTypeFor(source: GrantSource): LedgerType {
     default:
       return source;
   }
+}
+
+function sourceLabel(source: string): string {
+  return source.charAt(0).toUpperCase() + source.slice(1);
+}
+
+function toEntry(r: EntryRow): LedgerEntry {
+  return {
+    id: r.id,
+    seq: r.seq,
+    type: r.type as LedgerType,
+    amount: r.amount,
+    balanceAfter: r.balance_after,
+    grantId: r.grant_id,
+    holdId: r.hold_id,
+    reference: r.reference,
+    description: r.description,
+    feature: r.feature,
+    generationId: r.generation_id,
+    createdAt: new Date(r.created_at).toISOString(),
+  };
 }
