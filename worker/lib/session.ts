@@ -67,6 +67,38 @@ export async function findSession(
 }
 
 /**
+ * A session row by its token whatever its state, for callers that must tell
+ * "revoked", "expired" and "merged" apart (sign-in with an anonymousToken).
+ */
+export async function sessionByToken(d1: D1Database, token: string) {
+  const rows = await db(d1)
+    .select({
+      id: sessions.id,
+      accountId: sessions.accountId,
+      kind: sessions.kind,
+      expiresAt: sessions.expiresAt,
+      revokedAt: sessions.revokedAt,
+      accountKind: accounts.kind,
+      mergedInto: accounts.mergedInto,
+    })
+    .from(sessions)
+    .innerJoin(accounts, eq(accounts.id, sessions.accountId))
+    .where(eq(sessions.tokenHash, await sha256Hex(token)))
+    .limit(1);
+  const row = rows[0];
+  if (!row) return null;
+  return { ...row, live: !row.revokedAt && row.expiresAt.getTime() > Date.now() };
+}
+
+/** Revokes one session by id; a revoked session stays revoked. */
+export async function revokeSession(d1: D1Database, sessionId: string, now = Date.now()): Promise<void> {
+  await db(d1)
+    .update(sessions)
+    .set({ revokedAt: new Date(now) })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+}
+
+/**
  * Requires `Authorization: Bearer <session token>`; sets `c.var.session` and,
  * after the handler, `X-Tokens-Remaining` (API.md) unless the route set it.
  */
