@@ -1,9 +1,11 @@
 import { mountOnForm } from "@/lib/mount";
-import { jira } from "@/sites/jira/selectors";
+import { sitesEnabledItem } from "@/lib/storage";
+import { jiraAdapter } from "@/sites/jira/adapter";
 
 export default defineContentScript({
   matches: ["https://*.atlassian.net/*"],
-  main(ctx) {
-    mountOnForm(ctx, jira.form);
+  async main(ctx) {
+    if (!(await sitesEnabledItem.getValue()).jira) return;
+    mountOnForm(ctx, jiraAdapter);
   },
 });

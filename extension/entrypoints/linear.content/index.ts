@@ -1,9 +1,11 @@
 import { mountOnForm } from "@/lib/mount";
-import { linear } from "@/sites/linear/selectors";
+import { sitesEnabledItem } from "@/lib/storage";
+import { linearAdapter } from "@/sites/linear/adapter";
 
 export default defineContentScript({
   matches: ["https://linear.app/*"],
-  main(ctx) {
-    mountOnForm(ctx, linear.form);
+  async main(ctx) {
+    if (!(await sitesEnabledItem.getValue()).linear) return;
+    mountOnForm(ctx, linearAdapter);
   },
 });

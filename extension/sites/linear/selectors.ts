@@ -1,4 +1,12 @@
-/** Linear's create-issue dialog and /new page (SITES.md, "Linear"). Fixture: test/fixtures/sites/linear. */
+/**
+ * Linear's create-issue dialog and `/new` route (SITES.md, "Linear"). Every
+ * selector here is reproduced by the fixture named beside it
+ * (test/fixtures/sites/linear/) and by the saved DOM in test/fixtures/dom/linear-*.html.
+ */
 export const linear = {
-  form: '[role="dialog"]:has([contenteditable="true"][aria-label="Issue title"])',
+  /** Both fields are ProseMirror editors, not inputs; the title takes one line. Fixture: app.ts. */
+  title: '[contenteditable="true"][aria-label="Issue title"]',
+  description: '[contenteditable="true"][aria-label="Issue description"]',
+  /** `c` opens it without a URL change. Fixture: openDialog in app.ts. */
+  dialog: '[role="dialog"]',
 } as const;

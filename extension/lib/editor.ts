@@ -1,0 +1,134 @@
+/**
+ * Writing into the page's own fields so that the page's app state changes
+ * (SITES.md, "Writing into the page so the app sees it"). This runs in the
+ * content script's isolated world: the DOM, its events and the selection are
+ * shared with the page, the page's JavaScript objects are not.
+ */
+
+export type TextField = HTMLInputElement | HTMLTextAreaElement;
+
+const tick = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sets a React- or Vue-controlled input or textarea. Assigning `.value`
+ * directly is swallowed by React's value tracker, so call the prototype's
+ * native setter, then announce the change the way typing does.
+ */
+export async function setFieldValue(field: TextField, value: string): Promise<boolean> {
+  // tagName rather than instanceof: wrappers differ between worlds (Firefox's Xrays).
+  const proto = field.tagName === "TEXTAREA" ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+  const setter = Object.getOwnPropertyDescriptor(proto, "value")?.set;
+  field.focus();
+  if (setter) setter.call(field, value);
+  else field.value = value;
+  field.dispatchEvent(new Event("input", { bubbles: true }));
+  field.dispatchEvent(new Event("change", { bubbles: true }));
+  // A controlled field that rejected the change is reset by its framework
+  // right after the event; read back once that has had its chance.
+  await tick();
+  return field.value === value;
+}
+
+export interface PasteData {
+  /** Always sent; ProseMirror's fallback, and Markdown for editors that parse it. */
+  text: string;
+  html?: string;
+  /** GitLab's own Markdown flavour; its content editor prefers it to text/plain. */
+  gfm?: string;
+}
+
+/**
+ * Replaces a ProseMirror/tiptap editor's content the way a user's paste does,
+ * so the editor's own paste logic (Markdown parsing, schema) applies.
+ * Returns whether the editor took the event; callers still read it back.
+ */
+export async function pasteInto(editable: HTMLElement, data: PasteData): Promise<boolean> {
+  editable.focus();
+  const selection = editable.ownerDocument.getSelection();
+  if (selection) {
+    const range = editable.ownerDocument.createRange();
+    range.selectNodeContents(editable);
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+  // ProseMirror reads the DOM selection on `selectionchange`, which fires
+  // asynchronously: paste before it has and the old caret is replaced instead.
+  await tick(20);
+  const transfer = new DataTransfer();
+  if (data.gfm !== undefined) transfer.setData("text/x-gfm", data.gfm);
+  if (data.html !== undefined) transfer.setData("text/html", data.html);
+  transfer.setData("text/plain", data.text);
+  const event = new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true });
+  editable.dispatchEvent(event);
+  return event.defaultPrevented;
+}
+
+/** The words a reader sees, lower-cased: Markdown syntax and link targets left out. */
+export function visibleWords(text: string): string[] {
+  const plain = text
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/<[^>]+>/g, " ")
+    .replace(/https?:\/\/\S+/g, " ");
+  return plain
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((word) => word.length > 1);
+}
+
+/**
+ * Whether an editor now shows `markdown` and nothing much else: most of the
+ * words are there (rendering drops a few, such as the text of checkboxes) and
+ * little is left over from the previous content.
+ */
+export function showsText(shown: string, markdown: string): boolean {
+  const expected = visibleWords(markdown);
+  const got = visibleWords(shown);
+  if (expected.length === 0) return got.length === 0;
+  const pool = new Map<string, number>();
+  for (const word of got) pool.set(word, (pool.get(word) ?? 0) + 1);
+  let found = 0;
+  for (const word of expected) {
+    const left = pool.get(word) ?? 0;
+    if (left > 0) {
+      found++;
+      pool.set(word, left - 1);
+    }
+  }
+  const leftOver = got.length - found;
+  return found >= expected.length * 0.9 && leftOver <= expected.length * 0.2 + 3;
+}
+
+/** An editable's text as the user sees it (block boundaries become newlines). */
+export function editorText(editable: HTMLElement): string {
+  return editable.innerText ?? editable.textContent ?? "";
+}
+
+/** Polls `probe` until it returns something truthy or time runs out (then null). */
+export async function waitFor<T>(
+  probe: () => T | null | undefined | false,
+  timeoutMs = 3000,
+  intervalMs = 50,
+): Promise<T | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() >= deadline) return null;
+    await tick(intervalMs);
+  }
+}
+
+/** Pastes into a rich editor and waits until it shows the text (some render asynchronously). */
+export async function pasteAndVerify(
+  editable: HTMLElement,
+  data: PasteData,
+  expected: string,
+  timeoutMs = 3000,
+): Promise<boolean> {
+  await pasteInto(editable, data);
+  const shown = await waitFor(
+    () => editable.isConnected && showsText(editorText(editable), expected),
+    timeoutMs,
+  );
+  return shown === true;
+}
