@@ -15,6 +15,13 @@ import type { PageContext, SiteAdapter } from "@/sites/types";
 export const MAX_PROMPT = 4000;
 /** At or below this many tokens the balance turns amber. */
 export const LOW_BALANCE = 2;
+/**
+ * Errors after which we cannot know whether the Worker finished: Retry sends
+ * the same Idempotency-Key, so a finished generation comes back without a
+ * second charge. After a definite failure (nothing charged) Retry is a new
+ * generation, since the Worker replays a failed key's failure.
+ */
+const OUTCOME_UNKNOWN = new Set(["stream_interrupted", "network_error", "request_in_progress"]);
 const DEFAULT_COSTS: Record<Feature, number> = { generate: 1, refine: 1, subtasks: 2 };
 
 const ISSUE_TYPES: { value: IssueType; label: string }[] = [
@@ -462,7 +469,7 @@ export function Panel({ adapter, form, onClose, deps, incoming }: PanelProps) {
           error={state.error}
           anonymous={anonymous}
           waiting={waiting}
-          onRetry={() => generate(true)}
+          onRetry={() => generate(OUTCOME_UNKNOWN.has(state.error?.code ?? ""))}
           onNew={() => generate(false)}
           openPopup={deps.openPopup}
         />
@@ -470,12 +477,11 @@ export function Panel({ adapter, form, onClose, deps, incoming }: PanelProps) {
 
       {(hasOutput || streaming) && (
         <>
-          <div
+          <section
             className="myba-preview"
             data-testid="myba-preview"
             aria-live="polite"
             aria-busy={streaming}
-            role="region"
             aria-label="Generated ticket"
             data-state={state.phase}
           >
@@ -484,7 +490,7 @@ export function Panel({ adapter, form, onClose, deps, incoming }: PanelProps) {
             {/* biome-ignore lint/security/noDangerouslySetInnerHtml: the HTML comes from renderMarkdown, which sanitizes it. */}
             <div dangerouslySetInnerHTML={{ __html: html }} />
             {streaming && <span className="myba-cursor" aria-hidden="true" />}
-          </div>
+          </section>
           <div className="myba-row myba-actions">
             {state.phase === "done" && state.ticket && (
               <button

@@ -5,7 +5,7 @@
  * panel sits next to each form like one of its own; light and dark follow
  * the system setting.
  */
-export const panelCss = String.raw`
+export const panelCss = `
 .myba-panel {
   --myba-bg: #ffffff;
   --myba-fg: #172b4d;
