@@ -1,4 +1,134 @@
+import { eq } from "drizzle-orm";
 import { Hono } from "hono";
+import { z } from "zod";
+import {
+  assertCanBuy,
+  billingPaths,
+  createDemoCheckout,
+  createStripeCheckout,
+  demoBillingAllowed,
+  demoEvents,
+  findDemoCheckout,
+} from "../billing/checkout";
+import { applyEvent, UnreadableEvent } from "../billing/events";
+import { cancelPage, demoPage, formatMoney, successPage } from "../billing/pages";
+import { findPlan, listPlans, planById } from "../billing/plans";
+import { stripeConfigured, verifyEvent } from "../billing/stripe";
+import { db } from "../db/client";
+import { accounts } from "../db/schema";
 import type { AppEnv } from "../env";
+import { ApiError, notFound } from "../lib/errors";
+import { log } from "../lib/log";
+import { bearerToken, findSession, requireActive, requireSession, requireUser } from "../lib/session";
+import { validate } from "../lib/validation";
+import { wallet } from "../wallet/client";
 
-export const billing = new Hono<AppEnv>();
+const checkoutBody = z.object({ planId: z.string().min(1).max(40) });
+
+export const billing = new Hono<AppEnv>()
+  // Optional auth: a caller that never paid (or is not signed in yet) sees first-purchase prices.
+  .get("/plans", async (c) => {
+    const token = bearerToken(c.req.header("Authorization"));
+    const session = token ? await findSession(c.env.DB, token) : null;
+    const d = db(c.env.DB);
+    let neverPaid = true;
+    if (session) {
+      const account = await d.query.accounts.findFirst({
+        where: eq(accounts.id, session.accountId),
+        columns: { firstPaidAt: true },
+      });
+      neverPaid = !account?.firstPaidAt;
+      const tokens = await wallet(c.env, session.accountId).balance();
+      c.header("X-Tokens-Remaining", String(tokens.available));
+    }
+    return c.json(await listPlans(d, { firstPurchase: neverPaid }));
+  })
+
+  .post(
+    "/checkout",
+    requireSession,
+    requireUser,
+    requireActive,
+    validate("json", checkoutBody),
+    async (c) => {
+      const { planId } = c.req.valid("json");
+      const d = db(c.env.DB);
+      const [account, plan] = await Promise.all([
+        d.query.accounts.findFirst({ where: eq(accounts.id, c.var.session.accountId) }),
+        findPlan(d, planId),
+      ]);
+      if (!account) throw notFound("The account");
+      if (!plan) throw notFound(`The plan ${planId}`);
+      await assertCanBuy(d, account, plan);
+      const origin = new URL(c.req.url).origin;
+      if (stripeConfigured(c.env)) {
+        return c.json(await createStripeCheckout(c.env, d, account, plan, origin));
+      }
+      if (demoBillingAllowed(c.env, c.req.url)) {
+        return c.json(await createDemoCheckout(d, account, plan, origin));
+      }
+      throw new ApiError(503, "unavailable", "Payments are not available right now.");
+    },
+  )
+
+  // Raw body first: the signature covers the exact bytes Stripe sent.
+  .post("/webhooks/stripe", async (c) => {
+    const secret = c.env.STRIPE_WEBHOOK_SECRET;
+    if (!secret) throw new ApiError(503, "unavailable", "Stripe webhooks are not configured.");
+    const signature = c.req.header("Stripe-Signature");
+    if (!signature) throw new ApiError(400, "invalid_request", "The Stripe-Signature header is missing.");
+    const raw = await c.req.text();
+    let event: Awaited<ReturnType<typeof verifyEvent>>;
+    try {
+      event = await verifyEvent(raw, signature, secret);
+    } catch (error) {
+      log("warn", "stripe.bad_signature", { requestId: c.var.requestId, error: String(error) });
+      throw new ApiError(400, "invalid_request", "The webhook signature is not valid.");
+    }
+    try {
+      const result = await applyEvent(c.env, event);
+      log("info", "stripe.event", { requestId: c.var.requestId, type: event.type, ...result });
+      return c.json({ received: true, ...result });
+    } catch (error) {
+      if (error instanceof UnreadableEvent) {
+        // Not recorded: a later delivery (after a fix) can still take effect.
+        log("error", "stripe.unreadable_event", {
+          eventId: event.id,
+          type: event.type,
+          error: error.message,
+        });
+        throw new ApiError(400, "invalid_request", `The event could not be read: ${error.message}`);
+      }
+      throw error; // 500: Stripe redelivers, and the recorded event resumes where it stopped.
+    }
+  })
+
+  .get(billingPaths.success.replace("/api", ""), (c) => c.html(successPage()))
+  .get(billingPaths.cancel.replace("/api", ""), (c) => c.html(cancelPage()))
+
+  .get("/billing/demo/:id", async (c) => {
+    if (!demoBillingAllowed(c.env, c.req.url)) throw notFound("The page");
+    const d = db(c.env.DB);
+    const checkout = await findDemoCheckout(d, c.req.param("id"));
+    if (!checkout) throw notFound("The checkout");
+    const plan = await planById(d, checkout.planId);
+    return c.html(
+      demoPage({
+        payUrl: billingPaths.demoPay(checkout.id),
+        planName: plan?.name ?? checkout.planId,
+        tokens: checkout.tokens,
+        amount: formatMoney(checkout.amount, checkout.currency),
+        subscription: checkout.mode === "subscription",
+      }),
+    );
+  })
+
+  // The session id in the URL is the capability (the tab has no bearer token),
+  // as with a Stripe-hosted checkout page.
+  .post("/billing/demo/:id/pay", async (c) => {
+    if (!demoBillingAllowed(c.env, c.req.url)) throw notFound("The page");
+    const checkout = await findDemoCheckout(db(c.env.DB), c.req.param("id"));
+    if (!checkout) throw notFound("The checkout");
+    for (const event of demoEvents(checkout)) await applyEvent(c.env, event);
+    return c.redirect(`${billingPaths.success}?session_id=${encodeURIComponent(checkout.id)}`, 303);
+  });
