@@ -13,6 +13,8 @@ const CHROME_KEY =
 
 export default defineConfig({
   srcDir: "extension",
+  // The end-to-end run builds elsewhere, so it never replaces the build `npm start` made.
+  outDir: process.env.MYBA_OUT_DIR ?? ".output",
   modules: ["@wxt-dev/module-react"],
   manifestVersion: 3,
   vite: () => ({
@@ -22,7 +24,8 @@ export default defineConfig({
     name: "MyBA — tickets with AI",
     short_name: "MyBA",
     description: "Describe the work in a sentence; MyBA writes the ticket into Jira, GitLab or Linear.",
-    permissions: ["storage", "identity", "scripting"],
+    // activeTab: the popup reads the current tab's origin for "Enable MyBA on this site".
+    permissions: ["storage", "identity", "scripting", "activeTab"],
     host_permissions: [`${apiOrigin}/*`],
     optional_host_permissions: ["https://*/*", "http://*/*"],
     ...(browser === "firefox"

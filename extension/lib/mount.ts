@@ -110,7 +110,7 @@ async function mountLauncher(ctx: ContentScriptContext, adapter: SiteAdapter, fo
       launcher.setAttribute("aria-controls", slot.id);
       const error = document.createElement("p");
       error.className = "error";
-      error.dataset.testid = "myba-error";
+      error.dataset.testid = "myba-load-error";
       error.setAttribute("role", "alert");
       error.hidden = true;
       container.append(launcher, error, slot);

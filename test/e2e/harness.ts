@@ -1,0 +1,103 @@
+/**
+ * Real Chromium with the built extension (TOOLCHAIN.md, "Real browser tests").
+ * scripts/e2e.mjs builds the extension, starts the Worker and the fixture
+ * server, and passes their whereabouts in E2E_* variables.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+
+export const FIXTURE_HOSTS = ["example.atlassian.net", "gitlab.com", "linear.app"];
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the end-to-end tests with \`npm run test:e2e\`.`);
+  return value;
+}
+
+export const e2e = {
+  extensionDir: () => required("E2E_EXTENSION_DIR"),
+  fixturePort: () => Number(required("E2E_FIXTURE_PORT")),
+  workerUrl: () => required("E2E_WORKER_URL"),
+  screenshotDir: () => process.env.E2E_SCREENSHOT_DIR ?? join(process.cwd(), ".tmp", "screenshots"),
+};
+
+export interface Browser {
+  context: BrowserContext;
+  extensionId: string;
+  close(): Promise<void>;
+}
+
+export async function launch(
+  options: { extensionDir?: string; fixturePort?: number } = {},
+): Promise<Browser> {
+  const dir = options.extensionDir ?? e2e.extensionDir();
+  const port = options.fixturePort ?? e2e.fixturePort();
+  const profile = mkdtempSync(join(tmpdir(), "myba-chromium-"));
+  // The fixture hosts go to the loopback server; every other name fails, so
+  // nothing leaves the machine (the Worker is reached by its IP).
+  const rules = [
+    ...FIXTURE_HOSTS.map((host) => `MAP ${host} 127.0.0.1:${port}`),
+    "MAP * ~NOTFOUND",
+    "EXCLUDE 127.0.0.1",
+  ];
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      `--disable-extensions-except=${dir}`,
+      `--load-extension=${dir}`,
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--host-resolver-rules=${rules.join(",")}`,
+      "--ignore-certificate-errors",
+    ],
+  });
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker"));
+  const extensionId = new URL(worker.url()).host;
+  return {
+    context,
+    extensionId,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The launcher inside the panel host (Playwright's CSS locators pierce open shadow roots). */
+export const launcher = (page: Page) => page.locator("myba-ticket-panel [data-testid=myba-open]");
+
+/**
+ * Runs an expression in the extension's content-script world of `page` (the
+ * isolated world the adapters live in), through the DevTools protocol.
+ */
+export async function contentWorld(page: Page, extensionId: string) {
+  const cdp = await page.context().newCDPSession(page);
+  const contexts: { id: number; origin: string; auxData?: { type?: string; isDefault?: boolean } }[] = [];
+  cdp.on("Runtime.executionContextCreated", ({ context }) => contexts.push(context));
+  await cdp.send("Runtime.enable");
+  const world = contexts.find(
+    (c) => c.auxData?.type === "isolated" && c.origin === `chrome-extension://${extensionId}` && c.auxData,
+  );
+  if (!world) throw new Error("the extension's content script world was not found on this page");
+  return {
+    async evaluate<T>(expression: string): Promise<T> {
+      const { result, exceptionDetails } = await cdp.send("Runtime.evaluate", {
+        expression,
+        contextId: world.id,
+        awaitPromise: true,
+        returnByValue: true,
+      });
+      if (exceptionDetails) throw new Error(exceptionDetails.exception?.description ?? exceptionDetails.text);
+      return result.value as T;
+    },
+    detach: () => cdp.detach(),
+  };
+}
