@@ -38,9 +38,8 @@ export function parseTicket(raw: string): ParsedTicket {
   body = dropLeadingBlank(body);
   const label = body[0] !== undefined ? DESCRIPTION_LABEL.exec(body[0]) : null;
   if (label) body = [label[1] ?? "", ...body.slice(1)];
-  body = dropTrailingBlank(body);
+  body = dropClosingChatter(dropTrailingBlank(body));
   if (fenced && body.length > 0 && FENCE.test(body[body.length - 1] ?? "")) body = body.slice(0, -1);
-  body = dropClosingChatter(body);
 
   return {
     title: cleanTitle(title),
