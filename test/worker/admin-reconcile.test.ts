@@ -88,7 +88,7 @@ describe("reconcile", () => {
 
     const lines = await runCron();
     const line = lines.find((l) => l.message === "cron.reconcile");
-    expect(line).toMatchObject({ level: "info", ok: true, mismatches: [], swept: { expired: 1, failed: 0 } });
+    expect(line).toMatchObject({ level: "info", ok: true, mismatches: [], swept: { wallets: 1, failed: 0 } });
 
     const ledger = await adminJson<{ items: { type: string; amount: number }[] }>(
       `/admin/accounts/${a.id}/transactions`,

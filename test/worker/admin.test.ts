@@ -47,7 +47,13 @@ describe("admin authentication", async () => {
       "POST /admin/accounts/:id/revoke-sessions",
       "POST /admin/accounts/:id/block",
       "POST /admin/accounts/:id/unblock",
+      "GET /admin/promo-codes",
+      "POST /admin/promo-codes",
+      "DELETE /admin/promo-codes/SECURITY",
+      "GET /admin/pricing",
+      "PUT /admin/pricing",
       "GET /admin/stats",
+      "GET /admin/reconcile",
       "GET /admin/audit",
     ]) {
       expect(names).toContain(expected);
@@ -68,7 +74,7 @@ describe("admin authentication", async () => {
         const res = await adminFetch(path, {
           method,
           headers: { ...headers, ...(headers.Authorization ? {} : { Authorization: "" }) },
-          json: method === "GET" ? undefined : { amount: 5, reason: "attack", code: "X", tokens: 9 },
+          json: method === "GET" ? undefined : { amount: 5, reason: "attack", code: "SECURITY", tokens: 9 },
         });
         expect(res.status, `${method} ${path}`).toBe(401);
         expect(await res.json(), `${method} ${path}`).toMatchObject({ error: { code: "unauthorized" } });
@@ -78,6 +84,8 @@ describe("admin authentication", async () => {
       );
       expect(me.account.status).toBe("active");
       expect(me.tokens.available).toBe(3);
+      expect((await adminJson<{ items: unknown[] }>("/admin/promo-codes")).items).toEqual([]);
+      expect((await adminJson<{ items: unknown[] }>("/admin/audit")).items).toEqual([]);
     });
   }
 

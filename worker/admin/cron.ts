@@ -41,16 +41,17 @@ async function sweepOverdue(env: Env, now: number) {
   )
     .bind(now - STALE_GENERATION_MS, now, SWEEP_LIMIT)
     .all<{ id: string }>();
-  let voided = 0;
-  let expired = 0;
+  // Totals of whatever the wallets report (voided holds, expired grants…).
+  const totals: Record<string, number> = {};
   let failed = 0;
   for (let i = 0; i < results.length; i += PARALLEL) {
     await Promise.all(
       results.slice(i, i + PARALLEL).map(async ({ id }) => {
         try {
-          const r = await wallet(env, id).sweep();
-          voided += r.voided;
-          expired += r.expired;
+          const r: Record<string, unknown> = { ...(await wallet(env, id).sweep()) };
+          for (const [k, v] of Object.entries(r)) {
+            if (typeof v === "number") totals[k] = (totals[k] ?? 0) + v;
+          }
         } catch (error) {
           failed++;
           log("warn", "cron.sweep_failed", { walletId: id, error: String(error) });
@@ -58,5 +59,5 @@ async function sweepOverdue(env: Env, now: number) {
       }),
     );
   }
-  return { wallets: results.length, voided, expired, failed };
+  return { wallets: results.length, ...totals, failed };
 }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { adminAccounts } from "../admin/accounts";
 import { listAudit } from "../admin/audit";
 import { type AdminEnv, requireAdmin } from "../admin/auth";
+import { adminCatalog } from "../admin/catalog";
 import { computeStats } from "../admin/stats";
 import { db } from "../db/client";
 import { validate } from "../lib/validation";
@@ -23,6 +24,7 @@ const auditQuery = z.object({
 export const admin = new Hono<AdminEnv>()
   .use("*", requireAdmin)
   .route("/accounts", adminAccounts)
+  .route("/", adminCatalog)
   .get("/stats", validate("query", statsQuery), async (c) => {
     return c.json(await computeStats(c.env.DB, c.req.valid("query").days));
   })
