@@ -101,3 +101,64 @@ export async function contentWorld(page: Page, extensionId: string) {
     detach: () => cdp.detach(),
   };
 }
+
+export interface TicketInput {
+  title: string;
+  description: string;
+  descriptionHtml?: string;
+}
+
+/**
+ * Opens the launcher with a stand-in panel registered in the content-script
+ * world, so the adapter the content script hands over can be driven
+ * directly: the site adapters proven on their own, whatever the panel does.
+ */
+export async function openWithAdapter(page: Page, extensionId: string) {
+  await launcher(page).waitFor();
+  const world = await contentWorld(page, extensionId);
+  await world.evaluate(`globalThis.__mybaPanel = {
+    mount(options) {
+      globalThis.__mybaTest = options;
+      options.container.textContent = "stand-in panel";
+      return { unmount() { globalThis.__mybaTest = undefined; } };
+    },
+  }; true`);
+  await launcher(page).click();
+  const deadline = Date.now() + 5000;
+  while (!(await world.evaluate<boolean>("!!globalThis.__mybaTest"))) {
+    if (Date.now() > deadline) throw new Error("the launcher did not mount the stand-in panel");
+    await page.waitForTimeout(50);
+  }
+  return {
+    insert: (ticket: TicketInput) =>
+      world.evaluate<{ ok: boolean; field?: string; reason?: string }>(
+        `globalThis.__mybaTest.adapter.insert(globalThis.__mybaTest.form, ${JSON.stringify(ticket)})`,
+      ),
+    context: () =>
+      world.evaluate<Record<string, string | undefined>>(
+        "globalThis.__mybaTest.adapter.readContext(globalThis.__mybaTest.form)",
+      ),
+    site: () => world.evaluate<string>("globalThis.__mybaTest.adapter.site"),
+  };
+}
+
+/** A ProseMirror document as the tests look at it: block types and their text. */
+export interface DocNode {
+  type: string;
+  text?: string;
+  content?: DocNode[];
+  attrs?: Record<string, unknown>;
+}
+
+export function blocks(doc: DocNode): { type: string; text: string; items?: number }[] {
+  const text = (node: DocNode): string =>
+    node.text ??
+    (node.content ?? [])
+      .map((n) => (n.type === "hard_break" || n.type === "hardBreak" ? "\n" : text(n)))
+      .join("");
+  return (doc.content ?? []).map((node) => ({
+    type: node.type,
+    text: text(node),
+    ...(/list/i.test(node.type) ? { items: node.content?.length ?? 0 } : {}),
+  }));
+}
