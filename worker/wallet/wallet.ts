@@ -344,7 +344,7 @@ export class Wallet extends DurableObject<Env> {
       }
       this.expireDue(now);
       const taken = this.take({ ...base, amount: -args.amount, type: "adjustment", partial: true }, now);
-      return { ok: true as const, adjusted: -(taken?.amount ?? 0) };
+      return { ok: true as const, adjusted: taken?.amount ? -taken.amount : 0 };
     });
   }
 
