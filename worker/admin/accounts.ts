@@ -6,7 +6,7 @@ import { accounts, generations, grants, identities, ledgerEntries, sessions } fr
 import { ApiError, notFound } from "../lib/errors";
 import { validate } from "../lib/validation";
 import { wallet } from "../wallet/client";
-import { auditInsert } from "./audit";
+import { auditInsert, recordAudit } from "./audit";
 import type { AdminEnv } from "./auth";
 
 const page = {
@@ -136,7 +136,7 @@ export const adminAccounts = new Hono<AdminEnv>()
         issues: [{ path: "amount", message: r.message }],
       });
     }
-    await auditInsert(d, {
+    await recordAudit(d, {
       actor: c.var.adminActor,
       action: "account.adjust",
       target: account.id,

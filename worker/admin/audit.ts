@@ -2,6 +2,7 @@ import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { auditLog } from "../db/schema";
 import { newId } from "../lib/ids";
+import { log } from "../lib/log";
 
 export interface AuditEntry {
   actor: string;
@@ -33,6 +34,20 @@ export function auditInsert(d: Db, e: AuditEntry) {
       createdAt: new Date(),
     })
     .onConflictDoNothing({ target: auditLog.key });
+}
+
+/**
+ * Records the audit row of a write that has already happened outside D1's
+ * batch (a wallet change, a promo code). If D1 refuses the row, the change
+ * still stands: the entry goes to the error log in full rather than turning a
+ * done change into a 500 that invites a second one.
+ */
+export async function recordAudit(d: Db, e: AuditEntry): Promise<void> {
+  try {
+    await auditInsert(d, e);
+  } catch (error) {
+    log("error", "admin.audit_failed", { ...e, error: String(error) });
+  }
 }
 
 export async function listAudit(

@@ -6,7 +6,7 @@ import { createPromoCode, deletePromoCode, listPromoCodes, promoCodeInput } from
 import { type Db, db } from "../db/client";
 import { ApiError } from "../lib/errors";
 import { formatIssues, validate } from "../lib/validation";
-import { auditInsert } from "./audit";
+import { recordAudit } from "./audit";
 import type { AdminEnv } from "./auth";
 
 // zod runs object refinements even when a field failed, so the date may not be one.
@@ -35,7 +35,7 @@ export const adminCatalog = new Hono<AdminEnv>()
       maxRedemptions: v.maxRedemptions,
       expiresAt: v.expiresAt?.toISOString(),
     });
-    await auditInsert(d, {
+    await recordAudit(d, {
       actor: c.var.adminActor,
       action: "promo.create",
       target: promoCode.code,
@@ -52,7 +52,7 @@ export const adminCatalog = new Hono<AdminEnv>()
     async (c) => {
       const d = db(c.env.DB);
       const promoCode = await deletePromoCode(d, c.req.valid("param").code);
-      await auditInsert(d, {
+      await recordAudit(d, {
         actor: c.var.adminActor,
         action: "promo.delete",
         target: promoCode.code,
@@ -98,7 +98,7 @@ export const adminCatalog = new Hono<AdminEnv>()
     }
     if (features?.success) await updatePricing(d, features.data);
     const after = await pricingView(d);
-    await auditInsert(d, {
+    await recordAudit(d, {
       actor: c.var.adminActor,
       action: "pricing.update",
       target: "pricing",
