@@ -59,6 +59,8 @@ export async function start() {
     const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
     const [, host = "", ...rest] = url.pathname.split("/");
     const path = `/${rest.join("/")}`;
+    // Google serves authorize and token from different hosts.
+    const family = (h: string) => (h === "oauth2.googleapis.com" ? "accounts.google.com" : h);
     const issuerOf = (h: string) =>
       h === "accounts.google.com" || h === "oauth2.googleapis.com"
         ? "https://accounts.google.com"
@@ -139,7 +141,7 @@ export async function start() {
       if (form.grant_type !== "authorization_code") return fail(400, "unsupported_grant_type");
       const grant = codes.get(form.code ?? "");
       const badCode = github ? "bad_verification_code" : "invalid_grant";
-      if (!grant || grant.used || grant.expiresAt < Date.now() || grant.host !== host)
+      if (!grant || grant.used || grant.expiresAt < Date.now() || grant.host !== family(host))
         return fail(400, badCode);
       grant.used = true;
       if (grant.clientId !== clientId || grant.redirectUri !== form.redirect_uri) return fail(400, badCode);

@@ -1,0 +1,75 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../../worker/lib/ids";
+import { createSession, SESSION_TTL_MS } from "../../worker/lib/session";
+import { anonymousSession, call, devLogin, me, postJson, uniqueId } from "./auth-helpers";
+
+const email = () => `${uniqueId("s")}@example.com`;
+const logout = (token?: string) =>
+  postJson("/auth/logout", {}, token ? { Authorization: `Bearer ${token}` } : {});
+
+describe("sessions", () => {
+  it("are random and stored only as SHA-256 hashes", async () => {
+    const a = await anonymousSession(uniqueId());
+    const b = await anonymousSession(uniqueId());
+    expect(a.token).not.toBe(b.token);
+    expect(a.token.length).toBeGreaterThanOrEqual(40);
+    const rows = await env.DB.prepare("SELECT * FROM sessions").all();
+    const dump = JSON.stringify(rows.results);
+    expect(dump).not.toContain(a.token);
+    expect(dump).toContain(await sha256Hex(a.token));
+  });
+
+  it("expire: an expired session is refused with 401", async () => {
+    const user = await devLogin(email());
+    const expired = await createSession(env.DB, user.account.id, "user", Date.now() - SESSION_TTL_MS - 1000);
+    const res = await me(expired.token);
+    expect(res.status).toBe(401);
+    const live = await createSession(env.DB, user.account.id, "user", Date.now() - SESSION_TTL_MS + 60_000);
+    expect((await me(live.token)).status).toBe(200);
+  });
+
+  it("POST /auth/logout revokes the presented session only", async () => {
+    const address = email();
+    const phone = await devLogin(address);
+    const laptop = await devLogin(address);
+    const stranger = await devLogin(email());
+
+    const out = await logout(phone.token);
+    expect(out.status).toBe(200);
+    expect(await out.json()).toEqual({ revoked: true });
+    expect((await me(phone.token)).status).toBe(401);
+    expect((await me(laptop.token)).status).toBe(200);
+    expect((await me(stranger.token)).status).toBe(200);
+
+    // A revoked token cannot act anywhere, including on the same account's wallet.
+    const spend = await call("/api/me/transactions", { headers: { Authorization: `Bearer ${phone.token}` } });
+    expect(spend.status).toBe(401);
+    // Logging out again is harmless.
+    expect((await logout(phone.token)).status).toBe(200);
+  });
+
+  it("logout without a token, or with one that never existed, is 401", async () => {
+    const none = await logout();
+    expect(none.status).toBe(401);
+    expect(await none.json()).toMatchObject({ error: { code: "unauthorized" } });
+    expect((await logout("myba_never-issued")).status).toBe(401);
+  });
+
+  it("an anonymous session stops working once its account moved to a user", async () => {
+    const anon = await anonymousSession(uniqueId());
+    const again = await anonymousSession(uniqueId());
+    await devLogin(email(), anon.token);
+    expect((await me(anon.token)).status).toBe(401);
+    // Another visitor's anonymous session is untouched.
+    expect((await me(again.token)).status).toBe(200);
+  });
+
+  it("a session sees only its own account", async () => {
+    const a = await devLogin(email());
+    const b = await anonymousSession(uniqueId());
+    expect((await me(a.token)).body?.account.id).toBe(a.account.id);
+    expect((await me(b.token)).body?.account.id).toBe(b.account.id);
+    expect(a.account.id).not.toBe(b.account.id);
+  });
+});
