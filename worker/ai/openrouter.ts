@@ -82,7 +82,7 @@ export interface ChatOptions {
 export async function* streamChat(o: ChatOptions): AsyncGenerator<StreamEvent, void, undefined> {
   const deadline = Date.now() + (o.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS);
   let last: UpstreamError | undefined;
-  for (const model of o.models) {
+  for (const [i, model] of o.models.entries()) {
     let delivered = false;
     try {
       for await (const event of streamModel(o, model, deadline)) {
@@ -93,8 +93,10 @@ export async function* streamChat(o: ChatOptions): AsyncGenerator<StreamEvent, v
     } catch (error) {
       const e = toUpstreamError(error);
       if (delivered || !e.retryable || Date.now() >= deadline) throw e;
-      log("warn", "openrouter.fallback", { model, kind: e.kind, status: e.status, error: e.message });
       last = e;
+      const next = o.models[i + 1];
+      if (next)
+        log("warn", "openrouter.fallback", { model, next, kind: e.kind, status: e.status, error: e.message });
     }
   }
   throw last ?? new UpstreamError("bad_response", "No model is configured.");
