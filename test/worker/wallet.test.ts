@@ -261,12 +261,13 @@ describe("faults", () => {
   });
 
   it("survives a restart between reserve and settle; the alarm releases the overdue hold", async () => {
-    const w = await funded(5);
+    let w = await funded(5);
     const hold = await w.reserve({ key: "gen", amount: 2, ttlMs: 1_000 });
     if (!hold.ok) throw new Error(hold.code);
     await evictDurableObject(w.stub); // a graceful restart…
     expect(await w.balance()).toMatchObject({ available: 3, held: 2, balance: 5 });
-    await abortAllDurableObjects(); // …and a crash
+    await abortAllDurableObjects(); // …and a crash, after which old stubs are dead
+    w = wallet(env, w.id);
     expect(await w.balance()).toMatchObject({ available: 3, held: 2, balance: 5 });
     const alarm = await runInDurableObject(w.stub, (_: Wallet, state) => state.storage.getAlarm());
     expect(alarm).toBe(Date.parse(hold.deadline));
