@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
 import { checkouts, purchases } from "../../worker/db/schema";
@@ -76,6 +76,7 @@ interface Stats {
     refunded: Record<string, number>;
     net: Record<string, number>;
     byDay: { date: string; purchases: number; gross: Record<string, number> }[];
+    demoPurchases: number;
   };
   accounts: Record<string, number>;
   funnel: Record<string, number>;
@@ -176,6 +177,7 @@ describe("GET /admin/stats", () => {
       gross: { usd: 2400 },
       refunded: { usd: 400 },
       net: { usd: 2000 },
+      demoPurchases: 1,
     });
     expect(s.revenue.byDay.at(-1)).toEqual({
       date: s.usage.byDay.at(-1)?.date,
@@ -208,3 +210,53 @@ describe("GET /admin/stats", () => {
     }
   });
 });
+
+describe("stats follow what users do through the API", () => {
+  it("counts a visitor who generates, signs in and generates again", async () => {
+    const before = await adminJson<Stats>("/admin/stats?days=1");
+    const anon = await SELF.fetch("http://w/api/anonymous", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ visitorId: "stats-flow-visitor-0001" }),
+    });
+    expect(anon.status).toBe(200);
+    const { token: anonToken } = await anon.json<{ token: string }>();
+    const first = await generate(anonToken, "stats-flow-0001", "generate");
+
+    const login = await SELF.fetch("http://w/auth/dev-login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "flow@stats.test", anonymousToken: anonToken }),
+    });
+    expect(login.status).toBe(200);
+    const { token } = await login.json<{ token: string }>();
+    const second = await generate(token, "stats-flow-0002", "subtasks");
+
+    const after = await adminJson<Stats>("/admin/stats?days=1");
+    const charged = first.charged + second.charged;
+    expect(charged).toBeGreaterThan(0);
+    expect(after.usage.generations - before.usage.generations).toBe(2);
+    expect(after.usage.spent - before.usage.spent).toBe(charged);
+    expect((after.usage.ledger.usage ?? 0) - (before.usage.ledger.usage ?? 0)).toBe(-charged);
+    expect(after.generations.succeeded - before.generations.succeeded).toBe(2);
+    expect(
+      (after.usage.byFeature.subtasks?.generations ?? 0) -
+        (before.usage.byFeature.subtasks?.generations ?? 0),
+    ).toBe(1);
+    expect(after.latency.count - (before.latency.count ?? 0)).toBe(2);
+    expect(after.accounts.anonymous - before.accounts.anonymous).toBe(1);
+    expect(after.accounts.signUps - before.accounts.signUps).toBe(1);
+    expect(after.funnel.signedUp - before.funnel.signedUp).toBe(1);
+    expect(await adminJson("/admin/reconcile")).toMatchObject({ ok: true, mismatches: [] });
+  });
+});
+
+async function generate(token: string, key: string, feature: string): Promise<{ charged: number }> {
+  const res = await SELF.fetch("http://w/api/generate", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "Idempotency-Key": key },
+    body: JSON.stringify({ site: "jira", feature, issueType: "story", prompt: "Export invoices as CSV" }),
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
+  return res.json<{ charged: number }>();
+}

@@ -34,6 +34,7 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
     funnelRows,
     revenueRows,
     revenueDays,
+    demoRows,
   ] = await d1.batch([
     q(
       `SELECT date(created_at / 1000, 'unixepoch') AS date, count(*) AS generations,
@@ -87,6 +88,11 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
          coalesce(sum(p.amount), 0) AS gross
        FROM purchases p WHERE ${REAL_MONEY} AND p.created_at BETWEEN ?1 AND ?2 GROUP BY 1, 2`,
     ),
+    // Local demo billing, so a dev setup can see its purchases without calling them money.
+    q(
+      `SELECT count(*) AS purchases FROM purchases p
+       WHERE NOT (${REAL_MONEY}) AND p.created_at BETWEEN ?1 AND ?2`,
+    ),
   ]);
 
   const status = { pending: 0, succeeded: 0, failed: 0, cancelled: 0 };
@@ -131,6 +137,8 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
     disputed: {} as Record<string, number>,
     net: {} as Record<string, number>,
     byDay: revenueByDay,
+    /** Demo checkouts (local only): not in any figure above. */
+    demoPurchases: rows<{ purchases: number }>(demoRows)[0]?.purchases ?? 0,
   };
   for (const r of rows<{
     currency: string;
