@@ -10,8 +10,14 @@ export interface SseEvent {
  * network chunks). Yields each complete event; a trailing partial event is
  * dropped, as a browser's EventSource does.
  */
-export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+export async function* readSse(
+  body: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<SseEvent> {
   const reader = body.getReader();
+  // fetch errors its body on abort; this also covers bodies that are not tied to the request.
+  const cancel = () => void reader.cancel().catch(() => {});
+  signal?.addEventListener("abort", cancel, { once: true });
   const decoder = new TextDecoder();
   let buffer = "";
   let event = "";
@@ -43,6 +49,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
       }
     }
   } finally {
+    signal?.removeEventListener("abort", cancel);
     // Stops the download when the consumer leaves early (Stop, or an `error` event).
     reader.cancel().catch(() => {});
   }

@@ -105,7 +105,7 @@ export async function relayGeneration(
       });
     }
 
-    for await (const event of readSse(res.body)) {
+    for await (const event of readSse(res.body, signal)) {
       let data: Record<string, unknown>;
       try {
         data = JSON.parse(event.data);
@@ -147,6 +147,7 @@ export async function relayGeneration(
         }
       }
     }
+    if (signal.aborted) return post({ type: "stopped" });
     // The body ended without `done` or `error`: the connection dropped.
     fail(
       new ApiError(

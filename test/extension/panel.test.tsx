@@ -1,0 +1,350 @@
+import { act } from "react";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Tokens } from "@/lib/api";
+import type { AccountState, BackgroundToPanel, PanelToBackground, PortLike } from "@/lib/messaging";
+import { mountPanel } from "@/panel/mount";
+import type { PanelDeps } from "@/panel/Panel";
+import type { InsertResult, SiteAdapter } from "@/sites/types";
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+// happy-dom's HTML parser makes DOMPurify drop block elements (and keep what it
+// should not), so these tests check the Markdown layer alone, which already
+// shows the model's HTML as text; real DOMPurify runs in the Chromium e2e tests.
+vi.mock("dompurify", () => ({ default: { sanitize: (html: string) => html } }));
+
+const anonymous = (available: number): AccountState => ({
+  account: { id: "acc_anon", kind: "anonymous" },
+  tokens: { available, held: 0 },
+  apiUrl: "http://api.test",
+});
+
+async function setup({
+  account = anonymous(3),
+  insert,
+}: {
+  account?: AccountState;
+  insert?: () => Promise<InsertResult>;
+} = {}) {
+  const posted: PanelToBackground[] = [];
+  let toPanel: ((m: BackgroundToPanel) => void) | null = null;
+  let watcher: ((s: { account: AccountState["account"]; tokens: Tokens } | null) => void) | null = null;
+  const port: PortLike = {
+    name: "myba:generate",
+    postMessage: (m) => posted.push(m as PanelToBackground),
+    disconnect: vi.fn(),
+    onMessage: { addListener: (cb) => (toPanel = cb as (m: BackgroundToPanel) => void) },
+    onDisconnect: { addListener: () => {} },
+  };
+  const deps: PanelDeps = {
+    connect: vi.fn(() => port),
+    loadAccount: vi.fn(async () => account),
+    watchAccount: (cb) => {
+      watcher = cb;
+      return () => {};
+    },
+    getPlans: vi.fn(async () => ({ packs: [], subscriptions: [] })),
+    openPopup: vi.fn(async () => {}),
+    copy: vi.fn(async () => {}),
+  };
+  const adapter: SiteAdapter = {
+    site: "jira",
+    findForm: () => null,
+    readContext: () => ({
+      site: "jira",
+      title: "Old title",
+      description: "",
+      project: "WEB",
+      url: "https://acme.atlassian.net/jira",
+    }),
+    insert: vi.fn(insert ?? (async () => ({ ok: true }) as InsertResult)),
+  };
+  const host = document.createElement("myba-ticket-panel");
+  document.body.append(host);
+  const shadow = host.attachShadow({ mode: "open" });
+  const container = document.createElement("div");
+  shadow.append(container);
+  const onClose = vi.fn();
+  let mounted: { unmount(): void } | undefined;
+  act(() => {
+    mounted = mountPanel({ container, adapter, form: document.createElement("form"), onClose }, deps);
+  });
+
+  const $ = (id: string) => shadow.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+  // Let the account and plans requests of the first render land.
+  await settle();
+  return {
+    deps,
+    adapter,
+    posted,
+    onClose,
+    shadow,
+    $,
+    emit: (m: BackgroundToPanel) => act(() => toPanel?.(m)),
+    pushAccount: (s: AccountState) => act(() => watcher?.(s)),
+    unmount: () => act(() => mounted?.unmount()),
+  };
+}
+
+async function settle() {
+  await act(async () => {
+    await new Promise((r) => setTimeout(r, 0));
+  });
+}
+
+function type(el: HTMLElement | null, value: string) {
+  const area = el as HTMLTextAreaElement;
+  const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value")?.set;
+  act(() => {
+    setter?.call(area, value);
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+}
+
+const click = (el: HTMLElement | null) => act(() => el?.click());
+
+const key = (el: HTMLElement | null, init: KeyboardEventInit) =>
+  act(() => {
+    el?.dispatchEvent(new KeyboardEvent("keydown", { bubbles: true, composed: true, ...init }));
+  });
+
+const done: BackgroundToPanel = {
+  type: "done",
+  generationId: "gen_1",
+  title: "Fix login on Safari",
+  description: "## Summary\n\nThe reset link opens a blank page.",
+  charged: 1,
+  tokens: { available: 2, held: 0 },
+};
+
+let cleanup: (() => void) | null = null;
+beforeEach(() => {
+  cleanup = null;
+});
+afterEach(() => {
+  cleanup?.();
+  document.body.innerHTML = "";
+});
+
+describe("the panel", () => {
+  it("shows the balance, streams the preview, then inserts the ticket into the form", async () => {
+    const p = await setup();
+    cleanup = p.unmount;
+    expect(p.$("myba-balance")?.textContent).toBe("3 tokens");
+    expect(p.$("myba-generate")?.hasAttribute("disabled")).toBe(true);
+
+    type(p.$("myba-input"), "Password reset link is blank on Safari");
+    act(() => {
+      const select = p.$("myba-issue-type") as HTMLSelectElement;
+      select.value = "bug";
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    click(p.$("myba-generate"));
+
+    expect(p.posted[0]).toEqual({
+      type: "start",
+      retry: false,
+      request: {
+        site: "jira",
+        feature: "generate",
+        issueType: "bug",
+        prompt: "Password reset link is blank on Safari",
+        context: {
+          title: "Old title",
+          description: "",
+          project: "WEB",
+          url: "https://acme.atlassian.net/jira",
+        },
+      },
+    });
+
+    p.emit({ type: "start", generationId: "gen_1", held: 1 });
+    p.emit({ type: "delta", text: "Title: Fix login on Safari\n\n## Summ" });
+    p.emit({ type: "delta", text: "ary\n\nThe reset link" });
+    const preview = p.$("myba-preview");
+    expect(preview?.getAttribute("aria-busy")).toBe("true");
+    expect(preview?.querySelector(".myba-ticket-title")?.textContent).toBe("Fix login on Safari");
+    expect(preview?.querySelector("h2")?.textContent).toBe("Summary");
+    expect(p.$("myba-stop")).not.toBeNull();
+    expect(p.$("myba-insert")).toBeNull();
+
+    p.emit(done);
+    expect(p.$("myba-preview")?.getAttribute("aria-busy")).toBe("false");
+    expect(p.$("myba-balance")?.textContent).toBe("2 tokens");
+
+    click(p.$("myba-insert"));
+    await settle();
+    expect(p.adapter.insert).toHaveBeenCalledWith(expect.any(HTMLFormElement), {
+      title: "Fix login on Safari",
+      description: "## Summary\n\nThe reset link opens a blank page.",
+    });
+    expect(p.$("myba-inserted")?.textContent).toContain("Inserted");
+  });
+
+  it("Stop asks the background to abort and keeps what arrived", async () => {
+    const p = await setup();
+    cleanup = p.unmount;
+    type(p.$("myba-input"), "Add dark mode");
+    click(p.$("myba-generate"));
+    p.emit({ type: "delta", text: "Title: Dark mode" });
+    click(p.$("myba-stop"));
+    expect(p.posted.at(-1)).toEqual({ type: "stop" });
+    p.emit({ type: "stopped" });
+    expect(p.$("myba-preview")?.textContent).toContain("Dark mode");
+    expect(p.$("myba-generate")).not.toBeNull();
+    expect(p.$("myba-insert")).toBeNull();
+  });
+
+  it("insufficient tokens (402) explains the shortage and offers sign-in and buying", async () => {
+    const p = await setup({ account: anonymous(1) });
+    cleanup = p.unmount;
+    type(p.$("myba-input"), "Split the checkout epic");
+    click(p.$("myba-generate"));
+    p.emit({
+      type: "error",
+      charged: 0,
+      error: {
+        status: 402,
+        code: "insufficient_tokens",
+        message: "Not enough tokens.",
+        details: { required: 2, available: 1, shortage: 1 },
+      },
+    });
+    const error = p.$("myba-error");
+    expect(error?.textContent).toContain("this needs 2, you have 1");
+    click(error?.querySelector('[data-testid="myba-signin"]') as HTMLElement);
+    click(error?.querySelector('[data-testid="myba-buy"]') as HTMLElement);
+    expect(p.deps.openPopup).toHaveBeenNthCalledWith(1, "account");
+    expect(p.deps.openPopup).toHaveBeenNthCalledWith(2, "buy");
+  });
+
+  it("a server failure says nothing was charged; Retry after it is a new generation", async () => {
+    const p = await setup();
+    cleanup = p.unmount;
+    type(p.$("myba-input"), "Add dark mode");
+    click(p.$("myba-generate"));
+    p.emit({
+      type: "error",
+      charged: 0,
+      error: { status: 502, code: "upstream_error", message: "The model did not answer." },
+    });
+    expect(p.$("myba-error")?.textContent).toContain("Nothing was charged.");
+    click(p.$("myba-retry"));
+    expect(p.posted.at(-1)).toMatchObject({ type: "start", retry: false });
+  });
+
+  it("after a dropped connection, Retry resends the same generation", async () => {
+    const p = await setup();
+    cleanup = p.unmount;
+    type(p.$("myba-input"), "Add dark mode");
+    click(p.$("myba-generate"));
+    const first = p.posted[0];
+    type(p.$("myba-input"), "Something typed meanwhile");
+    p.emit({
+      type: "error",
+      charged: 0,
+      error: { status: 0, code: "stream_interrupted", message: "The connection dropped." },
+    });
+    click(p.$("myba-retry"));
+    expect(p.posted.at(-1)).toEqual({ ...(first as object), retry: true });
+  });
+
+  it("429 shows when to try again and holds the button until then", async () => {
+    const p = await setup();
+    cleanup = p.unmount;
+    type(p.$("myba-input"), "Add dark mode");
+    click(p.$("myba-generate"));
+    p.emit({
+      type: "error",
+      charged: 0,
+      error: { status: 429, code: "rate_limited", message: "Slow down.", retryAfter: 30 },
+    });
+    expect(p.$("myba-error")?.textContent).toContain("Try again in 30 s");
+    expect(p.$("myba-generate")?.hasAttribute("disabled")).toBe(true);
+    expect(p.$("myba-retry")?.hasAttribute("disabled")).toBe(true);
+  });
+
+  it("when Insert fails, explains why and offers Copy", async () => {
+    const p = await setup({
+      insert: async () => ({ ok: false, field: "description", reason: "the editor did not change" }),
+    });
+    cleanup = p.unmount;
+    type(p.$("myba-input"), "Add dark mode");
+    click(p.$("myba-generate"));
+    p.emit(done);
+    click(p.$("myba-insert"));
+    await settle();
+    const failure = p.$("myba-insert-error");
+    expect(failure?.textContent).toContain("Could not write the description");
+    click(failure?.querySelector("button") as HTMLElement);
+    await settle();
+    expect(p.deps.copy).toHaveBeenCalledWith(
+      "Fix login on Safari\n\n## Summary\n\nThe reset link opens a blank page.",
+    );
+  });
+
+  it("renders the model's Markdown without scripts, handlers or remote images", async () => {
+    const p = await setup();
+    cleanup = p.unmount;
+    type(p.$("myba-input"), "x");
+    click(p.$("myba-generate"));
+    p.emit({
+      type: "delta",
+      text: 'Title: T\n\nHi <img src="https://evil.test/x.png" onerror="alert(1)"><script>alert(2)</script> [a](javascript:alert(3))',
+    });
+    const preview = p.$("myba-preview") as HTMLElement;
+    expect(preview.textContent).toContain("Hi <img");
+    expect(preview.querySelector("script, img, [onerror]")).toBeNull();
+    expect(preview.querySelector('a[href^="javascript"]')).toBeNull();
+  });
+
+  it("is keyboard driven: Ctrl+Enter generates, Escape closes, keys do not reach the page", async () => {
+    const p = await setup();
+    cleanup = p.unmount;
+    const pageShortcut = vi.fn();
+    document.addEventListener("keydown", pageShortcut);
+    type(p.$("myba-input"), "Add dark mode");
+    key(p.$("myba-input"), { key: "c" });
+    key(p.$("myba-input"), { key: "Enter", ctrlKey: true });
+    expect(p.posted[0]).toMatchObject({ type: "start" });
+    key(p.$("myba-input"), { key: "Escape" });
+    expect(p.onClose).toHaveBeenCalledOnce();
+    expect(pageShortcut).not.toHaveBeenCalled();
+    document.removeEventListener("keydown", pageShortcut);
+    // Every control has an accessible name.
+    for (const id of ["myba-input", "myba-issue-type", "myba-feature"]) {
+      const el = p.$(id);
+      expect(p.shadow.querySelector(`label[for="${el?.id}"]`)).not.toBeNull();
+    }
+  });
+
+  it("counts characters and refuses more than 4000", async () => {
+    const p = await setup();
+    cleanup = p.unmount;
+    type(p.$("myba-input"), "a".repeat(4001));
+    expect(p.$("myba-counter")?.textContent).toBe("4001/4000");
+    expect(p.$("myba-generate")?.hasAttribute("disabled")).toBe(true);
+    type(p.$("myba-input"), "a".repeat(4000));
+    expect(p.$("myba-generate")?.hasAttribute("disabled")).toBe(false);
+  });
+
+  it("warns when the balance is low and follows balance changes made elsewhere", async () => {
+    const p = await setup({ account: anonymous(0) });
+    cleanup = p.unmount;
+    expect(p.$("myba-low-balance")?.textContent).toContain("you have 0");
+    p.pushAccount({ ...anonymous(12), account: { id: "acc_user", kind: "user", email: "a@b.c" } });
+    expect(p.$("myba-balance")?.textContent).toBe("12 tokens");
+    expect(p.$("myba-low-balance")).toBeNull();
+  });
+
+  it("unmounting closes the port and removes everything it added", async () => {
+    const p = await setup();
+    type(p.$("myba-input"), "Add dark mode");
+    click(p.$("myba-generate"));
+    const port = (p.deps.connect as ReturnType<typeof vi.fn>).mock.results[0]?.value as PortLike;
+    p.unmount();
+    expect(port.disconnect).toHaveBeenCalled();
+    expect(p.shadow.querySelector("style")).toBeNull();
+    expect(p.$("myba-input")).toBeNull();
+  });
+});

@@ -1,0 +1,190 @@
+import { calculatePKCECodeChallenge } from "oauth4webapi";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { fakeBrowser } from "wxt/testing/fake-browser";
+import { registerHandlers } from "@/entrypoints/background/handlers";
+import { ApiError, createApi } from "@/lib/api";
+import { asApiError, removeAllListeners, sendMessage } from "@/lib/messaging";
+import { SessionManager } from "@/lib/session";
+import { accountItem, sessionItem, visitorIdItem } from "@/lib/storage";
+import { fakeWorker } from "./fake-worker";
+
+const API = "http://api.test";
+
+function setup() {
+  const worker = fakeWorker();
+  const getApi = async () => createApi({ baseUrl: API, fetch: worker.fetch });
+  const session = new SessionManager(getApi);
+  registerHandlers({ session, getApi });
+  return { worker, session };
+}
+
+const paths = (worker: ReturnType<typeof fakeWorker>) => worker.calls.map((c) => `${c.method} ${c.path}`);
+
+beforeEach(() => {
+  fakeBrowser.reset();
+});
+afterEach(() => {
+  removeAllListeners();
+  vi.restoreAllMocks();
+});
+
+describe("anonymous bootstrap", () => {
+  it("asks the view for a visitor id first, then starts one anonymous session with it", async () => {
+    const { worker } = setup();
+
+    const first = await sendMessage("getAccount", {}).catch(asApiError);
+    expect(first).toMatchObject({ code: "visitor_id_required" });
+    expect(worker.calls).toHaveLength(0);
+
+    const state = await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    expect(state.account.kind).toBe("anonymous");
+    expect(state.tokens.available).toBe(3);
+    expect(worker.calls[0]).toMatchObject({
+      method: "POST",
+      path: "/api/anonymous",
+      body: { visitorId: "visitor-abc-123" },
+    });
+    expect(await sessionItem.getValue()).toMatchObject({ kind: "anonymous", accountId: state.account.id });
+
+    // The token stays in the background: the view never sees it.
+    expect(JSON.stringify(state)).not.toContain("tok_");
+  });
+
+  it("starts a single session when several views ask at once", async () => {
+    const { worker } = setup();
+    await visitorIdItem.setValue("visitor-abc-123");
+    await Promise.all([
+      sendMessage("getAccount", { refresh: true }),
+      sendMessage("getAccount", { refresh: true }),
+      sendMessage("getAccount", { refresh: true }),
+    ]);
+    expect(paths(worker).filter((p) => p === "POST /api/anonymous")).toHaveLength(1);
+  });
+
+  it("serves the cached balance without a request unless asked to refresh", async () => {
+    const { worker } = setup();
+    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    const before = worker.calls.length;
+    await sendMessage("getAccount", {});
+    expect(worker.calls.length).toBe(before);
+    await sendMessage("getAccount", { refresh: true });
+    expect(worker.calls.length).toBe(before + 1);
+  });
+});
+
+describe("a dead token", () => {
+  it("falls back to anonymous when the signed-in session is revoked (401)", async () => {
+    const { worker } = setup();
+    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    const signedIn = await sendMessage("devLogin", { email: "ada@example.com" });
+    expect(signedIn.account.kind).toBe("user");
+
+    worker.revoke(signedIn.account.id);
+    const after = await sendMessage("getAccount", { refresh: true });
+
+    expect(after.account.kind).toBe("anonymous");
+    expect(await sessionItem.getValue()).toMatchObject({ kind: "anonymous" });
+    expect(paths(worker).slice(-3)).toEqual(["GET /api/me", "POST /api/anonymous", "GET /api/me"]);
+  });
+
+  it("does not loop when the fresh anonymous session fails too", async () => {
+    const { worker, session } = setup();
+    await visitorIdItem.setValue("visitor-abc-123");
+    let calls = 0;
+    const result = await session
+      .withToken(async () => {
+        calls++;
+        throw new ApiError(401, "unauthorized", "The session is invalid, expired or revoked.");
+      })
+      .catch(asApiError);
+    expect(result.status).toBe(401);
+    expect(calls).toBe(2);
+    expect(paths(worker).filter((p) => p === "POST /api/anonymous")).toHaveLength(2);
+  });
+});
+
+describe("sign-in", () => {
+  it("dev login sends the anonymous token, then replaces it with the user's", async () => {
+    const { worker } = setup();
+    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    const anonymous = await sessionItem.getValue();
+
+    const result = await sendMessage("devLogin", { email: "ada@example.com" });
+
+    const login = worker.calls.find((c) => c.path === "/auth/dev-login");
+    expect(login?.body).toEqual({ email: "ada@example.com", anonymousToken: anonymous?.token });
+    expect(result).toMatchObject({ transferred: 3, account: { kind: "user", email: "ada@example.com" } });
+    expect(result.tokens.available).toBe(9); // 6 welcome + 3 moved
+    const stored = await sessionItem.getValue();
+    expect(stored?.kind).toBe("user");
+    expect(stored?.token).not.toBe(anonymous?.token);
+    expect((await accountItem.getValue())?.account.kind).toBe("user");
+  });
+
+  it("does not send a user's token as anonymousToken when switching accounts", async () => {
+    const { worker } = setup();
+    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    await sendMessage("devLogin", { email: "ada@example.com" });
+    await sendMessage("devLogin", { email: "bob@example.com" });
+    const second = worker.calls.filter((c) => c.path === "/auth/dev-login")[1];
+    expect(second?.body).toEqual({ email: "bob@example.com" });
+  });
+
+  it("OAuth: PKCE S256 and state through launchWebAuthFlow, then POST /auth/token with the verifier", async () => {
+    const { worker } = setup();
+    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    const anonymous = await sessionItem.getValue();
+    let started: URL | null = null;
+    fakeBrowser.identity.getRedirectURL = vi.fn(
+      (path?: string) => `https://abc.chromiumapp.org/${path ?? ""}`,
+    );
+    fakeBrowser.identity.launchWebAuthFlow = vi.fn(async ({ url }: { url: string }) => {
+      started = new URL(url);
+      const state = started.searchParams.get("state");
+      return `https://abc.chromiumapp.org/oauth?code=the-code&state=${state}`;
+    }) as never;
+
+    const result = await sendMessage("signIn", { provider: "github" });
+
+    expect(result.account.kind).toBe("user");
+    const start = started as unknown as URL;
+    expect(start.origin + start.pathname).toBe(`${API}/auth/github/start`);
+    expect(start.searchParams.get("redirect_uri")).toBe("https://abc.chromiumapp.org/oauth");
+    expect(start.searchParams.get("state")?.length).toBeGreaterThan(20);
+    const exchange = worker.calls.find((c) => c.path === "/auth/token")?.body as Record<string, string>;
+    expect(exchange).toMatchObject({ code: "the-code", anonymousToken: anonymous?.token });
+    // The challenge sent at the start is the S256 of the verifier sent with the code.
+    expect(await calculatePKCECodeChallenge(exchange.codeVerifier as string)).toBe(
+      start.searchParams.get("code_challenge"),
+    );
+  });
+
+  it("refuses a redirect whose state does not match, and keeps the anonymous session", async () => {
+    const { worker } = setup();
+    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    fakeBrowser.identity.getRedirectURL = vi.fn(() => "https://abc.chromiumapp.org/oauth");
+    fakeBrowser.identity.launchWebAuthFlow = vi.fn(
+      async () => "https://abc.chromiumapp.org/oauth?code=stolen&state=forged",
+    ) as never;
+
+    const err = await sendMessage("signIn", { provider: "github" }).catch(asApiError);
+
+    expect(err).toMatchObject({ code: "sign_in_failed" });
+    expect(worker.calls.some((c) => c.path === "/auth/token")).toBe(false);
+    expect((await sessionItem.getValue())?.kind).toBe("anonymous");
+  });
+
+  it("sign-out revokes the token and returns to an anonymous session", async () => {
+    const { worker } = setup();
+    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    const user = await sendMessage("devLogin", { email: "ada@example.com" });
+    const token = (await sessionItem.getValue())?.token;
+
+    const after = await sendMessage("signOut", undefined);
+
+    const logout = worker.calls.find((c) => c.path === "/auth/logout");
+    expect(logout?.headers.get("Authorization")).toBe(`Bearer ${token}`);
+    expect(after.account.kind).toBe("anonymous");
+    expect(after.account.id).not.toBe(user.account.id);
+  });
+});
