@@ -52,6 +52,9 @@ describe("POST /auth/dev-login", () => {
   });
 
   it("refuses a missing or malformed email with 400", async () => {
+    // The popup probes for dev-login this way: 400 when it is on, 404 when off.
+    const probe = await app.request("/auth/dev-login", { method: "POST", body: "{}" }, env);
+    expect(probe.status).toBe(400);
     for (const body of [
       {},
       { email: "not-an-email" },
@@ -178,5 +181,17 @@ describe("farming the welcome bonus", () => {
     const seen = await me(gh.token);
     expect(seen.body?.tokens.available).toBe(6);
     expect(seen.body?.tokens.grants.filter((g) => g.source === "welcome")).toHaveLength(1);
+  });
+});
+
+describe("the ledger after all of the above", () => {
+  it("reconciles: every token moved or granted here is in D1 and in the wallets, none twice", async () => {
+    const res = await app.request(
+      "/admin/reconcile",
+      { headers: { Authorization: "Bearer test-admin-token" } },
+      env,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ ok: true, mismatches: [] });
   });
 });

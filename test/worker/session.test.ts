@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../worker/lib/ids";
-import { createSession, SESSION_TTL_MS } from "../../worker/lib/session";
+import { createSession, SESSION_MAX_AGE_MS, SESSION_TTL_MS } from "../../worker/lib/session";
 import { anonymousSession, call, devLogin, me, postJson, uniqueId } from "./auth-helpers";
 
 const email = () => `${uniqueId("s")}@example.com`;
@@ -27,6 +27,35 @@ describe("sessions", () => {
     expect(res.status).toBe(401);
     const live = await createSession(env.DB, user.account.id, "user", Date.now() - SESSION_TTL_MS + 60_000);
     expect((await me(live.token)).status).toBe(200);
+  });
+
+  it("renew on use once less than half their time is left, never past the maximum age", async () => {
+    const user = await devLogin(email());
+    const DAY = 24 * 60 * 60 * 1000;
+    const expiry = async (token: string) =>
+      (
+        await env.DB.prepare("SELECT expires_at AS t FROM sessions WHERE token_hash = ?")
+          .bind(await sha256Hex(token))
+          .first<{ t: number }>()
+      )?.t as number;
+
+    const fresh = await createSession(env.DB, user.account.id, "user", Date.now() - 10 * DAY);
+    const before = await expiry(fresh.token);
+    expect((await me(fresh.token)).status).toBe(200);
+    expect(await expiry(fresh.token)).toBe(before); // 20 days left: no write
+
+    const aging = await createSession(env.DB, user.account.id, "user", Date.now() - 25 * DAY);
+    expect((await me(aging.token)).status).toBe(200);
+    expect(await expiry(aging.token)).toBeGreaterThan(Date.now() + SESSION_TTL_MS - DAY);
+
+    const old = await createSession(env.DB, user.account.id, "user", Date.now() - SESSION_MAX_AGE_MS + DAY);
+    await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE token_hash = ?")
+      .bind(Date.now() + DAY / 2, await sha256Hex(old.token))
+      .run();
+    expect((await me(old.token)).status).toBe(200);
+    const capped = await expiry(old.token);
+    expect(capped).toBeLessThanOrEqual(Date.now() + DAY);
+    expect(capped).toBeGreaterThan(Date.now() + DAY / 2);
   });
 
   it("POST /auth/logout revokes the presented session only", async () => {

@@ -7,8 +7,13 @@ import { wallet } from "../wallet/client";
 import { ApiError, unauthorized } from "./errors";
 import { newId, randomToken, sha256Hex } from "./ids";
 
-/** Sessions last this long; signing in again issues a new one. */
+/**
+ * A session lasts this long past its last renewal. Use renews it once less
+ * than half is left, so someone who uses MyBA monthly stays signed in, up to
+ * SESSION_MAX_AGE_MS after sign-in; then they sign in again.
+ */
 export const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+export const SESSION_MAX_AGE_MS = 180 * 24 * 60 * 60 * 1000;
 
 /** Issues a session: the token goes to the client once, only its hash is stored. */
 export async function createSession(
@@ -49,6 +54,8 @@ export async function findSession(
       kind: sessions.kind,
       status: accounts.status,
       mergedInto: accounts.mergedInto,
+      createdAt: sessions.createdAt,
+      expiresAt: sessions.expiresAt,
     })
     .from(sessions)
     .innerJoin(accounts, eq(accounts.id, sessions.accountId))
@@ -63,7 +70,20 @@ export async function findSession(
   const row = rows[0];
   // An anonymous account whose tokens moved to a user no longer acts on its own.
   if (!row || row.mergedInto) return null;
+  await renew(d1, row);
   return { id: row.id, accountId: row.accountId, kind: row.kind, blocked: row.status === "blocked" };
+}
+
+/** Sliding expiry: one write per session per half-TTL at most. */
+async function renew(d1: D1Database, row: { id: string; createdAt: Date; expiresAt: Date }): Promise<void> {
+  const now = Date.now();
+  if (row.expiresAt.getTime() - now > SESSION_TTL_MS / 2) return;
+  const expiresAt = Math.min(now + SESSION_TTL_MS, row.createdAt.getTime() + SESSION_MAX_AGE_MS);
+  if (expiresAt <= row.expiresAt.getTime()) return;
+  await db(d1)
+    .update(sessions)
+    .set({ expiresAt: new Date(expiresAt) })
+    .where(and(eq(sessions.id, row.id), isNull(sessions.revokedAt)));
 }
 
 /**
