@@ -14,7 +14,7 @@ function projectPath(doc: Document): string {
 
 function issueType(form: Element): string | undefined {
   const select = form.querySelector<HTMLSelectElement>(gitlab.typeSelect);
-  const chosen = select?.selectedOptions?.[0];
+  const chosen = select && select.selectedIndex >= 0 ? select.options[select.selectedIndex] : undefined;
   if (chosen?.value) return clean(chosen.textContent);
   if (/\/epics\/new\b/.test(form.ownerDocument.location?.pathname ?? "")) return "Epic";
   return undefined;
