@@ -459,6 +459,8 @@ export class Wallet extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     if (this.boundId === null) return;
+    // An injected outage: try again later, as after a real failure.
+    if (this.faults.unavailable) return this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
     await this.sweep();
   }
 
