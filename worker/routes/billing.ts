@@ -103,8 +103,8 @@ export const billing = new Hono<AppEnv>()
     }
   })
 
-  .get(billingPaths.success.replace("/api", ""), (c) => c.html(successPage()))
-  .get(billingPaths.cancel.replace("/api", ""), (c) => c.html(cancelPage()))
+  .get("/billing/success", (c) => c.html(successPage()))
+  .get("/billing/cancel", (c) => c.html(cancelPage()))
 
   .get("/billing/demo/:id", async (c) => {
     if (!demoBillingAllowed(c.env, c.req.url)) throw notFound("The page");
