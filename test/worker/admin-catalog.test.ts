@@ -189,5 +189,13 @@ describe("a blocked account", () => {
     });
     expect(redeemed.status).toBe(200);
     expect(await redeemed.json()).toMatchObject({ granted: 3 });
+    const after = await adminJson<{ tokens: { available: number }; stats: { promoRedemptions: unknown[] } }>(
+      `/admin/accounts/${user.id}`,
+    );
+    expect(after.stats.promoRedemptions).toEqual([
+      expect.objectContaining({ code: "BLOCKED-TEST", tokens: 3 }),
+    ]);
+    const codes = await adminJson<{ items: PromoCode[] }>("/admin/promo-codes");
+    expect(codes.items.find((p) => p.code === "BLOCKED-TEST")?.redemptions).toBe(1);
   });
 });

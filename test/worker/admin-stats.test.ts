@@ -193,6 +193,16 @@ describe("GET /admin/stats", () => {
     expect(s.funnel).toEqual({ anonymous: 4, signedUp: 2, paying: 1, signUpRate: 0.5, payingRate: 0.5 });
   });
 
+  it("lists an account's purchases in its detail", async () => {
+    const [payer] = (await adminJson<{ items: { id: string }[] }>("/admin/accounts?query=payer@stats.test"))
+      .items;
+    const detail = await adminJson<{ stats: { purchases: { amount: number; refundedAmount: number }[] } }>(
+      `/admin/accounts/${payer?.id}`,
+    );
+    expect(detail.stats.purchases.map((p) => p.amount).sort()).toEqual([1000, 500, 500, 900].sort());
+    expect(detail.stats.purchases.find((p) => p.amount === 1000)?.refundedAmount).toBe(400);
+  });
+
   it("widens with the window", async () => {
     const s = await adminJson<Stats>("/admin/stats?days=30");
     expect(s.usage.byDay).toHaveLength(30);

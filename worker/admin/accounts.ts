@@ -2,7 +2,17 @@ import { and, count, desc, eq, gt, isNull, lt, max, or, type SQL, sql, sum } fro
 import { Hono } from "hono";
 import { z } from "zod";
 import { type Db, db } from "../db/client";
-import { accounts, generations, grants, identities, ledgerEntries, sessions } from "../db/schema";
+import {
+  accounts,
+  generations,
+  grants,
+  identities,
+  ledgerEntries,
+  promoRedemptions,
+  purchases,
+  sessions,
+  subscriptions,
+} from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
 import { validate } from "../lib/validation";
 import { wallet } from "../wallet/client";
@@ -20,6 +30,9 @@ const ledgerQuery = z.object({
   cursor: z.coerce.number().int().min(1).optional(),
 });
 const idParam = z.object({ id: z.string().min(1).max(64) });
+
+/** Purchases shown in an account's detail; the ledger has the full history. */
+const RECENT = 20;
 
 /** Large enough for any real correction, small enough that a typo of extra zeros is refused. */
 export const MAX_ADJUSTMENT = 1_000_000;
@@ -242,7 +255,16 @@ async function activeSessionCount(d: Db, accountId: string, now: Date): Promise<
 /** What an admin needs to answer "what happened to this account?" at a glance. */
 async function accountStats(d: Db, accountId: string) {
   const now = new Date();
-  const [grantRows, sessionRows, generationRows, ledgerRows, identityRows] = await d.batch([
+  const [
+    grantRows,
+    sessionRows,
+    generationRows,
+    ledgerRows,
+    identityRows,
+    purchaseRows,
+    subscriptionRows,
+    promoRows,
+  ] = await d.batch([
     d
       .select({
         id: grants.id,
@@ -277,6 +299,44 @@ async function accountStats(d: Db, accountId: string) {
       .select({ provider: identities.provider, email: identities.email, createdAt: identities.createdAt })
       .from(identities)
       .where(eq(identities.accountId, accountId)),
+    d
+      .select({
+        id: purchases.id,
+        planId: purchases.planId,
+        kind: purchases.kind,
+        amount: purchases.amount,
+        currency: purchases.currency,
+        tokens: purchases.tokens,
+        refundedAmount: purchases.refundedAmount,
+        disputedAmount: purchases.disputedAmount,
+        grantId: purchases.grantId,
+        createdAt: purchases.createdAt,
+      })
+      .from(purchases)
+      .where(eq(purchases.accountId, accountId))
+      .orderBy(desc(purchases.createdAt))
+      .limit(RECENT),
+    d
+      .select({
+        id: subscriptions.id,
+        planId: subscriptions.planId,
+        status: subscriptions.status,
+        customerId: subscriptions.customerId,
+        createdAt: subscriptions.createdAt,
+        canceledAt: subscriptions.canceledAt,
+      })
+      .from(subscriptions)
+      .where(eq(subscriptions.accountId, accountId))
+      .orderBy(desc(subscriptions.createdAt)),
+    d
+      .select({
+        code: promoRedemptions.code,
+        tokens: promoRedemptions.tokens,
+        createdAt: promoRedemptions.createdAt,
+      })
+      .from(promoRedemptions)
+      .where(eq(promoRedemptions.accountId, accountId))
+      .orderBy(desc(promoRedemptions.createdAt)),
   ]);
   const byStatus = { pending: 0, succeeded: 0, failed: 0, cancelled: 0 };
   let charged = 0;
@@ -304,5 +364,13 @@ async function accountStats(d: Db, accountId: string) {
     },
     ledger: { entries: l?.entries ?? 0, sum: Number(l?.sum ?? 0) },
     identities: identityRows.map((i) => ({ ...i, createdAt: i.createdAt.toISOString() })),
+    /** The latest purchases (packs and monthly allowances). */
+    purchases: purchaseRows.map((p) => ({ ...p, createdAt: p.createdAt.toISOString() })),
+    subscriptions: subscriptionRows.map((x) => ({
+      ...x,
+      createdAt: x.createdAt.toISOString(),
+      canceledAt: x.canceledAt?.toISOString() ?? null,
+    })),
+    promoRedemptions: promoRows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })),
   };
 }
