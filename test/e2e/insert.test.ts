@@ -1,6 +1,7 @@
 import { marked } from "marked";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type {} from "../fixtures/sites/fixture";
 import { type Browser, blocks, type DocNode, launch, openWithAdapter } from "./harness";
 
 /**
@@ -43,13 +44,6 @@ beforeEach(async () => {
 const doc = (view: string) =>
   page.evaluate((name) => globalThis.__fixture.views[name]?.state.doc.toJSON(), view) as Promise<DocNode>;
 const state = <T>(key: string) => page.evaluate((k) => globalThis.__fixture.state[k], key) as Promise<T>;
-
-declare global {
-  var __fixture: {
-    views: Record<string, { state: { doc: { toJSON(): unknown } } } | undefined>;
-    state: Record<string, unknown>;
-  };
-}
 
 describe("Jira", () => {
   const open = async (query = "") => {
