@@ -31,7 +31,14 @@ export default defineConfig({
     ...(browser === "firefox"
       ? {
           browser_specific_settings: {
-            gecko: { id: "myba@myba.app", strict_min_version: "128.0" },
+            gecko: {
+              id: "myba@myba.app",
+              // 142: the first Firefox (desktop and Android) that reads data_collection_permissions,
+              // which addons.mozilla.org requires of new extensions.
+              strict_min_version: "142.0",
+              // What leaves the browser: the form's text and its page address go to the MyBA API.
+              data_collection_permissions: { required: ["websiteContent", "browsingActivity"] },
+            },
           },
         }
       : { key: CHROME_KEY }),
