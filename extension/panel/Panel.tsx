@@ -60,6 +60,8 @@ export interface PanelProps {
   form: Element;
   onClose(): void;
   deps: PanelDeps;
+  /** The page's theme when the content script could tell; otherwise the system's. */
+  theme?: "light" | "dark";
   /** Set by the popup's "re-insert": show this ticket and insert it. */
   incoming?: { ticket: Ticket; respond(result: { ok: boolean; message?: string }): void } | null;
 }
@@ -133,7 +135,7 @@ function reduce(state: State, action: Action): State {
 
 const isMac = typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
 
-export function Panel({ adapter, form, onClose, deps, incoming }: PanelProps) {
+export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelProps) {
   const ids = useId();
   const [state, dispatch] = useReducer(reduce, initial);
   const [prompt, setPrompt] = useState("");
@@ -344,6 +346,7 @@ export function Panel({ adapter, form, onClose, deps, incoming }: PanelProps) {
     <section
       className="myba-panel"
       data-site={adapter.site}
+      data-theme={theme}
       aria-labelledby={`${ids}-title`}
       onKeyDown={onKeyDown}
     >

@@ -69,9 +69,15 @@ function Root({ options, deps }: { options: PanelMountOptions; deps: PanelDeps }
       form={options.form}
       onClose={options.onClose}
       deps={deps}
+      theme={themeOf(options.container)}
       incoming={incoming}
     />
   );
+}
+
+function themeOf(container: HTMLElement): "light" | "dark" | undefined {
+  const theme = container.closest<HTMLElement>("[data-theme]")?.dataset.theme;
+  return theme === "light" || theme === "dark" ? theme : undefined;
 }
 
 /** Keys typed in the panel must not reach the page's own shortcuts (Jira's `c`, Linear's everything). */

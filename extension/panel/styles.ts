@@ -5,6 +5,30 @@
  * panel sits next to each form like one of its own; light and dark follow
  * the system setting.
  */
+/**
+ * Dark colours. The content script reads the page's own theme (Jira, GitLab
+ * and Linear have their own dark modes) into `data-theme`; without it, the
+ * system setting decides.
+ */
+const dark = (panel: string) => `
+${panel} {
+  --myba-bg: #1d2125;
+  --myba-fg: #dee4ea;
+  --myba-muted: #9fadbc;
+  --myba-border: #38414a;
+  --myba-surface: #22272b;
+  --myba-accent: #579dff;
+  --myba-accent-fg: #1d2125;
+  --myba-danger: #fd9891;
+  --myba-danger-bg: #42221f;
+  --myba-warn: #f8e6a0;
+  --myba-warn-bg: #533f04;
+  --myba-ok: #7ee2b8;
+}
+${panel}[data-site="gitlab"] { --myba-bg: #18171d; --myba-surface: #232128; --myba-accent: #63a6e9; --myba-fg: #ececef; }
+${panel}[data-site="linear"] { --myba-bg: #1c1d21; --myba-surface: #232429; --myba-accent: #7c85e0; --myba-fg: #e6e6e9; --myba-accent-fg: #ffffff; }
+`;
+
 export const panelCss = `
 .myba-panel {
   --myba-bg: #ffffff;
@@ -36,23 +60,9 @@ export const panelCss = `
 }
 .myba-panel[data-site="gitlab"] { --myba-accent: #1f75cb; --myba-fg: #333238; --myba-muted: #626168; }
 .myba-panel[data-site="linear"] { --myba-accent: #5e6ad2; --myba-fg: #282a30; --myba-muted: #6b6f76; border-radius: 10px; }
+${dark('.myba-panel[data-theme="dark"]')}
 @media (prefers-color-scheme: dark) {
-  .myba-panel {
-    --myba-bg: #1d2125;
-    --myba-fg: #dee4ea;
-    --myba-muted: #9fadbc;
-    --myba-border: #38414a;
-    --myba-surface: #22272b;
-    --myba-accent: #579dff;
-    --myba-accent-fg: #1d2125;
-    --myba-danger: #fd9891;
-    --myba-danger-bg: #42221f;
-    --myba-warn: #f8e6a0;
-    --myba-warn-bg: #533f04;
-    --myba-ok: #7ee2b8;
-  }
-  .myba-panel[data-site="gitlab"] { --myba-bg: #18171d; --myba-surface: #232128; --myba-accent: #63a6e9; --myba-fg: #ececef; }
-  .myba-panel[data-site="linear"] { --myba-bg: #1c1d21; --myba-surface: #232429; --myba-accent: #7c85e0; --myba-fg: #e6e6e9; --myba-accent-fg: #ffffff; }
+${dark('.myba-panel:not([data-theme="light"])')}
 }
 .myba-panel *, .myba-panel *::before, .myba-panel *::after { box-sizing: border-box; }
 .myba-header { display: flex; align-items: center; gap: 8px; margin-bottom: 8px; }
