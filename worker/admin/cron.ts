@@ -1,10 +1,13 @@
 import type { Env } from "../env";
 import { log } from "../lib/log";
+import { HOLD_TTL_MS } from "../routes/generate";
 import { wallet } from "../wallet/client";
 import { reconcile } from "../wallet/reconcile";
 
-/** A generation still pending after this long has lost its Worker; its hold is overdue. */
-const STALE_GENERATION_MS = 10 * 60_000;
+/** A generation still pending this long after it began has lost its Worker; its hold is overdue. */
+const STALE_GENERATION_MS = 2 * HOLD_TTL_MS;
+/** Several cron runs' worth, so one missed run loses nothing. */
+const LOOKBACK_MS = 2 * 86_400_000;
 const SWEEP_LIMIT = 500;
 const PARALLEL = 8;
 
@@ -12,7 +15,7 @@ const PARALLEL = 8;
  * The cron trigger (wrangler.toml `[triggers]`): a safety net under the
  * wallets' own alarms, then the ledger check. Each wallet's alarm already voids
  * overdue holds, expires grants and retries its D1 outbox; the cron sweeps the
- * wallets where D1 says something is overdue (an alarm that never ran), then
+ * wallets where D1 says a hold is overdue (an alarm that never ran), then
  * reconciles every wallet and logs the result for Workers Logs to alert on.
  */
 export async function runScheduled(env: Env, now = Date.now()) {
@@ -31,15 +34,19 @@ export async function runScheduled(env: Env, now = Date.now()) {
   return { swept, reconcile: result };
 }
 
-/** Wallets with an overdue hold (a stale pending generation) or an expired grant with tokens left. */
+/**
+ * Wallets with a generation still pending long after its hold's deadline: the
+ * Worker that made it is gone, and if the wallet's alarm did not run either,
+ * its tokens stay held. (Expired grants need no help: every balance read
+ * expires them.) Only recent generations are looked at, through the
+ * created_at index: older ones were swept by earlier runs.
+ */
 async function sweepOverdue(env: Env, now: number) {
   const { results } = await env.DB.prepare(
-    `SELECT account_id AS id FROM generations WHERE status = 'pending' AND created_at < ?1
-     UNION
-     SELECT wallet_id FROM grants WHERE expires_at IS NOT NULL AND expires_at <= ?2 AND remaining > 0
-     LIMIT ?3`,
+    `SELECT DISTINCT account_id AS id FROM generations
+     WHERE created_at BETWEEN ?1 AND ?2 AND status = 'pending' LIMIT ?3`,
   )
-    .bind(now - STALE_GENERATION_MS, now, SWEEP_LIMIT)
+    .bind(now - LOOKBACK_MS, now - STALE_GENERATION_MS, SWEEP_LIMIT)
     .all<{ id: string }>();
   // Totals of whatever the wallets report (voided holds, expired grants…).
   const totals: Record<string, number> = {};
