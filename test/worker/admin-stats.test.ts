@@ -65,8 +65,21 @@ interface Stats {
     bySite: Record<string, { generations: number; spent: number }>;
     ledger: Record<string, number>;
   };
-  generations: Record<string, number>;
-  latency: Record<string, number | null>;
+  generations: {
+    total: number;
+    succeeded: number;
+    failed: number;
+    pending: number;
+    cancelled: number;
+    failedRate: number;
+  };
+  latency: {
+    count: number;
+    avgMs: number | null;
+    p50Ms: number | null;
+    p95Ms: number | null;
+    maxMs: number | null;
+  };
   revenue: {
     purchases: number;
     packs: number;
@@ -78,8 +91,8 @@ interface Stats {
     byDay: { date: string; purchases: number; gross: Record<string, number> }[];
     demoPurchases: number;
   };
-  accounts: Record<string, number>;
-  funnel: Record<string, number>;
+  accounts: { anonymous: number; signUps: number; firstPurchases: number };
+  funnel: { anonymous: number; signedUp: number; paying: number; signUpRate: number; payingRate: number };
 }
 
 describe("GET /admin/stats", () => {
@@ -253,7 +266,7 @@ describe("stats follow what users do through the API", () => {
       (after.usage.byFeature.subtasks?.generations ?? 0) -
         (before.usage.byFeature.subtasks?.generations ?? 0),
     ).toBe(1);
-    expect(after.latency.count - (before.latency.count ?? 0)).toBe(2);
+    expect(after.latency.count - before.latency.count).toBe(2);
     expect(after.accounts.anonymous - before.accounts.anonymous).toBe(1);
     expect(after.accounts.signUps - before.accounts.signUps).toBe(1);
     expect(after.funnel.signedUp - before.funnel.signedUp).toBe(1);
