@@ -113,6 +113,25 @@ describe("POST /api/anonymous", () => {
     expect((await post(uniqueId(), ip)).status).toBe(200);
   });
 
+  it("limits calls per address per minute, since every call stores a session", async () => {
+    const ip = freshIp();
+    const visitorId = uniqueId();
+    // 60 at once, then about one a second (GCRA): the loop's own pace lets a few more through.
+    let passed = 0;
+    let refused: Response | undefined;
+    while (!refused && passed < 100) {
+      const res = await post(visitorId, ip);
+      if (res.status === 200) passed++;
+      else refused = res;
+    }
+    expect(passed).toBeGreaterThanOrEqual(60);
+    expect(passed).toBeLessThan(80);
+    if (!refused) throw new Error("never limited");
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("Retry-After"))).toBeLessThanOrEqual(60);
+    expect((await post(visitorId, freshIp())).status).toBe(200);
+  });
+
   it("refuses a missing or malformed visitor id with 400 and creates nothing", async () => {
     const before = await countAccounts();
     for (const visitorId of [

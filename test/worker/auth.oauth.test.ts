@@ -203,6 +203,23 @@ describe("security: /start", () => {
     });
   });
 
+  it("limits sign-in starts per address", async () => {
+    const q = await validStart();
+    const headers = { "CF-Connecting-IP": "192.0.2.77" };
+    let passed = 0;
+    let refused: Response | undefined;
+    while (!refused && passed < 60) {
+      const res = await call(startUrl("github", q), { headers });
+      if (res.status === 302) passed++;
+      else refused = res;
+    }
+    // 30 at once, then one every 2 s.
+    expect(passed).toBeGreaterThanOrEqual(30);
+    expect(passed).toBeLessThan(40);
+    expect(refused?.status).toBe(429);
+    expect(refused?.headers.get("Retry-After")).toBeTruthy();
+  });
+
   it("requires state and an S256 code challenge", async () => {
     const q = await validStart();
     const noState = await startWith({ redirect_uri: q.redirect_uri, code_challenge: q.code_challenge });

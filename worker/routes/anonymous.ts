@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { anonymousSession } from "../auth/anonymous";
 import type { AppEnv } from "../env";
+import { clientIp, rateLimit } from "../lib/rate-limit";
 import { validate } from "../lib/validation";
 
 const body = z.object({
@@ -15,8 +16,17 @@ const body = z.object({
     .regex(/^[\w.:-]+$/, "Use letters, digits and . _ : - only."),
 });
 
-export const anonymous = new Hono<AppEnv>().post("/anonymous", validate("json", body), async (c) => {
-  const ip = c.req.header("CF-Connecting-IP")?.trim() || null;
+/**
+ * Each call stores a session, so calls are limited per address too (the daily
+ * cap only counts new accounts).
+ */
+const perIp = rateLimit((c) => {
+  const ip = clientIp(c);
+  return ip ? [{ key: `anonymous:ip:${ip}`, limit: 60, periodMs: 60_000 }] : [];
+});
+
+export const anonymous = new Hono<AppEnv>().post("/anonymous", perIp, validate("json", body), async (c) => {
+  const ip = clientIp(c)?.trim() || null;
   const result = await anonymousSession(c.env, c.req.valid("json").visitorId, ip);
   c.header("X-Tokens-Remaining", String(result.tokens.available));
   return c.json(result);

@@ -8,6 +8,7 @@ import { completeSignIn } from "../auth/signin";
 import { findOrCreateUser, normalizeEmail } from "../auth/users";
 import type { AppEnv } from "../env";
 import { ApiError, notFound, unauthorized } from "../lib/errors";
+import { clientIp, rateLimit } from "../lib/rate-limit";
 import { bearerToken, revokeSession, sessionByToken } from "../lib/session";
 import { validate } from "../lib/validation";
 
@@ -54,10 +55,17 @@ const devLoginEnabled = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/** Sign-in steps store rows and call providers: limited per address. */
+const perIp = (step: string) =>
+  rateLimit((c) => {
+    const ip = clientIp(c);
+    return ip ? [{ key: `auth:${step}:ip:${ip}`, limit: 30, periodMs: 60_000 }] : [];
+  });
+
 export const auth = new Hono<AppEnv>()
   .get("/providers", (c) => c.json(configuredProviders(c.env).map(({ id, name }) => ({ id, name }))))
 
-  .get("/:provider/start", knownProvider, validate("query", startQuery), async (c) => {
+  .get("/:provider/start", knownProvider, perIp("start"), validate("query", startQuery), async (c) => {
     const p = provider(c.env, c.req.param("provider")) as NonNullable<ReturnType<typeof provider>>;
     const q = c.req.valid("query");
     const url = await startSignIn(c.env, p, {
@@ -70,14 +78,14 @@ export const auth = new Hono<AppEnv>()
     return c.redirect(url, 302);
   })
 
-  .get("/:provider/callback", knownProvider, async (c) => {
+  .get("/:provider/callback", knownProvider, perIp("callback"), async (c) => {
     const p = provider(c.env, c.req.param("provider")) as NonNullable<ReturnType<typeof provider>>;
     const url = await finishCallback(c.env, p, new URL(c.req.url));
     c.header("Cache-Control", "no-store");
     return c.redirect(url, 302);
   })
 
-  .post("/token", validate("json", tokenBody), async (c) => {
+  .post("/token", perIp("token"), validate("json", tokenBody), async (c) => {
     const body = c.req.valid("json");
     const { accountId, token } = await redeemCode(c.env, body.code, body.codeVerifier);
     const result = await completeSignIn(c.env, accountId, { token, anonymousToken: body.anonymousToken });
