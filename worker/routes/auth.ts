@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { finishCallback, redeemCode, startSignIn } from "../auth/flow";
-import { configuredProviders, provider } from "../auth/providers";
+import { configuredProviders, type Provider, provider } from "../auth/providers";
 import { isExtensionRedirectUri } from "../auth/redirect";
 import { completeSignIn } from "../auth/signin";
 import { findOrCreateUser, normalizeEmail } from "../auth/users";
@@ -39,11 +39,16 @@ const devLoginBody = z.object({
   anonymousToken,
 });
 
-/** 404 (the same body as an unknown route) for a provider that is unknown or has no credentials. */
+/** 404 for a provider that is unknown or has no credentials. */
+function requireProvider(env: AppEnv["Bindings"], id: string): Provider {
+  const p = provider(env, id);
+  if (!p) throw notFound(`The sign-in provider "${id}"`);
+  return p;
+}
+
+/** Runs before validation and limits, so an unknown provider is a 404 whatever the query. */
 const knownProvider = createMiddleware<AppEnv>(async (c, next) => {
-  if (!provider(c.env, c.req.param("provider") ?? "")) {
-    throw notFound(`The sign-in provider "${c.req.param("provider")}"`);
-  }
+  requireProvider(c.env, c.req.param("provider") ?? "");
   await next();
 });
 
@@ -66,7 +71,7 @@ export const auth = new Hono<AppEnv>()
   .get("/providers", (c) => c.json(configuredProviders(c.env).map(({ id, name }) => ({ id, name }))))
 
   .get("/:provider/start", knownProvider, perIp("start"), validate("query", startQuery), async (c) => {
-    const p = provider(c.env, c.req.param("provider")) as NonNullable<ReturnType<typeof provider>>;
+    const p = requireProvider(c.env, c.req.param("provider"));
     const q = c.req.valid("query");
     const url = await startSignIn(c.env, p, {
       redirectUri: q.redirect_uri,
@@ -79,7 +84,7 @@ export const auth = new Hono<AppEnv>()
   })
 
   .get("/:provider/callback", knownProvider, perIp("callback"), async (c) => {
-    const p = provider(c.env, c.req.param("provider")) as NonNullable<ReturnType<typeof provider>>;
+    const p = requireProvider(c.env, c.req.param("provider"));
     const url = await finishCallback(c.env, p, new URL(c.req.url));
     c.header("Cache-Control", "no-store");
     return c.redirect(url, 302);
