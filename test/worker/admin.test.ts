@@ -247,12 +247,16 @@ describe("POST /admin/accounts/:id/adjust", () => {
       ...init,
       json: { amount: 4, reason: "Goodwill" },
     });
-    const retry = await adminJson<{ tokens: { available: number } }>(`/admin/accounts/${a.id}/adjust`, {
-      ...init,
-      json: { amount: 4, reason: "Goodwill" },
-    });
+    const retry = await adminJson<{ tokens: { available: number }; replayed?: boolean }>(
+      `/admin/accounts/${a.id}/adjust`,
+      {
+        ...init,
+        json: { amount: 4, reason: "Goodwill" },
+      },
+    );
     expect(first.tokens.available).toBe(4);
-    expect(retry).toMatchObject({ tokens: { available: 4 } });
+    expect(retry).toMatchObject({ tokens: { available: 4 }, replayed: true });
+    expect(first).not.toHaveProperty("replayed");
     const other = await adminFetch(`/admin/accounts/${a.id}/adjust`, {
       ...init,
       json: { amount: 40, reason: "Goodwill" },

@@ -164,7 +164,7 @@ export const adminAccounts = new Hono<AdminEnv>()
       key: `adjust:${account.id}:${key}`,
       requestId: c.var.requestId,
     });
-    return c.json({ adjusted: r.adjusted, tokens: r.tokens });
+    return c.json({ adjusted: r.adjusted, tokens: r.tokens, ...(r.replayed ? { replayed: true } : {}) });
   })
 
   .post("/:id/revoke-sessions", validate("param", idParam), async (c) => {
