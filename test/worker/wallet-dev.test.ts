@@ -26,6 +26,14 @@ describe("/__dev wallet levers", () => {
     expect(await (await SELF.fetch("http://w/__dev/reconcile")).json()).toMatchObject({ ok: true });
   });
 
+  it("charges once for a charge retried with the same key", async () => {
+    await post("/__dev/wallets/acc_retry/grant", { amount: 5 });
+    for (let i = 0; i < 3; i++) {
+      const res = await post("/__dev/wallets/acc_retry/charge", { key: "lost-answer" });
+      expect(await res.json()).toMatchObject({ charged: 1, tokens: { available: 4 } });
+    }
+  });
+
   it("refuses bad input with 400 and changes nothing", async () => {
     const res = await post("/__dev/wallets/acc_bench2/grant", { amount: -5 });
     expect(res.status).toBe(400);

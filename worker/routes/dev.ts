@@ -48,11 +48,18 @@ export const dev = new Hono<AppEnv>()
   .post(
     "/wallets/:id/charge",
     validate("param", walletId),
-    validate("json", z.object({ amount: z.number().int().positive().max(1_000).default(1) })),
+    validate(
+      "json",
+      z.object({
+        amount: z.number().int().positive().max(1_000).default(1),
+        // The same key again charges once: a client that lost the answer retries with it.
+        key: z.string().min(1).max(128).optional(),
+      }),
+    ),
     async (c) => {
-      const { amount } = c.req.valid("json");
+      const { amount, key } = c.req.valid("json");
       const w = wallet(c.env, c.req.valid("param").id);
-      const hold = await w.reserve({ key: newId("req"), amount, ttlMs: 60_000 });
+      const hold = await w.reserve({ key: `dev-charge:${key ?? newId("req")}`, amount, ttlMs: 60_000 });
       if (!hold.ok) {
         throw new ApiError(402, "insufficient_tokens", hold.message, {
           required: amount,

@@ -151,6 +151,10 @@ const SCHEMA: string[] = [
    INSERT INTO totals SELECT 1,
      coalesce(sum(CASE WHEN type = 'usage' THEN -amount END), 0),
      coalesce(sum(CASE WHEN type = 'purchase' THEN amount END), 0) FROM entries;`,
+  // v3: D1 traffic counters that survive restarts (the rows-written budget).
+  `CREATE TABLE flush_stats (id INTEGER PRIMARY KEY CHECK (id = 1), batches INTEGER NOT NULL,
+     rows_written INTEGER NOT NULL, entries INTEGER NOT NULL);
+   INSERT INTO flush_stats VALUES (1, 0, 0, 0);`,
 ];
 
 type Outcome<T extends object> = ({ ok: true } & T) | WalletFailure;
@@ -172,7 +176,6 @@ export class Wallet extends DurableObject<Env> {
   private appended = 0;
   private expiries = 0;
   private faults: Required<WalletFaults> = { d1: "ok", unavailable: false };
-  private readonly stats_ = { d1Batches: 0, d1RowsWritten: 0, entriesFlushed: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -500,8 +503,13 @@ export class Wallet extends DurableObject<Env> {
   }
 
   async stats(): Promise<WalletStats> {
+    const d1 = this.sql
+      .exec<{ batches: number; rows_written: number; entries: number }>("SELECT * FROM flush_stats")
+      .one();
     return {
-      ...this.stats_,
+      d1Batches: d1.batches,
+      d1RowsWritten: d1.rows_written,
+      entriesFlushed: d1.entries,
       unsynced: this.count("SELECT count(*) AS n FROM entries WHERE synced = 0"),
       pendingCredits: this.count("SELECT count(*) AS n FROM credits"),
     };
@@ -938,11 +946,14 @@ export class Wallet extends DurableObject<Env> {
       );
     }
     const results = await db.batch(statements);
-    this.stats_.d1Batches++;
-    this.stats_.d1RowsWritten += results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0);
     if (this.faults.d1 === "lose-ack") throw new Error("D1 acknowledgement lost (injected fault)");
 
     this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        "UPDATE flush_stats SET batches = batches + 1, rows_written = rows_written + ?, entries = entries + ?",
+        results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0),
+        rows.length,
+      );
       const last = rows[rows.length - 1]?.seq;
       if (last !== undefined)
         this.sql.exec("UPDATE entries SET synced = 1 WHERE synced = 0 AND seq <= ?", last);
@@ -955,7 +966,6 @@ export class Wallet extends DurableObject<Env> {
         );
       }
     });
-    this.stats_.entriesFlushed += rows.length;
     return true;
   }
 

@@ -1,0 +1,260 @@
+// Wallet throughput: reserve+settle pairs per second against `wrangler dev`.
+//
+// Starts its own Worker (temp --persist-to, dev routes on), then runs the same
+// closed-loop load three ways: GET /api/health (the floor: the Worker doing no
+// wallet work), POST /__dev/wallets/:id/charge on ONE wallet (every pair goes
+// through one Durable Object), and the same spread over many wallets. Each
+// charge is one request doing reserve(1) then settle(1) over RPC.
+// It prints ops/s, p50/p99 latency, D1 rows written per pair (from the D1
+// batch metadata the wallet accumulates) and the invariants: every wallet's
+// balance is what was granted minus what was charged, and reconcile agrees
+// with D1. Targets (issue #3): ≥ 500 pairs/s on one wallet, ≤ 4 D1 rows per
+// charged generation, zero invariant violations.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer as netServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { offlineEnv, run } from "../scripts/lib.mjs";
+
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const OPS = Number(process.env.BENCH_OPS ?? 4000); // per scenario
+const TIME_LIMIT_MS = 30_000; // per scenario, whatever OPS says
+const WALLETS = 64;
+const WARMUP = 200;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = netServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startWorker() {
+  const persist = mkdtempSync(join(tmpdir(), "myba-bench-wallet-"));
+  const [port, inspector] = [await freePort(), await freePort()];
+  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
+    stdio: "ignore",
+    env: { ...offlineEnv, CI: "true" },
+  });
+  const child = spawn(
+    "npx",
+    [
+      "wrangler",
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspector),
+      "--persist-to",
+      persist,
+      "--var",
+      "AUTH_DEV_LOGIN:true",
+      "--show-interactive-dev-session=false",
+    ],
+    { env: offlineEnv, stdio: ["ignore", "ignore", "inherit"], detached: true },
+  );
+  const stop = () => {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+    rmSync(persist, { recursive: true, force: true });
+  };
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`${url}/api/health`)).ok) return { url, stop };
+    } catch {
+      // not up yet
+    }
+    await sleep(200);
+  }
+  stop();
+  throw new Error("wrangler dev did not come up within 60 s");
+}
+
+async function call(url, path, body) {
+  const res = await fetch(`${url}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/**
+ * Closed loop: `concurrency` clients each send their next request when the
+ * previous one answers, until `ops` requests or the time limit.
+ */
+async function load(concurrency, ops, request) {
+  const latencies = [];
+  let next = 0;
+  let failures = 0;
+  const samples = [];
+  const started = performance.now();
+  const deadline = started + TIME_LIMIT_MS;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < ops && performance.now() < deadline) {
+        const i = next++;
+        const t = performance.now();
+        const res = await request(i);
+        const body = await res.text();
+        if (!res.ok) {
+          failures++;
+          if (samples.length < 3) samples.push(`${res.status} ${body.slice(0, 200)}`);
+        }
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  if (samples.length) console.log(`  failures, e.g.: ${samples.join(" | ")}`);
+  return {
+    done: latencies.length,
+    failures,
+    opsPerSec: latencies.length / seconds,
+    p50: pct(50),
+    p99: pct(99),
+  };
+}
+
+let chargeSeq = 0;
+let retries = 0;
+
+/**
+ * One charge with its own idempotency key, retried with the same key when
+ * the answer is lost (wrangler dev reloads the Worker whenever a file in the
+ * tree changes, dropping requests in flight), so each charge counts once.
+ */
+async function charge(url, walletId) {
+  const body = JSON.stringify({ key: `bench-${process.pid}-${++chargeSeq}` });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${url}/__dev/wallets/${walletId}/charge`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body,
+      });
+      if (res.status < 500 || attempt === 5) return res;
+      await res.arrayBuffer();
+    } catch (error) {
+      if (attempt === 5) throw error;
+    }
+    retries++;
+    await sleep(100 * attempt);
+  }
+}
+
+async function rowsWritten(url, walletIds) {
+  const stats = await Promise.all(walletIds.map((id) => call(url, `/__dev/wallets/${id}/stats`)));
+  return stats.reduce((n, s) => n + s.stats.d1RowsWritten, 0);
+}
+
+/** Every wallet holds exactly what it was granted minus what it was charged. */
+async function checkBalances(url, expected) {
+  const bad = [];
+  for (const [id, want] of expected) {
+    const { tokens } = await call(url, `/__dev/wallets/${id}/stats`);
+    if (tokens.balance !== want || tokens.held !== 0 || tokens.available < 0) {
+      bad.push({ id, want, got: tokens });
+    }
+  }
+  return bad;
+}
+
+function row(name, r, extra = "") {
+  const f = (x) => x.toFixed(1).padStart(7);
+  console.log(
+    `${name.padEnd(26)} ${String(r.done).padStart(6)} ops ${f(r.opsPerSec)} ops/s  p50 ${f(r.p50)} ms  p99 ${f(r.p99)} ms  failed ${r.failures}${extra}`,
+  );
+}
+
+const worker = await startWorker();
+let violations = 0;
+try {
+  const { url } = worker;
+  const GRANT = 1_000_000;
+  const one = `acc_bench_one_${Date.now()}`;
+  const many = Array.from({ length: WALLETS }, (_, i) => `acc_bench_many_${i}_${Date.now()}`);
+  const solo = `acc_bench_solo_${Date.now()}`;
+  for (const id of [one, solo, ...many]) await call(url, `/__dev/wallets/${id}/grant`, { amount: GRANT });
+  const charged = new Map([one, solo, ...many].map((id) => [id, 0]));
+  const counted = (id) => (res) => {
+    if (res.ok) charged.set(id, charged.get(id) + 1);
+    return res;
+  };
+
+  // Warm both paths so the first scenario does not pay for compilation.
+  await load(8, WARMUP, () => fetch(`${url}/api/health`));
+  await load(8, WARMUP, () => charge(url, solo).then(counted(solo)));
+
+  console.log(
+    `concurrency ${CONCURRENCY}, up to ${OPS} requests or ${TIME_LIMIT_MS / 1000} s per scenario\n`,
+  );
+  const floor = await load(CONCURRENCY, OPS, () => fetch(`${url}/api/health`));
+  row("GET /api/health (floor)", floor);
+
+  const before1 = await rowsWritten(url, [one]);
+  const single = await load(CONCURRENCY, OPS, () => charge(url, one).then(counted(one)));
+  const rows1 = ((await rowsWritten(url, [one])) - before1) / charged.get(one);
+  row("charge, one wallet", single, `  D1 rows/pair ${rows1.toFixed(2)}`);
+
+  const beforeN = await rowsWritten(url, many);
+  const spread = await load(CONCURRENCY, OPS, (i) => {
+    const id = many[i % WALLETS];
+    return charge(url, id).then(counted(id));
+  });
+  const chargedN = many.reduce((n, id) => n + charged.get(id), 0);
+  const rowsN = ((await rowsWritten(url, many)) - beforeN) / chargedN;
+  row(`charge, ${WALLETS} wallets`, spread, `  D1 rows/pair ${rowsN.toFixed(2)}`);
+
+  // One at a time: the cost of a lone generation, with no batching to share.
+  const soloBefore = await rowsWritten(url, [solo]);
+  const soloStart = charged.get(solo);
+  const sequential = await load(1, 200, () => charge(url, solo).then(counted(solo)));
+  const rowsSolo = ((await rowsWritten(url, [solo])) - soloBefore) / (charged.get(solo) - soloStart);
+  row("charge, sequential", sequential, `  D1 rows/pair ${rowsSolo.toFixed(2)}`);
+
+  const expected = new Map([...charged].map(([id, n]) => [id, GRANT - n]));
+  const badBalances = await checkBalances(url, expected);
+  const reconcile = await call(url, "/__dev/reconcile");
+  violations = badBalances.length + reconcile.mismatches.length + reconcile.errors.length;
+  violations += single.failures + spread.failures + sequential.failures;
+
+  console.log("");
+  console.log(
+    `one wallet / floor:       ${(single.opsPerSec / floor.opsPerSec).toFixed(2)} (pairs/s ÷ health req/s)`,
+  );
+  console.log(`many wallets / floor:     ${(spread.opsPerSec / floor.opsPerSec).toFixed(2)}`);
+  console.log(
+    `D1 rows per pair:         ${rowsSolo.toFixed(2)} alone, ${rows1.toFixed(2)} under load on one wallet (target ≤ 4)`,
+  );
+  console.log(
+    `invariants:               balances ${badBalances.length ? `WRONG ${JSON.stringify(badBalances)}` : "ok"}; ` +
+      `reconcile ok=${reconcile.ok} over ${reconcile.accounts} wallets, ${reconcile.mismatches.length} mismatches, ` +
+      `${reconcile.pending} entries pending`,
+  );
+  console.log(`retried charges:          ${retries} (answers lost to Worker reloads; each charged once)`);
+  console.log(
+    `target ≥ 500 pairs/s on one wallet: ${single.opsPerSec >= 500 ? "met" : "NOT met"} (${single.opsPerSec.toFixed(0)})`,
+  );
+} finally {
+  worker.stop();
+}
+if (violations > 0) {
+  console.error(`${violations} invariant violations`);
+  process.exit(1);
+}
