@@ -26,7 +26,14 @@ export default defineConfig({
     description: "Describe the work in a sentence; MyBA writes the ticket into Jira, GitLab or Linear.",
     // activeTab: the popup reads the current tab's origin for "Enable MyBA on this site".
     permissions: ["storage", "identity", "scripting", "activeTab"],
-    host_permissions: [`${apiOrigin}/*`],
+    // The sites' own hosts too: the background injects panel.js into their tabs
+    // (scripting.executeScript), which content-script matches alone do not allow.
+    host_permissions: [
+      `${apiOrigin}/*`,
+      "https://*.atlassian.net/*",
+      "https://gitlab.com/*",
+      "https://linear.app/*",
+    ],
     optional_host_permissions: ["https://*/*", "http://*/*"],
     ...(browser === "firefox"
       ? {

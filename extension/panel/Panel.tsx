@@ -159,20 +159,28 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
   const waiting = retryAt > now;
   const canGenerate = prompt.trim().length > 0 && !tooLong && !streaming && !waiting;
 
+  const loadBalance = useCallback(() => {
+    setAccountError(null);
+    deps
+      .loadAccount(true)
+      .then(setAccount, (e: ApiErrorInfo) => setAccountError(e?.message || "MyBA did not answer."));
+  }, [deps]);
+  useEffect(loadBalance, [loadBalance]);
+
   useEffect(() => {
     inputRef.current?.focus();
     let live = true;
-    deps
-      .loadAccount(true)
-      .then((a) => live && setAccount(a))
-      .catch((e: ApiErrorInfo) => live && setAccountError(e.message));
     deps
       .getPlans()
       .then((plans) => live && plans.featureCosts && setCosts({ ...DEFAULT_COSTS, ...plans.featureCosts }))
       .catch(() => {});
     const stop = deps.watchAccount((cached) => {
       if (cached)
-        setAccount((prev) => (prev ? { ...prev, account: cached.account, tokens: cached.tokens } : prev));
+        setAccount((prev) => ({
+          apiUrl: prev?.apiUrl ?? "",
+          account: cached.account,
+          tokens: cached.tokens,
+        }));
     });
     return () => {
       live = false;
@@ -454,6 +462,16 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
         )}
       </div>
 
+      {accountError && available === null && (
+        <div className="myba-notice" data-tone="error" data-testid="myba-account-error" role="alert">
+          {`Could not load your MyBA balance: ${accountError}`}
+          <div className="myba-row">
+            <button type="button" className="myba-button" onClick={loadBalance}>
+              Try again
+            </button>
+          </div>
+        </div>
+      )}
       {short && state.phase !== "error" && (
         <div className="myba-notice" data-tone="warn" data-testid="myba-low-balance" role="status">
           {`This needs ${cost} ${cost === 1 ? "token" : "tokens"} and you have ${available}. `}
