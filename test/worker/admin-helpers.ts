@@ -77,6 +77,8 @@ export async function insertGeneration(
     status?: "pending" | "succeeded" | "failed" | "cancelled";
     charged?: number;
     latencyMs?: number | null;
+    firstDeltaMs?: number | null;
+    costUsd?: number | null;
     createdAt?: number;
   } = {},
 ) {
@@ -96,6 +98,8 @@ export async function insertGeneration(
       status: g.status ?? "succeeded",
       charged: g.charged ?? 1,
       latencyMs: g.latencyMs === undefined ? 100 : g.latencyMs,
+      firstDeltaMs: g.firstDeltaMs ?? null,
+      costUsd: g.costUsd ?? null,
       createdAt: new Date(g.createdAt ?? Date.now()),
     });
   return id;

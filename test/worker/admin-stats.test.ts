@@ -64,6 +64,7 @@ interface Stats {
     byModel: Record<string, { generations: number; spent: number }>;
     bySite: Record<string, { generations: number; spent: number }>;
     ledger: Record<string, number>;
+    upstreamCostUsd: number;
   };
   generations: {
     total: number;
@@ -74,6 +75,8 @@ interface Stats {
     failedRate: number;
   };
   latency: {
+    firstDeltaP50Ms: number | null;
+    firstDeltaP95Ms: number | null;
     count: number;
     avgMs: number | null;
     p50Ms: number | null;
@@ -112,8 +115,14 @@ describe("GET /admin/stats", () => {
     });
 
     // Today: three jira generations, one failed gitlab refine, one still pending.
-    for (const latencyMs of [100, 200, 300])
-      await insertGeneration(payer.id, { latencyMs, createdAt: today });
+    for (const latencyMs of [100, 200, 300]) {
+      await insertGeneration(payer.id, {
+        latencyMs,
+        firstDeltaMs: latencyMs / 10,
+        costUsd: 0.0004,
+        createdAt: today,
+      });
+    }
     await insertGeneration(payer.id, {
       site: "gitlab",
       feature: "refine",
@@ -177,7 +186,17 @@ describe("GET /admin/stats", () => {
     expect(s.generations).toMatchObject({ total: 7, succeeded: 5, failed: 1, pending: 1, cancelled: 0 });
     expect(s.generations.failedRate).toBeCloseTo(1 / 6, 4);
     // Latencies 50, 100, 200, 300, 400, 1000 (the pending one has none).
-    expect(s.latency).toEqual({ count: 6, avgMs: 342, p50Ms: 200, p95Ms: 1000, maxMs: 1000 });
+    expect(s.latency).toEqual({
+      count: 6,
+      avgMs: 342,
+      p50Ms: 200,
+      p95Ms: 1000,
+      maxMs: 1000,
+      // Only the three jira generations reported a first delta: 10, 20, 30.
+      firstDeltaP50Ms: 20,
+      firstDeltaP95Ms: 30,
+    });
+    expect(s.usage.upstreamCostUsd).toBeCloseTo(0.0012, 6);
   });
 
   it("reports revenue from real purchases, net of refunds", async () => {

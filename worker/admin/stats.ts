@@ -47,8 +47,9 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
     q(grouped("site")),
     q("SELECT status, count(*) AS n FROM generations WHERE created_at BETWEEN ?1 AND ?2 GROUP BY status"),
     q(
-      `SELECT count(*) AS n, avg(latency_ms) AS avg, max(latency_ms) AS max FROM generations
-       WHERE created_at BETWEEN ?1 AND ?2 AND latency_ms IS NOT NULL`,
+      `SELECT count(latency_ms) AS n, avg(latency_ms) AS avg, max(latency_ms) AS max,
+         count(first_delta_ms) AS first_n, sum(cost_usd) AS cost_usd
+       FROM generations WHERE created_at BETWEEN ?1 AND ?2`,
     ),
     q(
       `SELECT type, coalesce(sum(amount), 0) AS amount FROM ledger_entries
@@ -161,11 +162,19 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
     revenue.net[r.currency] = r.net;
   }
 
-  const lat = rows<{ n: number; avg: number | null; max: number | null }>(latencyRows)[0];
+  const lat = rows<{
+    n: number;
+    avg: number | null;
+    max: number | null;
+    first_n: number;
+    cost_usd: number | null;
+  }>(latencyRows)[0];
   const latencyCount = lat?.n ?? 0;
-  const [p50, p95] = await Promise.all([
-    percentile(d1, 0.5, latencyCount, window),
-    percentile(d1, 0.95, latencyCount, window),
+  const [p50, p95, firstP50, firstP95] = await Promise.all([
+    percentile(d1, "latency_ms", 0.5, latencyCount, window),
+    percentile(d1, "latency_ms", 0.95, latencyCount, window),
+    percentile(d1, "first_delta_ms", 0.5, lat?.first_n ?? 0, window),
+    percentile(d1, "first_delta_ms", 0.95, lat?.first_n ?? 0, window),
   ]);
 
   const acc = rows<{ anonymous: number; users: number; first_purchases: number }>(accountRows)[0];
@@ -182,6 +191,8 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
       bySite: toRecord(bySite),
       /** Net ledger movement per entry type (usage and other debits are negative). */
       ledger,
+      /** What the model provider billed us, where it reported it. */
+      upstreamCostUsd: Math.round((lat?.cost_usd ?? 0) * 1e6) / 1e6,
     },
     generations: {
       total,
@@ -195,6 +206,9 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
       p50Ms: p50,
       p95Ms: p95,
       maxMs: lat?.max ?? null,
+      /** Time to the first streamed text. */
+      firstDeltaP50Ms: firstP50,
+      firstDeltaP95Ms: firstP95,
     },
     revenue,
     accounts: {
@@ -217,14 +231,20 @@ function grouped(key: string): string {
     FROM generations WHERE created_at BETWEEN ?1 AND ?2 GROUP BY 1`;
 }
 
-/** Nearest-rank percentile of the window's upstream latencies, read with one OFFSET. */
-async function percentile(d1: D1Database, p: number, n: number, window: Window): Promise<number | null> {
+/** Nearest-rank percentile of a timing column over the window, read with one OFFSET. */
+async function percentile(
+  d1: D1Database,
+  column: "latency_ms" | "first_delta_ms",
+  p: number,
+  n: number,
+  window: Window,
+): Promise<number | null> {
   if (n === 0) return null;
   const row = await d1
     .prepare(
-      `SELECT latency_ms AS v FROM generations
-       WHERE created_at BETWEEN ?1 AND ?2 AND latency_ms IS NOT NULL
-       ORDER BY latency_ms LIMIT 1 OFFSET ?3`,
+      `SELECT ${column} AS v FROM generations
+       WHERE created_at BETWEEN ?1 AND ?2 AND ${column} IS NOT NULL
+       ORDER BY ${column} LIMIT 1 OFFSET ?3`,
     )
     .bind(...window, Math.max(Math.ceil(p * n) - 1, 0))
     .first<{ v: number }>();
