@@ -127,6 +127,34 @@ describe("pricing", () => {
     expect(plans.packs).toContainEqual(expect.objectContaining({ id: "flash", tokens: 77 }));
   });
 
+  it("charges the next generation at the new cost", async () => {
+    const user = await makeAccount({ email: "pricing@example.com", tokens: 10 });
+    const charge = async (key: string) => {
+      const res = await SELF.fetch("http://w/api/generate", {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${user.token}`,
+          "Content-Type": "application/json",
+          "Idempotency-Key": key,
+        },
+        body: JSON.stringify({
+          site: "jira",
+          feature: "refine",
+          issueType: "task",
+          prompt: "Tidy this ticket",
+        }),
+      });
+      expect(res.status).toBe(200);
+      return (await res.json<{ charged: number }>()).charged;
+    };
+    await adminJson("/admin/pricing", { method: "PUT", json: { features: { refine: { baseCost: 4 } } } });
+    expect(await charge("pricing-next-0001")).toBe(4);
+    await adminJson("/admin/pricing", { method: "PUT", json: { features: { refine: { baseCost: 1 } } } });
+    expect(await charge("pricing-next-0002")).toBe(1);
+    const detail = await adminJson<{ tokens: { available: number } }>(`/admin/accounts/${user.id}`);
+    expect(detail.tokens.available).toBe(5);
+  });
+
   it("refuses invalid pricing with 400 and changes nothing", async () => {
     const before = await adminJson<Pricing>("/admin/pricing");
     for (const json of [
