@@ -26,8 +26,7 @@ export function freePort() {
  * applied, mock AI, demo billing, dev login. It reads only the env file
  * written here, never the developer's .dev.vars (which may hold real keys).
  */
-export async function startWorker(dir) {
-  const port = await freePort();
+export async function startWorker(dir, port) {
   const persist = join(dir, "state");
   const envFile = join(dir, "worker.env");
   writeFileSync(envFile, "AUTH_DEV_LOGIN=true\nADMIN_TOKEN=e2e-admin-token\n");
@@ -91,13 +90,20 @@ async function main() {
   let code = 1;
   try {
     const started = Date.now();
-    const worker = await startWorker(dir);
-    cleanup.unshift(worker.stop);
-    const [extensionDir, fixtures] = await Promise.all([
-      buildExtension(dir, worker.url),
+    // The build only needs the Worker's URL: build while the Worker starts.
+    const workerUrl = `http://127.0.0.1:${await freePort()}`;
+    const steps = await Promise.allSettled([
+      startWorker(dir, Number(new URL(workerUrl).port)),
+      buildExtension(dir, workerUrl),
       startFixtureServer(makeCertificate(dir)),
     ]);
-    cleanup.unshift(fixtures.close);
+    const [worker, extensionDir, fixtures] = steps.map((step) =>
+      step.status === "fulfilled" ? step.value : null,
+    );
+    if (worker) cleanup.unshift(worker.stop);
+    if (fixtures) cleanup.unshift(fixtures.close);
+    const failure = steps.find((step) => step.status === "rejected");
+    if (failure) throw failure.reason;
     console.log(
       `e2e: Worker ${worker.url}, fixtures on :${fixtures.port}, ready in ${Date.now() - started} ms`,
     );
