@@ -172,7 +172,8 @@ type Outcome<T extends object> = ({ ok: true } & T) | WalletFailure;
 export class Wallet extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private boundId: string | null;
-  private flushing: Promise<void> | null = null;
+  private flushing = false;
+  private syncWaiters: { seq: number; resolve: () => void }[] = [];
   private appended = 0;
   private expiries = 0;
   private faults: Required<WalletFaults> = { d1: "ok", unavailable: false };
@@ -846,24 +847,44 @@ export class Wallet extends DurableObject<Env> {
   // ── the outbox ─────────────────────────────────────────────────────────
 
   /**
-   * Pushes unsynced entries and changed grants to D1. One flush runs at a
-   * time and loops until the outbox is empty, so a caller that appended while
-   * one was running just waits for it: concurrent changes share D1 batches.
-   * Failures are logged and left to the alarm.
+   * Resolves once D1 has every entry written so far (or the flush failed, and
+   * the alarm takes over). One flush loop runs at a time; it sends batches
+   * until the outbox is empty, so changes made while a batch is out share the
+   * next one. Each caller waits only for the batch holding its own entries,
+   * not for the loop to drain: a busy wallet does not make anyone wait longer.
    */
   private flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
     if (!this.outboxPending()) return Promise.resolve();
-    this.flushing = (async () => {
-      await null; // let the assignment above happen before the loop can clear it
-      try {
-        while (await this.flushBatch()) {}
-      } catch (error) {
-        log("warn", "wallet.flush_failed", { walletId: this.boundId, error: String(error) });
-        this.flushing = null;
+    const seq = this.count("SELECT coalesce(max(seq), 0) AS n FROM entries");
+    const synced = new Promise<void>((resolve) => this.syncWaiters.push({ seq, resolve }));
+    if (!this.flushing) {
+      this.flushing = true;
+      void this.flushLoop();
+    }
+    return synced;
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      for (;;) {
+        const { through, more } = await this.flushBatch();
+        this.wake(through);
+        if (!more) return;
       }
-    })();
-    return this.flushing;
+    } catch (error) {
+      log("warn", "wallet.flush_failed", { walletId: this.boundId, error: String(error) });
+      this.flushing = false;
+      this.wake(Number.POSITIVE_INFINITY);
+    }
+  }
+
+  private wake(through: number) {
+    const still: typeof this.syncWaiters = [];
+    for (const w of this.syncWaiters) {
+      if (w.seq <= through) w.resolve();
+      else still.push(w);
+    }
+    this.syncWaiters = still;
   }
 
   private outboxPending(): boolean {
@@ -873,8 +894,12 @@ export class Wallet extends DurableObject<Env> {
     );
   }
 
-  /** Sends one batch; returns false (having cleared `flushing` synchronously) when there was none. */
-  private async flushBatch(): Promise<boolean> {
+  /**
+   * Sends one batch. Returns the seq D1 now has every entry through, and
+   * whether there was anything to send; when there was not, `flushing` is
+   * cleared in the same synchronous step that found the outbox empty.
+   */
+  private async flushBatch(): Promise<{ through: number; more: boolean }> {
     const walletId = this.boundId;
     const rows = this.sql
       .exec<EntryRow>("SELECT * FROM entries WHERE synced = 0 ORDER BY seq LIMIT ?", FLUSH_BATCH)
@@ -883,8 +908,8 @@ export class Wallet extends DurableObject<Env> {
       .exec<GrantRow>("SELECT * FROM grants WHERE mirror_dirty > 0 LIMIT ?", FLUSH_BATCH)
       .toArray();
     if (walletId === null || (rows.length === 0 && grants.length === 0)) {
-      this.flushing = null;
-      return false;
+      this.flushing = false;
+      return { through: this.count("SELECT coalesce(max(seq), 0) AS n FROM entries"), more: false };
     }
     if (this.faults.d1 === "down") throw new Error("D1 unavailable (injected fault)");
 
@@ -966,7 +991,8 @@ export class Wallet extends DurableObject<Env> {
         );
       }
     });
-    return true;
+    const first = rows[0]?.seq;
+    return { through: first === undefined ? 0 : (rows[rows.length - 1]?.seq ?? first), more: true };
   }
 
   /** Delivers pending transfer credits; each part is an idempotent grant on the target. */
