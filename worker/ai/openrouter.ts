@@ -158,9 +158,9 @@ async function* streamModel(
         ? controller.signal.reason
         : new UpstreamError("network", `Could not reach the model: ${String(error)}`);
     });
-    const res = await Promise.race([request, aborted]);
+    const res = await Promise.race([settledLater(request), aborted]);
     if (!res.ok) {
-      const text = await Promise.race([res.text(), aborted]).catch(() => "");
+      const text = await Promise.race([settledLater(res.text()), aborted]).catch(() => "");
       throw new UpstreamError("http", `The model answered ${res.status}: ${errorMessage(text)}`, res.status);
     }
     if (!res.body) throw new UpstreamError("bad_response", "The model's answer had no body.");
@@ -171,7 +171,7 @@ async function* streamModel(
     let buffer = "";
     let data: string[] = [];
     for (;;) {
-      const { done, value } = await Promise.race([reader.read(), aborted]);
+      const { done, value } = await Promise.race([settledLater(reader.read()), aborted]);
       if (done) break;
       alive();
       buffer += decoder.decode(value, { stream: true });
@@ -243,6 +243,15 @@ function* chunkEvents(payload: string): Generator<StreamEvent> {
       },
     };
   }
+}
+
+/**
+ * A promise raced against an abort may lose and reject later (the aborted
+ * read fails): mark that rejection handled so it is not reported as uncaught.
+ */
+function settledLater<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
 }
 
 function toUpstreamError(error: unknown): UpstreamError {

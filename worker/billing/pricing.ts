@@ -43,8 +43,24 @@ export async function getPricing(d: Db): Promise<Pricing> {
   return pricing;
 }
 
-export async function getFeaturePrice(d: Db, feature: Feature): Promise<FeaturePrice> {
-  return (await getPricing(d))[feature];
+/**
+ * How long an isolate reuses the pricing it read. Generation reads it on every
+ * request, before the hold, so caching takes a D1 round trip off the path to
+ * the first token; an admin's change reaches other isolates within this time.
+ */
+const PRICING_CACHE_MS = 30_000;
+let cached: { at: number; pricing: Pricing } | null = null;
+
+export async function cachedPricing(d: Db, now = Date.now()): Promise<Pricing> {
+  if (cached && now - cached.at < PRICING_CACHE_MS) return cached.pricing;
+  const pricing = await getPricing(d);
+  cached = { at: now, pricing };
+  return pricing;
+}
+
+/** Drops this isolate's cached pricing (after an update, and in tests). */
+export function forgetCachedPricing() {
+  cached = null;
 }
 
 const featurePriceInput = z
@@ -88,6 +104,7 @@ export async function updatePricing(d: Db, input: PricingUpdate, now = new Date(
   });
   const [first, ...rest] = statements;
   if (first) await d.batch([first, ...rest]);
+  forgetCachedPricing();
   return getPricing(d);
 }
 

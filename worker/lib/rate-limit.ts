@@ -1,5 +1,8 @@
+import { eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { type Db, db } from "../db/client";
+import { rateLimits } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "./errors";
 
@@ -18,38 +21,62 @@ export type RateLimitResult = { ok: true } | { ok: false; key: string; retryAfte
  * boundary where a client could fire twice the limit. Shared by every
  * Worker instance because it lives in D1.
  *
- * Each limit is checked in order and a refused one stops the rest; a limit
- * passed before a refused one still counts the request (a small overcount
- * that only errs on the strict side).
+ * A limit passed alongside a refused one still counts the request (a small
+ * overcount that only errs on the strict side).
  */
 export async function checkRateLimits(
   d1: D1Database,
   limits: Limit[],
   now = Date.now(),
 ): Promise<RateLimitResult> {
-  if (limits.length === 0) return { ok: true };
-  const statements = limits.flatMap((l) => {
+  const [first, ...rest] = rateLimitQueries(db(d1), limits, now);
+  if (!first) return { ok: true };
+  return rateLimitVerdict(await db(d1).batch([first, ...rest]), limits, now);
+}
+
+/**
+ * The statements of a check, two per limit, for callers that fold them into
+ * a larger D1 batch (one round trip); read the results with `rateLimitVerdict`.
+ */
+export function rateLimitQueries(d: Db, limits: Limit[], now: number) {
+  return limits.flatMap((l) => {
     const interval = l.periodMs / l.limit;
+    const next = sql`max(${rateLimits.tat}, ${now}) + ${interval}`;
     return [
-      d1
-        .prepare(
-          `INSERT INTO rate_limits (key, tat) VALUES (?1, ?2 + ?3)
-           ON CONFLICT (key) DO UPDATE SET tat = max(tat, ?2) + ?3
-             WHERE max(tat, ?2) + ?3 - ?2 <= ?4
-           RETURNING tat`,
-        )
-        .bind(l.key, now, interval, l.periodMs),
-      d1.prepare("SELECT tat FROM rate_limits WHERE key = ?1").bind(l.key),
+      d
+        .insert(rateLimits)
+        .values({ key: l.key, tat: now + interval })
+        .onConflictDoUpdate({
+          target: rateLimits.key,
+          set: { tat: next },
+          setWhere: sql`${next} - ${now} <= ${l.periodMs}`,
+        })
+        .returning({ tat: rateLimits.tat }),
+      d.select({ tat: rateLimits.tat }).from(rateLimits).where(eq(rateLimits.key, l.key)),
     ];
   });
-  const results = await d1.batch<{ tat: number }>(statements);
+}
+
+export function rateLimitVerdict(results: unknown[], limits: Limit[], now: number): RateLimitResult {
   for (const [i, l] of limits.entries()) {
-    if ((results[2 * i]?.results.length ?? 0) > 0) continue;
-    const tat = results[2 * i + 1]?.results[0]?.tat ?? now;
+    if (((results[2 * i] as unknown[] | undefined)?.length ?? 0) > 0) continue;
+    const tat = (results[2 * i + 1] as { tat: number }[] | undefined)?.[0]?.tat ?? now;
     const retryAfterMs = Math.max(0, Math.max(tat, now) + l.periodMs / l.limit - l.periodMs - now);
     return { ok: false, key: l.key, retryAfterMs };
   }
   return { ok: true };
+}
+
+/** The contract's 429, with `Retry-After` in whole seconds. */
+export function rateLimited(retryAfterMs: number, message = "Too many requests."): ApiError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new ApiError(
+    429,
+    "rate_limited",
+    `${message} Try again in ${seconds} second${seconds === 1 ? "" : "s"}.`,
+    { retryAfter: seconds },
+    { "Retry-After": String(seconds) },
+  );
 }
 
 /** Forgets keys whose state has fully drained (their next request would be allowed anyway). */
@@ -71,15 +98,6 @@ export function clientIp(c: Context<AppEnv>): string | null {
 export const rateLimit = (limitsFor: (c: Context<AppEnv>) => Limit[]) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const result = await checkRateLimits(c.env.DB, limitsFor(c));
-    if (!result.ok) {
-      const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
-      throw new ApiError(
-        429,
-        "rate_limited",
-        `Too many requests. Try again in ${seconds} second${seconds === 1 ? "" : "s"}.`,
-        { retryAfter: seconds },
-        { "Retry-After": String(seconds) },
-      );
-    }
+    if (!result.ok) throw rateLimited(result.retryAfterMs);
     await next();
   });

@@ -6,21 +6,14 @@ import { parseTicket } from "../ai/parse";
 import { buildMessages, MAX_OUTPUT_TOKENS } from "../ai/prompts";
 import { providerFor } from "../ai/provider";
 import { ISSUE_TYPES, SITES, type TicketRequest, type Usage } from "../ai/types";
-import {
-  allowedFor,
-  costFor,
-  FEATURES,
-  type FeaturePrice,
-  getFeaturePrice,
-  maxCost,
-} from "../billing/pricing";
+import { allowedFor, cachedPricing, costFor, FEATURES, type FeaturePrice, maxCost } from "../billing/pricing";
 import { type Db, db } from "../db/client";
 import { accounts, generations } from "../db/schema";
 import type { AppEnv, Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { newId, sha256Hex } from "../lib/ids";
 import { log } from "../lib/log";
-import { checkRateLimits, clientIp, type Limit } from "../lib/rate-limit";
+import { clientIp, type Limit, rateLimited, rateLimitQueries, rateLimitVerdict } from "../lib/rate-limit";
 import { requireActive, requireSession } from "../lib/session";
 import { validate } from "../lib/validation";
 import { wallet } from "../wallet/client";
@@ -74,73 +67,97 @@ export const generate = new Hono<AppEnv>().post(
     const { accountId } = c.var.session;
     const d = db(c.env.DB);
     const sse = (c.req.header("Accept") ?? "").includes("text/event-stream");
+    const timing = serverTiming();
     const requestHash = await sha256Hex(JSON.stringify(input));
-
-    const [prior, limited, price, account] = await Promise.all([
-      findByKey(d, accountId, key),
-      checkRateLimits(c.env.DB, limitsFor(accountId, clientIp(c))),
-      getFeaturePrice(d, input.feature),
-      d.query.accounts.findFirst({ columns: { plan: true }, where: eq(accounts.id, accountId) }),
-    ]);
-    if (prior) return replay(c, prior, requestHash, sse);
-    if (!limited.ok) {
-      const seconds = Math.max(1, Math.ceil(limited.retryAfterMs / 1000));
-      throw new ApiError(
-        429,
-        "rate_limited",
-        `Too many generations. Try again in ${seconds} s.`,
-        { retryAfter: seconds },
-        { "Retry-After": String(seconds) },
-      );
-    }
-    if (!allowedFor(price, account?.plan)) {
-      throw new ApiError(403, "feature_not_in_plan", `Your plan does not include ${input.feature}.`, {
-        feature: input.feature,
-        plans: price.plans,
-      });
-    }
-
-    // The pending row is the idempotency lock: its unique (account, key) index
-    // lets exactly one of several concurrent duplicates through.
     const generationId = newId("gen");
-    const held = maxCost(price);
     const started = Date.now();
-    try {
-      await d.insert(generations).values({
-        id: generationId,
-        accountId,
-        idempotencyKey: key,
-        requestHash,
-        site: input.site,
-        feature: input.feature,
-        issueType: input.issueType,
-        prompt: input.prompt,
-        context: input.context ?? null,
-        status: "pending",
-        held,
-        createdAt: new Date(started),
-      });
-    } catch (error) {
-      const winner = await findByKey(d, accountId, key);
-      if (winner) return replay(c, winner, requestHash, sse);
-      throw error;
-    }
-
+    const price = (await cachedPricing(d))[input.feature];
+    const held = maxCost(price);
     const w = wallet(c.env, accountId);
-    const hold = await w
+
+    // Fast path to the first token: the hold is taken while one D1 batch runs
+    // every check, and released if a check refuses. The batch's insert of the
+    // pending row is the idempotency lock: the unique (account, key) index lets
+    // exactly one of several concurrent duplicates through.
+    const holding = w
       .reserve({
         key: `generation:${generationId}`,
         amount: held,
         ttlMs: HOLD_TTL_MS,
         reference: generationId,
       })
+      .then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
+    const limits = limitsFor(accountId, clientIp(c));
+    const checks = await d
+      .batch([
+        d
+          .insert(generations)
+          .values({
+            id: generationId,
+            accountId,
+            idempotencyKey: key,
+            requestHash,
+            site: input.site,
+            feature: input.feature,
+            issueType: input.issueType,
+            prompt: input.prompt,
+            context: input.context ?? null,
+            status: "pending",
+            held,
+            createdAt: new Date(started),
+          })
+          .onConflictDoNothing()
+          .returning({ id: generations.id }),
+        d
+          .select()
+          .from(generations)
+          .where(and(eq(generations.accountId, accountId), eq(generations.idempotencyKey, key)))
+          .limit(1),
+        d.select({ plan: accounts.plan }).from(accounts).where(eq(accounts.id, accountId)),
+        ...rateLimitQueries(d, limits, started),
+      ])
       .catch(async (error: unknown) => {
-        await d.delete(generations).where(eq(generations.id, generationId));
+        const h = await holding;
+        if ("result" in h && h.result.ok) await w.void(h.result.holdId);
         throw error;
       });
+    const [inserted, [prior], [account], ...limitResults] = checks;
+    const reserved = await holding;
+    timing.mark("checks");
+    const release = async () => {
+      if ("result" in reserved && reserved.result.ok) await w.void(reserved.result.holdId);
+    };
+    const dropRow = () => d.delete(generations).where(eq(generations.id, generationId));
+
+    if (inserted.length === 0) {
+      await release();
+      if (!prior) throw new Error("idempotency key conflict without a row");
+      return replay(c, prior, requestHash, sse);
+    }
+    const limited = rateLimitVerdict(limitResults, limits, started);
+    const refusal = !limited.ok
+      ? rateLimited(limited.retryAfterMs, "Too many generations.")
+      : !allowedFor(price, account?.plan)
+        ? new ApiError(403, "feature_not_in_plan", `Your plan does not include ${input.feature}.`, {
+            feature: input.feature,
+            plans: price.plans,
+          })
+        : null;
+    if (refusal) {
+      await Promise.all([release(), dropRow()]);
+      throw refusal;
+    }
+    if ("error" in reserved) {
+      await dropRow();
+      throw reserved.error;
+    }
+    const hold = reserved.result;
     if (!hold.ok) {
       // Nothing happened: free the key so the same request can be retried after a top-up.
-      await d.delete(generations).where(eq(generations.id, generationId));
+      await dropRow();
       if (hold.code === "insufficient_tokens") {
         const available = hold.available ?? hold.tokens.available;
         throw new ApiError(
@@ -168,10 +185,12 @@ export const generate = new Hono<AppEnv>().post(
     };
 
     if (sse) {
-      const { body, done } = sseBody(async (send, signal) => {
+      const { body, done } = sseBody(async (send, signal, close) => {
         send("start", { generationId, held });
-        const outcome = await execute(job, signal, (text) => send("delta", { text }));
+        const { outcome, recorded } = await execute(job, signal, (text) => send("delta", { text }));
         finalEvent(send, generationId, outcome);
+        close();
+        await recorded;
       });
       background(c, done);
       return new Response(body, {
@@ -180,6 +199,7 @@ export const generate = new Hono<AppEnv>().post(
           "Cache-Control": "no-cache, no-transform",
           "X-Accel-Buffering": "no",
           "X-Tokens-Remaining": String(hold.tokens.available),
+          "Server-Timing": timing.header(),
         },
       });
     }
@@ -187,8 +207,11 @@ export const generate = new Hono<AppEnv>().post(
     // JSON: nothing reaches the client before the end, so the work finishes
     // even if it leaves; the result is then kept for a replay with the same key.
     const run = execute(job, new AbortController().signal, () => true);
-    background(c, run);
-    const outcome = await run;
+    background(
+      c,
+      run.then((r) => r.recorded),
+    );
+    const { outcome } = await run;
     c.header("X-Tokens-Remaining", String(outcome.tokens.available));
     if (outcome.status === "failed") {
       throw new ApiError(502, "upstream_error", outcome.error.message, {
@@ -241,12 +264,6 @@ function limitsFor(accountId: string, ip: string | null): Limit[] {
   ];
 }
 
-function findByKey(d: Db, accountId: string, key: string) {
-  return d.query.generations.findFirst({
-    where: and(eq(generations.accountId, accountId), eq(generations.idempotencyKey, key)),
-  });
-}
-
 // ── running one generation ───────────────────────────────────────────────
 
 interface Job {
@@ -285,7 +302,11 @@ type Outcome =
  *
  * `deliver` returns false once the client is gone.
  */
-async function execute(job: Job, signal: AbortSignal, deliver: (text: string) => boolean): Promise<Outcome> {
+async function execute(
+  job: Job,
+  signal: AbortSignal,
+  deliver: (text: string) => boolean,
+): Promise<{ outcome: Outcome; recorded: Promise<void> }> {
   const { env, d, input, price, generationId } = job;
   let output = "";
   let delivered = "";
@@ -346,7 +367,8 @@ async function execute(job: Job, signal: AbortSignal, deliver: (text: string) =>
   }
   const errorCode =
     status === "failed" ? (failure?.kind ?? "bad_response") : cancelled ? "client_closed" : null;
-  await d
+  // Recorded after the client has its answer: history is not on the critical path.
+  const recorded = d
     .update(generations)
     .set({
       status,
@@ -364,9 +386,12 @@ async function execute(job: Job, signal: AbortSignal, deliver: (text: string) =>
       completedAt: new Date(),
     })
     .where(eq(generations.id, generationId))
-    .catch((error: unknown) => {
-      log("error", "generate.record_failed", { generationId, error: String(error) });
-    });
+    .then(
+      () => {},
+      (error: unknown) => {
+        log("error", "generate.record_failed", { generationId, error: String(error) });
+      },
+    );
   log(status === "failed" ? "warn" : "info", "generate.finished", {
     requestId: job.requestId,
     generationId,
@@ -379,14 +404,13 @@ async function execute(job: Job, signal: AbortSignal, deliver: (text: string) =>
   });
 
   if (status === "failed") {
-    return {
-      status,
-      error: { code: "upstream_error", message: userMessage(failure) },
-      charged: 0,
-      tokens,
-    };
+    const error = { code: "upstream_error", message: userMessage(failure) };
+    return { outcome: { status, error, charged: 0, tokens }, recorded };
   }
-  return { status, title: parsed.title, description: parsed.description, charged, tokens };
+  return {
+    outcome: { status, title: parsed.title, description: parsed.description, charged, tokens },
+    recorded,
+  };
 }
 
 /** Settles the hold to `charge`, or voids it when nothing is owed. Never charges more than held. */
@@ -451,7 +475,7 @@ type Send = (event: "start" | "delta" | "done" | "error", data: object) => boole
  * `send` then returns false. A delta counts as delivered once it is handed to
  * the response stream.
  */
-function sseBody(run: (send: Send, signal: AbortSignal) => Promise<void>) {
+function sseBody(run: (send: Send, signal: AbortSignal, close: () => void) => Promise<void>) {
   const encoder = new TextEncoder();
   const abort = new AbortController();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -476,17 +500,18 @@ function sseBody(run: (send: Send, signal: AbortSignal) => Promise<void>) {
       return false;
     }
   };
-  const done = run(send, abort.signal)
+  const close = () => {
+    if (open) {
+      open = false;
+      controller.close();
+    }
+  };
+  const done = run(send, abort.signal, close)
     .catch((error: unknown) => {
       log("error", "generate.stream_failed", { error: String(error) });
       send("error", { code: "internal_error", message: "Something went wrong on our side.", charged: 0 });
     })
-    .finally(() => {
-      if (open) {
-        open = false;
-        controller.close();
-      }
-    });
+    .finally(close);
   return { body, done };
 }
 
@@ -502,6 +527,20 @@ function finalEvent(send: Send, generationId: string, outcome: Outcome) {
       tokens: outcome.tokens,
     });
   }
+}
+
+/** Where the time before the first upstream byte goes, as a `Server-Timing` header. */
+function serverTiming() {
+  let last = performance.now();
+  const marks: string[] = [];
+  return {
+    mark(name: string) {
+      const now = performance.now();
+      marks.push(`${name};dur=${(now - last).toFixed(1)}`);
+      last = now;
+    },
+    header: () => marks.join(", "),
+  };
 }
 
 /** Keeps the work alive after the response is returned (settling must not be cut short). */

@@ -1,0 +1,258 @@
+// Generation latency: what the Worker adds on top of the model.
+//
+// A fake OpenRouter in this process waits a fixed 200 ms before its first
+// chunk, then streams a ticket. We measure time to the first text delta and
+// to the end of the stream, calling the fake directly and through the Worker
+// (its own `wrangler dev` with a temp --persist-to), at 1 and 50 concurrent
+// streams. Targets (issue #4): ratio ≤ 1.05 at p50, ≤ 1.15 at p99.
+//
+// "First byte" is the first delta of ticket text: through the Worker the SSE
+// `start` event arrives before the model has said anything, so counting it
+// would flatter the Worker.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { createServer as netServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { offlineEnv, run } from "../scripts/lib.mjs";
+
+const FIRST_CHUNK_DELAY_MS = 200;
+const CHUNKS = 20;
+const CHUNK_GAP_MS = 5;
+const ROUNDS = { 1: 40, 50: 4 }; // concurrency → rounds (1×40 and 50×4 streams)
+const ACCOUNTS = 50;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ── the fake model ───────────────────────────────────────────────────────
+
+function startFake() {
+  const server = createServer(async (req, res) => {
+    for await (const _ of req); // drain the request body
+    res.writeHead(200, { "Content-Type": "text/event-stream" });
+    res.write(": OPENROUTER PROCESSING\n\n");
+    await sleep(FIRST_CHUNK_DELAY_MS);
+    const chunk = (body) =>
+      res.write(`data: ${JSON.stringify({ id: "gen-bench", object: "chat.completion.chunk", model: "bench/model", ...body })}\n\n`);
+    for (let i = 0; i < CHUNKS; i++) {
+      const content = i === 0 ? "Title: Benchmark ticket\n\n" : `Line ${i} of the description.\n`;
+      chunk({ choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }] });
+      await sleep(CHUNK_GAP_MS);
+    }
+    chunk({ choices: [{ index: 0, delta: { content: "" }, finish_reason: "stop" }] });
+    chunk({ choices: [], usage: { prompt_tokens: 300, completion_tokens: 150, total_tokens: 450 } });
+    res.end("data: [DONE]\n\n");
+  });
+  server.keepAliveTimeout = 60_000;
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = netServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// ── the Worker ───────────────────────────────────────────────────────────
+
+async function startWorker(fakePort) {
+  const persist = mkdtempSync(join(tmpdir(), "myba-bench-generate-"));
+  const port = await freePort();
+  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
+    stdio: "ignore",
+    env: { ...offlineEnv, CI: "true" },
+  });
+  const child = spawn(
+    "npx",
+    [
+      "wrangler",
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      persist,
+      "--var",
+      "OPENROUTER_API_KEY:x",
+      "--var",
+      `OPENROUTER_BASE_URL:http://127.0.0.1:${fakePort}/api/v1`,
+      "--var",
+      "OPENROUTER_MODEL:bench/model",
+      "--var",
+      "AUTH_DEV_LOGIN:true",
+    ],
+    { env: offlineEnv, stdio: ["ignore", "ignore", "inherit"], detached: true },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    try {
+      if ((await fetch(`${url}/api/health`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    await sleep(200);
+  }
+  return {
+    url,
+    stop() {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      rmSync(persist, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signed-in accounts with tokens, through the dev-only routes (AUTH_DEV_LOGIN). */
+async function fundAccounts(url, n, tokens) {
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const login = await fetch(`${url}/auth/dev-login`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ email: `bench-${i}-${Date.now()}@example.test` }),
+      });
+      if (!login.ok) throw new Error(`dev-login: ${login.status} ${await login.text()}`);
+      const { token, account } = await login.json();
+      const grant = await fetch(`${url}/__dev/wallets/${account.id}/grant`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ amount: tokens }),
+      });
+      if (!grant.ok) throw new Error(`grant: ${grant.status} ${await grant.text()}`);
+      // A distinct client address per account: 50 "users", not one IP over its limit.
+      return { token, ip: `198.51.100.${i + 1}` };
+    }),
+  );
+}
+
+// ── measuring ────────────────────────────────────────────────────────────
+
+/** Reads a stream to its end; returns ms to the first text delta and to the end. */
+async function timed(start, res, firstDeltaMarker) {
+  if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+  const decoder = new TextDecoder();
+  let text = "";
+  let first = null;
+  for await (const chunk of res.body) {
+    text += decoder.decode(chunk, { stream: true });
+    if (first === null && text.includes(firstDeltaMarker)) first = performance.now() - start;
+  }
+  const total = performance.now() - start;
+  if (first === null) throw new Error(`no delta in: ${text.slice(0, 300)}`);
+  if (text.includes("event: error")) throw new Error(`error event: ${text.slice(-300)}`);
+  return { first, total };
+}
+
+const body = JSON.stringify({ site: "jira", feature: "generate", issueType: "task", prompt: "Benchmark ticket" });
+
+async function direct(fakeUrl) {
+  const start = performance.now();
+  const res = await fetch(`${fakeUrl}/api/v1/chat/completions`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: "Bearer x" },
+    body: JSON.stringify({ model: "bench/model", stream: true, messages: [] }),
+  });
+  return timed(start, res, '"content":"Title');
+}
+
+async function viaWorker(url, account) {
+  const start = performance.now();
+  const res = await fetch(`${url}/api/generate`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      Accept: "text/event-stream",
+      Authorization: `Bearer ${account.token}`,
+      "Idempotency-Key": crypto.randomUUID(),
+      "CF-Connecting-IP": account.ip,
+    },
+    body,
+  });
+  const serverTiming = res.headers.get("Server-Timing") ?? "";
+  return { ...(await timed(start, res, "event: delta")), serverTiming };
+}
+
+async function measure(concurrency, call) {
+  const samples = [];
+  let n = 0;
+  for (let round = 0; round < ROUNDS[concurrency]; round++) {
+    samples.push(...(await Promise.all(Array.from({ length: concurrency }, () => call(n++)))));
+  }
+  return samples;
+}
+
+function pct(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Median duration per Server-Timing entry ("checks;dur=1.2, lock;dur=0.8"). */
+function stageMedians(headers) {
+  const byName = {};
+  for (const h of headers) {
+    for (const m of h.matchAll(/(\w+);dur=([\d.]+)/g)) (byName[m[1]] ??= []).push(Number(m[2]));
+  }
+  return Object.fromEntries(Object.entries(byName).map(([k, v]) => [k, Number(pct(v, 50).toFixed(1))]));
+}
+
+// ── main ─────────────────────────────────────────────────────────────────
+
+const fake = await startFake();
+const fakeUrl = `http://127.0.0.1:${fake.address().port}`;
+const worker = await startWorker(fake.address().port);
+let failed = false;
+try {
+  const accounts = await fundAccounts(worker.url, ACCOUNTS, 1000);
+  // Warm up both paths (isolate start, D1 and Durable Object creation).
+  await Promise.all(accounts.map((a) => viaWorker(worker.url, a)));
+  await direct(fakeUrl);
+
+  const rows = [];
+  const stages = {};
+  for (const concurrency of [1, 50]) {
+    const d = await measure(concurrency, () => direct(fakeUrl));
+    const w = await measure(concurrency, (i) => viaWorker(worker.url, accounts[i % ACCOUNTS]));
+    for (const metric of ["first", "total"]) {
+      const dv = d.map((s) => s[metric]);
+      const wv = w.map((s) => s[metric]);
+      const [d50, d99, w50, w99] = [pct(dv, 50), pct(dv, 99), pct(wv, 50), pct(wv, 99)];
+      rows.push({
+        concurrency,
+        metric: metric === "first" ? "first delta" : "total",
+        streams: w.length,
+        "direct p50": d50.toFixed(1),
+        "worker p50": w50.toFixed(1),
+        "ratio p50": (w50 / d50).toFixed(3),
+        "added p50 ms": (w50 - d50).toFixed(1),
+        "direct p99": d99.toFixed(1),
+        "worker p99": w99.toFixed(1),
+        "ratio p99": (w99 / d99).toFixed(3),
+        "added p99 ms": (w99 - d99).toFixed(1),
+      });
+      if (w50 / d50 > 1.05 || w99 / d99 > 1.15) failed = true;
+    }
+    stages[concurrency] = stageMedians(w.map((s) => s.serverTiming));
+  }
+  console.log(`fake model: first chunk after ${FIRST_CHUNK_DELAY_MS} ms, ${CHUNKS} chunks ${CHUNK_GAP_MS} ms apart`);
+  console.table(rows);
+  console.log("Worker stages before the model is called (median ms, from Server-Timing):");
+  console.table(stages);
+  console.log(
+    failed
+      ? "target missed: ratio ≤ 1.05 at p50 and ≤ 1.15 at p99 (see rows above)"
+      : "target met: ratio ≤ 1.05 at p50 and ≤ 1.15 at p99",
+  );
+} finally {
+  worker.stop();
+  fake.closeAllConnections();
+  fake.close();
+}
+process.exit(0);
