@@ -145,7 +145,8 @@ export async function devLogin(email: string, anonymousToken?: string) {
   return res.json<SignInResult>();
 }
 
-export async function anonymousSession(visitorId: string, ip = "198.51.100.7") {
+/** A new client address each call unless given, so the per-IP caps only bite where a test means them to. */
+export async function anonymousSession(visitorId: string, ip = randomIp()) {
   const res = await postJson("/api/anonymous", { visitorId }, { "CF-Connecting-IP": ip });
   expect(res.status).toBe(200);
   return res.json<{
@@ -172,4 +173,9 @@ export interface MeBody {
 
 export function uniqueId(prefix = "v") {
   return `${prefix}-${crypto.randomUUID()}`;
+}
+
+function randomIp(): string {
+  const [a = 0, b = 0, c = 0] = crypto.getRandomValues(new Uint8Array(3));
+  return `100.${64 + (a % 64)}.${b}.${c}`;
 }
