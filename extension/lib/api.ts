@@ -1,3 +1,7 @@
+import { hc } from "hono/client";
+// Type-only: nothing of the Worker ships in the extension.
+import type { AppType } from "../../.types/worker/app";
+
 /**
  * The Worker's HTTP contract as the extension sees it (API.md). Only the
  * background calls these; the panel and popup get the results by message.
@@ -101,7 +105,7 @@ export interface Generation {
   title: string;
   description: string;
   charged: number;
-  model: string;
+  model: string | null;
   status: string;
   createdAt: string;
 }
@@ -193,19 +197,45 @@ export interface ApiOptions {
   fetch?: Fetch;
 }
 
+/** What `call` needs of a response: hc's typed `ClientResponse` and a plain `Response` both fit. */
+interface JsonResponse<T> {
+  ok: boolean;
+  json(): Promise<T>;
+}
+
 /**
- * A thin typed client of the contract. The session token is passed per call:
- * the session manager decides which token a call runs with.
+ * The typed client of the contract: Hono's `hc` over the Worker's exported
+ * `AppType` (type-only; the declarations come from `npm run typecheck`, see
+ * docs/decisions/001-typed-api-client.md). Each method names the contract
+ * type it returns, so a Worker route whose answer drifts from API.md fails
+ * the extension's typecheck. The session token is passed per call: the
+ * session manager decides which token a call runs with.
  */
 export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init) }: ApiOptions) {
   const base = baseUrl.replace(/\/+$/, "");
+  const client = hc<AppType>(base, { fetch: doFetch as typeof fetch });
+  const auth = (token: string | null | undefined) =>
+    token ? { headers: { Authorization: `Bearer ${token}` } } : {};
 
+  /** Network failures become `network_error`; error answers become `ApiError`s from their body. */
+  async function call<T>(send: () => Promise<JsonResponse<T>>): Promise<T> {
+    let res: JsonResponse<T>;
+    try {
+      res = await send();
+    } catch (err) {
+      if ((err as Error)?.name === "AbortError") throw err;
+      throw new ApiError(0, NETWORK_ERROR, `Could not reach MyBA at ${base}. Check your connection.`);
+    }
+    if (!res.ok) throw await errorFromResponse(res as unknown as Response);
+    return res.json();
+  }
+
+  /** Untyped requests: the SSE stream and the Markdown export, which hc does not model. */
   async function raw(path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
     const { token, ...rest } = init;
     const headers = new Headers(rest.headers);
     if (token) headers.set("Authorization", `Bearer ${token}`);
-    if (rest.body !== undefined && !headers.has("Content-Type"))
-      headers.set("Content-Type", "application/json");
+    if (rest.body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
     try {
       return await doFetch(`${base}${path}`, { ...rest, headers });
     } catch (err) {
@@ -214,38 +244,35 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
     }
   }
 
-  async function json<T>(path: string, init: RequestInit & { token?: string | null } = {}): Promise<T> {
-    const res = await raw(path, init);
-    if (!res.ok) throw await errorFromResponse(res);
-    return (await res.json()) as T;
-  }
-
-  const post = (body: unknown) => ({ method: "POST", body: JSON.stringify(body) });
-
   return {
     baseUrl: base,
     raw,
-    health: () => json<{ status: string; ai: string; billing: string; version: string }>("/api/health"),
-    anonymous: (visitorId: string) => json<AnonymousResult>("/api/anonymous", post({ visitorId })),
-    me: (token: string) => json<Me>("/api/me", { token }),
-    plans: (token: string | null) => json<Plans>("/api/plans", { token }),
-    providers: () => json<Provider[]>("/auth/providers"),
-    token: (body: { code: string; codeVerifier: string; anonymousToken?: string }) =>
-      json<SignInResult>("/auth/token", post(body)),
-    devLogin: (body: { email: string; anonymousToken?: string }) =>
-      json<SignInResult>("/auth/dev-login", post(body)),
-    logout: (token: string) => json<unknown>("/auth/logout", { ...post({}), token }),
+    anonymous: (visitorId: string) =>
+      call<AnonymousResult>(() => client.api.anonymous.$post({ json: { visitorId } })),
+    me: (token: string) => call<Me>(() => client.api.me.$get({}, auth(token))),
+    plans: (token: string | null) => call<Plans>(() => client.api.plans.$get({}, auth(token))),
+    providers: () => call<Provider[]>(() => client.auth.providers.$get()),
+    token: (json: { code: string; codeVerifier: string; anonymousToken?: string }) =>
+      call<SignInResult>(() => client.auth.token.$post({ json })),
+    devLogin: (json: { email: string; anonymousToken?: string }) =>
+      call<SignInResult>(() => client.auth["dev-login"].$post({ json })),
+    logout: (token: string) => call<unknown>(() => client.auth.logout.$post({}, auth(token))),
     checkout: (token: string, planId: string) =>
-      json<{ url: string; id: string }>("/api/checkout", { ...post({ planId }), token }),
+      call<{ url: string; id: string }>(() => client.api.checkout.$post({ json: { planId } }, auth(token))),
     redeem: (token: string, code: string) =>
-      json<{ granted: number; tokens: Tokens }>("/api/promo/redeem", { ...post({ code }), token }),
+      call<{ granted: number; tokens: Tokens }>(() => client.api.promo.redeem.$post({ json: { code } }, auth(token))),
     generations: (token: string, cursor?: string) =>
-      json<Page<Generation>>(
-        `/api/me/generations?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
-        { token },
+      call<Page<Generation>>(() =>
+        client.api.me.generations.$get({ query: { limit: "20", ...(cursor ? { cursor } : {}) } }, auth(token)),
       ),
     generation: (token: string, id: string) =>
-      json<Generation>(`/api/me/generations/${encodeURIComponent(id)}`, { token }),
+      call<Generation>(
+        // The route also answers Markdown (`?format=md`); without it, the JSON shape.
+        () =>
+          client.api.me.generations[":id"].$get({ param: { id }, query: {} }, auth(token)) as Promise<
+            JsonResponse<Generation>
+          >,
+      ),
     generationMarkdown: async (token: string, id: string) => {
       const res = await raw(`/api/me/generations/${encodeURIComponent(id)}?format=md`, { token });
       if (!res.ok) throw await errorFromResponse(res);
@@ -254,7 +281,8 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
     /** Opens the SSE stream of a generation; the caller reads and relays it. */
     generate: (token: string, request: GenerateRequest, idempotencyKey: string, signal: AbortSignal) =>
       raw("/api/generate", {
-        ...post(request),
+        method: "POST",
+        body: JSON.stringify(request),
         token,
         signal,
         headers: { Accept: "text/event-stream", "Idempotency-Key": idempotencyKey },
