@@ -23,12 +23,10 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
   const q = (sql: string) => d1.prepare(sql).bind(...window);
 
   const [
-    genDays,
-    byFeature,
-    byModel,
-    bySite,
-    statusRows,
+    genRows,
     latencyRows,
+    latencyRanks,
+    firstDeltaRanks,
     ledgerRows,
     accountRows,
     funnelRows,
@@ -36,21 +34,18 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
     revenueDays,
     demoRows,
   ] = await d1.batch([
+    // One pass over the window's generations, every breakdown summed up below.
     q(
-      `SELECT date(created_at / 1000, 'unixepoch') AS date, count(*) AS generations,
-         coalesce(sum(charged), 0) AS spent,
-         coalesce(sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed
-       FROM generations WHERE created_at BETWEEN ?1 AND ?2 GROUP BY 1`,
+      `SELECT date(created_at / 1000, 'unixepoch') AS date, feature, coalesce(model, 'unknown') AS model,
+         site, status, count(*) AS n, coalesce(sum(charged), 0) AS spent
+       FROM generations WHERE created_at BETWEEN ?1 AND ?2 GROUP BY 1, 2, 3, 4, 5`,
     ),
-    q(grouped("feature")),
-    q(grouped("coalesce(model, 'unknown')")),
-    q(grouped("site")),
-    q("SELECT status, count(*) AS n FROM generations WHERE created_at BETWEEN ?1 AND ?2 GROUP BY status"),
     q(
-      `SELECT count(latency_ms) AS n, avg(latency_ms) AS avg, max(latency_ms) AS max,
-         count(first_delta_ms) AS first_n, sum(cost_usd) AS cost_usd
+      `SELECT count(latency_ms) AS n, avg(latency_ms) AS avg, max(latency_ms) AS max, sum(cost_usd) AS cost_usd
        FROM generations WHERE created_at BETWEEN ?1 AND ?2`,
     ),
+    q(percentiles("latency_ms")),
+    q(percentiles("first_delta_ms")),
     q(
       `SELECT type, coalesce(sum(amount), 0) AS amount FROM ledger_entries
        WHERE created_at BETWEEN ?1 AND ?2 GROUP BY type`,
@@ -97,16 +92,32 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
   ]);
 
   const status = { pending: 0, succeeded: 0, failed: 0, cancelled: 0 };
-  for (const r of rows<{ status: keyof typeof status; n: number }>(statusRows)) status[r.status] = r.n;
+  const genPerDay = new Map<string, { generations: number; spent: number; failed: number }>();
+  const byFeature: Record<string, Breakdown> = {};
+  const byModel: Record<string, Breakdown> = {};
+  const bySite: Record<string, Breakdown> = {};
+  for (const r of rows<{
+    date: string;
+    feature: string;
+    model: string;
+    site: string;
+    status: keyof typeof status;
+    n: number;
+    spent: number;
+  }>(genRows)) {
+    status[r.status] += r.n;
+    const day = genPerDay.get(r.date) ?? { generations: 0, spent: 0, failed: 0 };
+    day.generations += r.n;
+    day.spent += r.spent;
+    if (r.status === "failed") day.failed += r.n;
+    genPerDay.set(r.date, day);
+    add(byFeature, r.feature, r);
+    add(byModel, r.model, r);
+    add(bySite, r.site, r);
+  }
   const total = status.pending + status.succeeded + status.failed + status.cancelled;
   const finished = total - status.pending;
 
-  const genPerDay = new Map(
-    rows<{ date: string; generations: number; spent: number; failed: number }>(genDays).map((r) => [
-      r.date,
-      r,
-    ]),
-  );
   const revPerDay = new Map<string, { purchases: number; gross: Record<string, number> }>();
   for (const r of rows<{ date: string; currency: string; purchases: number; gross: number }>(revenueDays)) {
     const day = revPerDay.get(r.date) ?? { purchases: 0, gross: {} };
@@ -162,20 +173,11 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
     revenue.net[r.currency] = r.net;
   }
 
-  const lat = rows<{
-    n: number;
-    avg: number | null;
-    max: number | null;
-    first_n: number;
-    cost_usd: number | null;
-  }>(latencyRows)[0];
-  const latencyCount = lat?.n ?? 0;
-  const [p50, p95, firstP50, firstP95] = await Promise.all([
-    percentile(d1, "latency_ms", 0.5, latencyCount, window),
-    percentile(d1, "latency_ms", 0.95, latencyCount, window),
-    percentile(d1, "first_delta_ms", 0.5, lat?.first_n ?? 0, window),
-    percentile(d1, "first_delta_ms", 0.95, lat?.first_n ?? 0, window),
-  ]);
+  const lat = rows<{ n: number; avg: number | null; max: number | null; cost_usd: number | null }>(
+    latencyRows,
+  )[0];
+  const latency = ranked(latencyRanks);
+  const firstDelta = ranked(firstDeltaRanks);
 
   const acc = rows<{ anonymous: number; users: number; first_purchases: number }>(accountRows)[0];
   const funnel = rows<{ anonymous: number; signed_up: number; paying: number }>(funnelRows)[0];
@@ -186,9 +188,9 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
       generations: total,
       spent: usageByDay.reduce((s, d) => s + d.spent, 0),
       byDay: usageByDay,
-      byFeature: toRecord(byFeature),
-      byModel: toRecord(byModel),
-      bySite: toRecord(bySite),
+      byFeature,
+      byModel,
+      bySite,
       /** Net ledger movement per entry type (usage and other debits are negative). */
       ledger,
       /** What the model provider billed us, where it reported it. */
@@ -201,14 +203,14 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
       failedRate: finished === 0 ? 0 : round(status.failed / finished),
     },
     latency: {
-      count: latencyCount,
+      count: lat?.n ?? 0,
       avgMs: lat?.avg == null ? null : Math.round(lat.avg),
-      p50Ms: p50,
-      p95Ms: p95,
+      p50Ms: latency.p50,
+      p95Ms: latency.p95,
       maxMs: lat?.max ?? null,
       /** Time to the first streamed text. */
-      firstDeltaP50Ms: firstP50,
-      firstDeltaP95Ms: firstP95,
+      firstDeltaP50Ms: firstDelta.p50,
+      firstDeltaP95Ms: firstDelta.p95,
     },
     revenue,
     accounts: {
@@ -226,41 +228,33 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
   };
 }
 
-function grouped(key: string): string {
-  return `SELECT ${key} AS k, count(*) AS generations, coalesce(sum(charged), 0) AS spent
-    FROM generations WHERE created_at BETWEEN ?1 AND ?2 GROUP BY 1`;
+/**
+ * The window's nearest-rank p50 and p95 of a timing column in one sort:
+ * rank ⌈p·n⌉, written (p%·n + 99) / 100 in integer arithmetic.
+ */
+function percentiles(column: "latency_ms" | "first_delta_ms"): string {
+  return `WITH v AS (
+      SELECT ${column} AS v, row_number() OVER (ORDER BY ${column}) AS rn, count(*) OVER () AS n
+      FROM generations WHERE created_at BETWEEN ?1 AND ?2 AND ${column} IS NOT NULL)
+    SELECT v, rn, n FROM v WHERE rn IN ((50 * n + 99) / 100, (95 * n + 99) / 100)`;
 }
 
-/** Nearest-rank percentile of a timing column over the window, read with one OFFSET. */
-async function percentile(
-  d1: D1Database,
-  column: "latency_ms" | "first_delta_ms",
-  p: number,
-  n: number,
-  window: Window,
-): Promise<number | null> {
-  if (n === 0) return null;
-  const row = await d1
-    .prepare(
-      `SELECT ${column} AS v FROM generations
-       WHERE created_at BETWEEN ?1 AND ?2 AND ${column} IS NOT NULL
-       ORDER BY ${column} LIMIT 1 OFFSET ?3`,
-    )
-    .bind(...window, Math.max(Math.ceil(p * n) - 1, 0))
-    .first<{ v: number }>();
-  return row?.v ?? null;
+function ranked(result: D1Result<unknown> | undefined): { p50: number | null; p95: number | null } {
+  const found = rows<{ v: number; rn: number; n: number }>(result);
+  const n = found[0]?.n ?? 0;
+  const at = (pct: number) => found.find((r) => r.rn === Math.floor((pct * n + 99) / 100))?.v ?? null;
+  return { p50: at(50), p95: at(95) };
+}
+
+function add(into: Record<string, Breakdown>, key: string, r: { n: number; spent: number }) {
+  const b = into[key] ?? { generations: 0, spent: 0 };
+  b.generations += r.n;
+  b.spent += r.spent;
+  into[key] = b;
 }
 
 function rows<T>(result: D1Result<unknown> | undefined): T[] {
   return (result?.results ?? []) as T[];
-}
-
-function toRecord(result: D1Result<unknown> | undefined): Record<string, Breakdown> {
-  const out: Record<string, Breakdown> = {};
-  for (const r of rows<{ k: string } & Breakdown>(result)) {
-    out[r.k] = { generations: r.generations, spent: r.spent };
-  }
-  return out;
 }
 
 function startOfUtcDay(t: number): number {
