@@ -235,7 +235,8 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
     const { token, ...rest } = init;
     const headers = new Headers(rest.headers);
     if (token) headers.set("Authorization", `Bearer ${token}`);
-    if (rest.body !== undefined && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+    if (rest.body !== undefined && !headers.has("Content-Type"))
+      headers.set("Content-Type", "application/json");
     try {
       return await doFetch(`${base}${path}`, { ...rest, headers });
     } catch (err) {
@@ -260,10 +261,15 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
     checkout: (token: string, planId: string) =>
       call<{ url: string; id: string }>(() => client.api.checkout.$post({ json: { planId } }, auth(token))),
     redeem: (token: string, code: string) =>
-      call<{ granted: number; tokens: Tokens }>(() => client.api.promo.redeem.$post({ json: { code } }, auth(token))),
+      call<{ granted: number; tokens: Tokens }>(() =>
+        client.api.promo.redeem.$post({ json: { code } }, auth(token)),
+      ),
     generations: (token: string, cursor?: string) =>
       call<Page<Generation>>(() =>
-        client.api.me.generations.$get({ query: { limit: "20", ...(cursor ? { cursor } : {}) } }, auth(token)),
+        client.api.me.generations.$get(
+          { query: { limit: "20", ...(cursor ? { cursor } : {}) } },
+          auth(token),
+        ),
       ),
     generation: (token: string, id: string) =>
       call<Generation>(
