@@ -206,7 +206,7 @@ interface JsonResponse<T> {
 /**
  * The typed client of the contract: Hono's `hc` over the Worker's exported
  * `AppType` (type-only; the declarations come from `npm run typecheck`, see
- * docs/decisions/001-typed-api-client.md). Each method names the contract
+ * docs/decisions/004-typed-api-client.md). Each method names the contract
  * type it returns, so a Worker route whose answer drifts from API.md fails
  * the extension's typecheck. The session token is passed per call: the
  * session manager decides which token a call runs with.
