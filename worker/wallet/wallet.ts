@@ -173,6 +173,8 @@ export class Wallet extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private boundId: string | null;
   private flushing = false;
+  /** The alarm as this object last set or read it (undefined: not read since start). */
+  private alarmAt: number | null | undefined;
   private syncWaiters: { seq: number; resolve: () => void }[] = [];
   private appended = 0;
   private expiries = 0;
@@ -462,9 +464,13 @@ export class Wallet extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.alarmAt = null; // this one is spent; sweep sets the next
     if (this.boundId === null) return;
     // An injected outage: try again later, as after a real failure.
-    if (this.faults.unavailable) return this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+    if (this.faults.unavailable) {
+      this.alarmAt = Date.now() + RETRY_MS;
+      return this.ctx.storage.setAlarm(this.alarmAt);
+    }
     await this.sweep();
   }
 
@@ -1039,9 +1045,14 @@ export class Wallet extends DurableObject<Env> {
     const candidates = [due, retry ? now + RETRY_MS : null].filter((t): t is number => t !== null);
     if (candidates.length === 0) return;
     const when = Math.max(Math.min(...candidates), now);
-    const current = await this.ctx.storage.getAlarm();
+    const current = this.alarmAt !== undefined ? this.alarmAt : await this.ctx.storage.getAlarm();
     // A past alarm is the one running now (or about to): replace it with the next.
-    if (current === null || current > when || current <= now) await this.ctx.storage.setAlarm(when);
+    if (current === null || current > when || current <= now) {
+      await this.ctx.storage.setAlarm(when);
+      this.alarmAt = when;
+    } else {
+      this.alarmAt = current;
+    }
   }
 }
 
