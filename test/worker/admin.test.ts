@@ -304,6 +304,12 @@ describe("POST /admin/accounts/:id/adjust", () => {
       body: "{not json",
     });
     expect(malformed.status).toBe(400);
+    const notJson = await adminFetch(`/admin/accounts/${a.id}/adjust`, {
+      method: "POST",
+      headers: { "Content-Type": "text/plain" },
+      body: JSON.stringify({ amount: 5, reason: "plain" }),
+    });
+    expect(notJson.status).toBe(400);
     const d = await adminJson<{ tokens: { available: number } }>(`/admin/accounts/${a.id}`);
     expect(d.tokens.available).toBe(1);
     expect(await auditFor(a.id)).toEqual([]);
