@@ -48,11 +48,12 @@ describe("GET /api/me", () => {
   });
 
   it("answers 401 without a session or with a wrong one", async () => {
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       {},
       { Authorization: "Bearer myba_not-a-session" },
       { Authorization: "Basic x" },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const res = await SELF.fetch("http://w/api/me", { headers });
       expect(res.status).toBe(401);
       expect(await res.json()).toMatchObject({ error: { code: "unauthorized" } });
