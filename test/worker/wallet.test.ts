@@ -284,6 +284,18 @@ describe("faults", () => {
     expect((await d1Ledger(w.id)).rows).toHaveLength(1); // a release changes no balance: no entry
   });
 
+  it("re-arms the alarm for the next deadline after releasing an overdue hold", async () => {
+    const w = await funded(5);
+    const soon = await w.reserve({ key: "soon", amount: 1, ttlMs: 1_000 });
+    const later = await w.reserve({ key: "later", amount: 1, ttlMs: 60_000 });
+    if (!soon.ok || !later.ok) throw new Error("reserve");
+    await sleep(1_100);
+    await runDurableObjectAlarm(w.stub); // runs it now unless workerd already has
+    expect(await w.balance()).toMatchObject({ available: 4, held: 1 });
+    const alarm = await runInDurableObject(w.stub, (_: Wallet, state) => state.storage.getAlarm());
+    expect(alarm).toBe(Date.parse(later.deadline));
+  });
+
   it("refuses a settle after the deadline even before the alarm runs, and releases the hold", async () => {
     const w = await funded(5);
     const hold = await w.reserve({ key: "gen", amount: 2, ttlMs: 1_000 });

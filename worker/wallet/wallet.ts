@@ -1046,8 +1046,10 @@ export class Wallet extends DurableObject<Env> {
     if (candidates.length === 0) return;
     const when = Math.max(Math.min(...candidates), now);
     const current = this.alarmAt !== undefined ? this.alarmAt : await this.ctx.storage.getAlarm();
-    // A past alarm is the one running now (or about to): replace it with the next.
-    if (current === null || current > when || current <= now) {
+    // A past alarm is about to run: leave it be (re-setting it on every change
+    // could starve it on a busy wallet). alarm() clears `alarmAt` so the sweep
+    // it runs sets the next one.
+    if (current === null || current > when) {
       await this.ctx.storage.setAlarm(when);
       this.alarmAt = when;
     } else {
