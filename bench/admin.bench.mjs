@@ -11,12 +11,8 @@
 //   GET /admin/accounts/:id       one account's detail
 // Each figure is the median of RUNS calls, plus ms per wallet for reconcile.
 // Reconcile must answer ok (the seeded ledger is consistent).
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer as netServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { offlineEnv, run } from "../scripts/lib.mjs";
+import { startLocalWorker } from "../scripts/local-worker.mjs";
 
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 20_000);
 const GENERATIONS = Number(process.env.BENCH_GENERATIONS ?? 50_000);
@@ -25,16 +21,7 @@ const RUNS = 5;
 const TOKEN = "bench-admin-token";
 const DAY = 86_400_000;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+const _sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const id = (i) => `acc_bench${String(i).padStart(8, "0")}`;
 
@@ -60,66 +47,6 @@ SELECT 'gen_bench' || printf('%08d', i), 'acc_bench' || printf('%08d', i % ${ACC
        1, CASE WHEN i % 20 = 0 THEN 0 ELSE 1 END, 200 + (i * 37) % 3000, 100 + (i * 13) % 900,
        ${now} - (i % 60) * ${DAY} - (i % 1000) * 1000
 FROM n;`;
-}
-
-async function startWorker() {
-  const persist = mkdtempSync(join(tmpdir(), "myba-bench-admin-"));
-  const [port, inspector] = [await freePort(), await freePort()];
-  const quiet = { stdio: "ignore", env: { ...offlineEnv, CI: "true" } };
-  await run(
-    "npx",
-    ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
-    quiet,
-  );
-  const seedStarted = performance.now();
-  await run(
-    "npx",
-    ["wrangler", "d1", "execute", "DB", "--local", "--persist-to", persist, "--command", seedSql(Date.now())],
-    quiet,
-  );
-  console.log(
-    `seeded ${ACCOUNTS} accounts and ${GENERATIONS} generations in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
-  );
-  const child = spawn(
-    "npx",
-    [
-      "wrangler",
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      persist,
-      "--var",
-      "AUTH_DEV_LOGIN:true",
-      "--var",
-      `ADMIN_TOKEN:${TOKEN}`,
-      "--show-interactive-dev-session=false",
-    ],
-    { env: offlineEnv, stdio: ["ignore", "ignore", "inherit"], detached: true },
-  );
-  const stop = () => {
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-    rmSync(persist, { recursive: true, force: true });
-  };
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${url}/api/health`)).ok) return { url, stop };
-    } catch {
-      // not up yet
-    }
-    await sleep(200);
-  }
-  stop();
-  throw new Error("wrangler dev did not come up within 60 s");
 }
 
 async function call(url, path, { body, admin = false } = {}) {
@@ -149,7 +76,24 @@ async function timed(url, path) {
   return { ms: times[Math.floor(times.length / 2)], last };
 }
 
-const { url, stop } = await startWorker();
+const seedStarted = performance.now();
+const { url, stop } = await startLocalWorker({
+  bundled: true,
+  vars: { AUTH_DEV_LOGIN: "true", ADMIN_TOKEN: TOKEN },
+  seed: async (persist) => {
+    await run(
+      "wrangler",
+      ["d1", "execute", "DB", "--local", "--persist-to", persist, "--command", seedSql(Date.now())],
+      {
+        stdio: "ignore",
+        env: { ...offlineEnv, CI: "true" },
+      },
+    );
+    console.log(
+      `seeded ${ACCOUNTS} accounts and ${GENERATIONS} generations in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
+    );
+  },
+});
 try {
   const seedStarted = performance.now();
   for (let i = 0; i < WALLETS; i += 16) {
@@ -197,5 +141,5 @@ try {
   for (const [name, ms, note] of rows)
     console.log(`  ${name.padEnd(28)} ${ms.toFixed(1).padStart(8)} ms   ${note}`);
 } finally {
-  stop();
+  await stop();
 }

@@ -9,13 +9,8 @@
 // "First byte" is the first delta of ticket text: through the Worker the SSE
 // `start` event arrives before the model has said anything, so counting it
 // would flatter the Worker.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { createServer as netServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { offlineEnv, run } from "../scripts/lib.mjs";
+import { startLocalWorker } from "../scripts/local-worker.mjs";
 
 const FIRST_CHUNK_DELAY_MS = 200;
 const CHUNKS = 20;
@@ -48,81 +43,6 @@ function startFake() {
   });
   server.keepAliveTimeout = 60_000;
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// ── the Worker ───────────────────────────────────────────────────────────
-
-async function startWorker(fakePort) {
-  const persist = mkdtempSync(join(tmpdir(), "myba-bench-generate-"));
-  const port = await freePort();
-  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
-    stdio: "ignore",
-    env: { ...offlineEnv, CI: "true" },
-  });
-  // Serve a bundle made once: `wrangler dev` on the sources restarts the Worker
-  // whenever a source file changes, which would land in the figures.
-  const dist = join(persist, "dist");
-  await run("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dist], { stdio: "ignore" });
-  const config = join(persist, "wrangler.toml");
-  writeFileSync(
-    config,
-    readFileSync("wrangler.toml", "utf8")
-      .replace(/^main = .*$/m, `main = ${JSON.stringify(join(dist, "index.js"))}\nno_bundle = true`)
-      .replace(/^migrations_dir = .*$/m, `migrations_dir = ${JSON.stringify(resolve("drizzle"))}`),
-  );
-  const child = spawn(
-    "npx",
-    [
-      "wrangler",
-      "dev",
-      "--config",
-      config,
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--persist-to",
-      persist,
-      "--var",
-      "OPENROUTER_API_KEY:x",
-      "--var",
-      `OPENROUTER_BASE_URL:http://127.0.0.1:${fakePort}/api/v1`,
-      "--var",
-      "OPENROUTER_MODEL:bench/model",
-      "--var",
-      "AUTH_DEV_LOGIN:true",
-    ],
-    { env: offlineEnv, stdio: ["ignore", "ignore", "inherit"], detached: true },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    try {
-      if ((await fetch(`${url}/api/health`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    await sleep(200);
-  }
-  return {
-    url,
-    stop() {
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      rmSync(persist, { recursive: true, force: true });
-    },
-  };
 }
 
 /** Signed-in accounts with tokens, through the dev-only routes (AUTH_DEV_LOGIN). */
@@ -229,7 +149,15 @@ function stageMedians(headers) {
 
 const fake = await startFake();
 const fakeUrl = `http://127.0.0.1:${fake.address().port}`;
-const worker = await startWorker(fake.address().port);
+const worker = await startLocalWorker({
+  bundled: true,
+  vars: {
+    OPENROUTER_API_KEY: "x",
+    OPENROUTER_BASE_URL: `${fakeUrl}/api/v1`,
+    OPENROUTER_MODEL: "bench/model",
+    AUTH_DEV_LOGIN: "true",
+  },
+});
 let failed = false;
 try {
   const accounts = await fundAccounts(worker.url, ACCOUNTS, 1000);
@@ -285,7 +213,7 @@ try {
       : "target met: ratio ≤ 1.05 at p50 and ≤ 1.15 at p99",
   );
 } finally {
-  worker.stop();
+  await worker.stop();
   fake.closeAllConnections();
   fake.close();
 }

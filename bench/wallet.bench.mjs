@@ -10,12 +10,7 @@
 // balance is what was granted minus what was charged, and reconcile agrees
 // with D1. Targets (issue #3): ≥ 500 pairs/s on one wallet, ≤ 4 D1 rows per
 // charged generation, zero invariant violations.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer as netServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { offlineEnv, run } from "../scripts/lib.mjs";
+import { startLocalWorker } from "../scripts/local-worker.mjs";
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const OPS = Number(process.env.BENCH_OPS ?? 4000); // per scenario
@@ -24,62 +19,6 @@ const WALLETS = 64;
 const WARMUP = 200;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startWorker() {
-  const persist = mkdtempSync(join(tmpdir(), "myba-bench-wallet-"));
-  const [port, inspector] = [await freePort(), await freePort()];
-  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
-    stdio: "ignore",
-    env: { ...offlineEnv, CI: "true" },
-  });
-  const child = spawn(
-    "npx",
-    [
-      "wrangler",
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspector),
-      "--persist-to",
-      persist,
-      "--var",
-      "AUTH_DEV_LOGIN:true",
-      "--show-interactive-dev-session=false",
-    ],
-    { env: offlineEnv, stdio: ["ignore", "ignore", "inherit"], detached: true },
-  );
-  const stop = () => {
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-    rmSync(persist, { recursive: true, force: true });
-  };
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${url}/api/health`)).ok) return { url, stop };
-    } catch {
-      // not up yet
-    }
-    await sleep(200);
-  }
-  stop();
-  throw new Error("wrangler dev did not come up within 60 s");
-}
 
 async function call(url, path, body) {
   const res = await fetch(`${url}${path}`, {
@@ -182,7 +121,7 @@ function row(name, r, extra = "") {
   );
 }
 
-const worker = await startWorker();
+const worker = await startLocalWorker({ bundled: true, vars: { AUTH_DEV_LOGIN: "true" } });
 let violations = 0;
 try {
   const { url } = worker;
@@ -252,7 +191,7 @@ try {
     `target ≥ 500 pairs/s on one wallet: ${single.opsPerSec >= 500 ? "met" : "NOT met"} (${single.opsPerSec.toFixed(0)})`,
   );
 } finally {
-  worker.stop();
+  await worker.stop();
 }
 if (violations > 0) {
   console.error(`${violations} invariant violations`);

@@ -6,13 +6,8 @@
 // 2. concurrent: distinct sessions, 25 at a time (events per second)
 // 3. duplicates: one event delivered 50 times at once, for several accounts
 // Then every account's `tokens.purchased` is compared with what was paid for.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer as netServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Stripe from "stripe";
-import { offlineEnv, run } from "../scripts/lib.mjs";
+import { startLocalWorker } from "../scripts/local-worker.mjs";
 
 const SECRET = "whsec_bench";
 const ACCOUNTS = 10;
@@ -21,65 +16,7 @@ const CONCURRENT = { batch: 25, rounds: 4 };
 const STORM = { copies: 50, accounts: 5 };
 const PACK = { id: "starter", tokens: 10 };
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = netServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startWorker() {
-  const persist = mkdtempSync(join(tmpdir(), "myba-bench-webhooks-"));
-  const port = await freePort();
-  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
-    stdio: "ignore",
-    env: { ...offlineEnv, CI: "true" },
-  });
-  const child = spawn(
-    "npx",
-    [
-      "wrangler",
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--persist-to",
-      persist,
-      "--var",
-      "STRIPE_SECRET_KEY:sk_test_bench",
-      "--var",
-      `STRIPE_WEBHOOK_SECRET:${SECRET}`,
-      "--var",
-      "AUTH_DEV_LOGIN:true",
-    ],
-    { env: offlineEnv, stdio: ["ignore", "ignore", "inherit"], detached: true },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    try {
-      if ((await fetch(`${url}/api/health`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    await sleep(200);
-  }
-  return {
-    url,
-    stop() {
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      rmSync(persist, { recursive: true, force: true });
-    },
-  };
-}
+const _sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function signIn(url, i) {
   const res = await fetch(`${url}/auth/dev-login`, {
@@ -140,7 +77,10 @@ function pct(values, p) {
 
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
 
-const worker = await startWorker();
+const worker = await startLocalWorker({
+  bundled: true,
+  vars: { STRIPE_SECRET_KEY: "sk_test_bench", STRIPE_WEBHOOK_SECRET: SECRET, AUTH_DEV_LOGIN: "true" },
+});
 try {
   const accounts = await Promise.all(Array.from({ length: ACCOUNTS }, (_, i) => signIn(worker.url, i)));
 
@@ -203,5 +143,5 @@ try {
   );
   if (wrong > 0) process.exitCode = 1;
 } finally {
-  worker.stop();
+  await worker.stop();
 }

@@ -2,78 +2,12 @@
 // sites and a real local Worker (mock AI, dev login). Everything it starts,
 // it stops; every file it writes goes to a temp dir (screenshots to .tmp/).
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeCertificate, startFixtureServer } from "../test/fixtures/server.mjs";
-import { offlineEnv, run } from "./lib.mjs";
-
-/** A port nobody listens on right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * `wrangler dev` on a free loopback port with its own state: migrations
- * applied, mock AI, demo billing, dev login. It reads only the env file
- * written here, never the developer's .dev.vars (which may hold real keys).
- */
-export async function startWorker(dir, port) {
-  const persist = join(dir, "state");
-  const envFile = join(dir, "worker.env");
-  writeFileSync(envFile, "AUTH_DEV_LOGIN=true\nADMIN_TOKEN=e2e-admin-token\n");
-  await run("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist];
-  args.push("--env-file", envFile, "--var", "AUTH_DEV_LOGIN:true", "--show-interactive-dev-session=false");
-  const child = spawn("wrangler", args, {
-    env: offlineEnv,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  let log = "";
-  const keep = (chunk) => {
-    log = (log + chunk).slice(-20_000);
-  };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  const url = `http://127.0.0.1:${port}`;
-  const stop = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once("exit", resolve);
-      process.kill(-child.pid, "SIGTERM");
-      setTimeout(() => child.exitCode === null && process.kill(-child.pid, "SIGKILL"), 5000).unref();
-    });
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${log}`);
-    try {
-      const health = await fetch(`${url}/api/health`).then((r) => r.json());
-      if (health.ai !== "mock") {
-        await stop();
-        throw new Error(`the e2e Worker must run on mock AI, got ${JSON.stringify(health)}`);
-      }
-      return { url, stop, log: () => log };
-    } catch (err) {
-      if (err instanceof Error && err.message.startsWith("the e2e Worker")) throw err;
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`wrangler dev did not answer on ${url}:\n${log}`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
+import { run } from "./lib.mjs";
+import { freePort, startLocalWorker } from "./local-worker.mjs";
 
 export async function buildExtension(dir, apiUrl) {
   const outDir = join(dir, "output");
@@ -93,7 +27,12 @@ async function main() {
     // The build only needs the Worker's URL: build while the Worker starts.
     const workerUrl = `http://127.0.0.1:${await freePort()}`;
     const steps = await Promise.allSettled([
-      startWorker(dir, Number(new URL(workerUrl).port)),
+      startLocalWorker({
+        port: Number(new URL(workerUrl).port),
+        vars: { AUTH_DEV_LOGIN: "true", ADMIN_TOKEN: "e2e-admin-token" },
+        check: (health) =>
+          health.ai === "mock" ? null : `the e2e Worker must run on mock AI, got ${JSON.stringify(health)}`,
+      }),
       buildExtension(dir, workerUrl),
       startFixtureServer(makeCertificate(dir)),
     ]);
