@@ -309,7 +309,9 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
   const insert = useCallback(
     async (ticket: Ticket): Promise<{ ok: boolean; message?: string }> => {
       try {
-        const result = await adapter.insert(form, ticket);
+        // Editors that take an HTML paste (Linear) need the structure; the others use the Markdown.
+        const descriptionHtml = renderMarkdown(ticket.description);
+        const result = await adapter.insert(form, { ...ticket, descriptionHtml });
         if (result.ok) {
           dispatch({
             type: "inserted",

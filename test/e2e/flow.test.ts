@@ -184,9 +184,13 @@ describe("generate and insert, end to end", () => {
     await panel(page).insert.click();
     await panel(page).inserted.waitFor();
     expect(blocks(await doc(page, "title"))).toEqual([{ type: "paragraph", text: title }]);
+    // The description arrives as structure, not as Markdown source typed into a paragraph.
     const description = blocks(await doc(page, "description"));
     expect(description.length).toBeGreaterThan(3);
-    expect(description.map((b) => b.text).join("\n")).toContain("Acceptance criteria");
+    const headings = description.filter((b) => b.type === "heading").map((b) => b.text);
+    expect(headings).toContain("Acceptance criteria");
+    expect(description.some((b) => b.type === "bullet_list" && (b.items ?? 0) > 0)).toBe(true);
+    expect(description.filter((b) => /^(#{1,6} |[-*] |\d+\. )/.test(b.text))).toEqual([]);
 
     // The balance runs out elsewhere (another device): the Worker refuses
     // before generating, and the panel offers to buy.
