@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   DEFAULT_PRICING,
-  forgetCachedPricing,
+  forgetSeenPricing,
   getPricing,
   pricingUpdateSchema,
   updatePricing,
@@ -11,11 +11,20 @@ import { db } from "../../worker/db/client";
 import { featurePrices, rateLimits } from "../../worker/db/schema";
 import { checkRateLimits } from "../../worker/lib/rate-limit";
 import { GENERATE_LIMITS } from "../../worker/routes/generate";
-import { balance, fundedAccount, generate, ledger, parseSse, ticketBody, upstream } from "./generate-helpers";
+import {
+  balance,
+  fundedAccount,
+  generate,
+  generationRows,
+  ledger,
+  parseSse,
+  ticketBody,
+  upstream,
+} from "./generate-helpers";
 
 afterEach(async () => {
   await db(env.DB).delete(featurePrices);
-  forgetCachedPricing();
+  forgetSeenPricing();
 });
 
 describe("pricing table", () => {
@@ -107,6 +116,82 @@ describe("pricing table", () => {
     const generateFree = await generate(up.env, free.token, ticketBody());
     await generateFree.settled();
     expect(generateFree.res.status).toBe(200);
+  });
+});
+
+/**
+ * Writes a price straight into D1, as an admin's change made through another
+ * Worker isolate would: nothing in this isolate hears of it.
+ */
+async function priceElsewhere(feature: string, price: { baseCost: number; plans?: string[] }) {
+  const values = { baseCost: price.baseCost, plans: price.plans ?? null, updatedAt: new Date() };
+  await db(env.DB)
+    .insert(featurePrices)
+    .values({ feature, ...values })
+    .onConflictDoUpdate({ target: featurePrices.feature, set: values });
+}
+
+describe("a price change", () => {
+  it("applies to the next request at once, on an isolate that generated at the old price", async () => {
+    const a = await fundedAccount(10);
+    const up = upstream("fake/ok");
+    const before = await generate(up.env, a.token, ticketBody());
+    await before.settled();
+    expect(await before.res.json()).toMatchObject({ charged: 1 });
+
+    await priceElsewhere("generate", { baseCost: 3 });
+    const raised = await generate(up.env, a.token, ticketBody(), { sse: true });
+    expect(raised.res.headers.get("X-Tokens-Remaining")).toBe("6"); // 9 − 3 held
+    const events = parseSse(await raised.res.text());
+    await raised.settled();
+    expect(events[0]?.data).toMatchObject({ held: 3 });
+    expect(events.at(-1)).toMatchObject({
+      event: "done",
+      data: { charged: 3, tokens: { available: 6, held: 0 } },
+    });
+    expect((await ledger(a.id)).filter((e) => e.type === "usage").map((e) => e.amount)).toEqual([-1, -3]);
+    expect((await generationRows(a.id)).map((g) => [g.held, g.charged]).sort()).toEqual([
+      [1, 1],
+      [3, 3],
+    ]);
+
+    // Back down again: the next request pays the lower price, not the one this isolate saw last.
+    await priceElsewhere("generate", { baseCost: 2 });
+    const lowered = await generate(up.env, a.token, ticketBody());
+    await lowered.settled();
+    expect(await lowered.res.json()).toMatchObject({ charged: 2, tokens: { available: 4, held: 0 } });
+  });
+
+  it("refuses with 402 at the new price, holding nothing, when the balance covers only the old one", async () => {
+    const a = await fundedAccount(2);
+    const up = upstream("fake/ok");
+    await priceElsewhere("refine", { baseCost: 1 });
+    const warm = await generate(up.env, a.token, ticketBody({ feature: "refine" }));
+    await warm.settled();
+    expect(warm.res.status).toBe(200);
+
+    await priceElsewhere("refine", { baseCost: 3 });
+    const { res } = await generate(up.env, a.token, ticketBody({ feature: "refine" }));
+    expect(res.status).toBe(402);
+    expect(await res.json()).toMatchObject({
+      error: { code: "insufficient_tokens", required: 3, available: 1, shortage: 2 },
+    });
+    expect(await balance(a.id)).toMatchObject({ available: 1, held: 0 });
+    expect(await up.requests()).toHaveLength(1);
+  });
+
+  it("limits a feature to plans at once", async () => {
+    const a = await fundedAccount(5);
+    const up = upstream("fake/ok");
+    const open = await generate(up.env, a.token, ticketBody({ feature: "subtasks" }));
+    await open.settled();
+    expect(open.res.status).toBe(200);
+
+    await priceElsewhere("subtasks", { baseCost: 2, plans: ["team"] });
+    const { res } = await generate(up.env, a.token, ticketBody({ feature: "subtasks" }));
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: { code: "feature_not_in_plan" } });
+    expect(await balance(a.id)).toMatchObject({ available: 3, held: 0 });
   });
 });
 

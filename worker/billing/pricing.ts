@@ -28,8 +28,15 @@ export const DEFAULT_PRICING: Pricing = {
   subtasks: { baseCost: 2, usageOutputTokensPerToken: null, usageMaxCost: 0, plans: null },
 };
 
-export async function getPricing(d: Db): Promise<Pricing> {
-  const rows = await d.select().from(featurePrices);
+type FeaturePriceRow = typeof featurePrices.$inferSelect;
+
+/** The pricing rows, for a caller that folds the read into a larger D1 batch. */
+export function pricingQuery(d: Db) {
+  return d.select().from(featurePrices);
+}
+
+/** The pricing table from the rows of `pricingQuery`; features without a row keep their default. */
+export function pricingFrom(rows: FeaturePriceRow[]): Pricing {
   const pricing = structuredClone(DEFAULT_PRICING);
   for (const row of rows) {
     if (!(FEATURES as readonly string[]).includes(row.feature)) continue;
@@ -43,24 +50,31 @@ export async function getPricing(d: Db): Promise<Pricing> {
   return pricing;
 }
 
-/**
- * How long an isolate reuses the pricing it read. Generation reads it on every
- * request, before the hold, so caching takes a D1 round trip off the path to
- * the first token; an admin's change reaches other isolates within this time.
- */
-const PRICING_CACHE_MS = 30_000;
-let cached: { at: number; pricing: Pricing } | null = null;
+export async function getPricing(d: Db): Promise<Pricing> {
+  return pricingFrom(await pricingQuery(d));
+}
 
-export async function cachedPricing(d: Db, now = Date.now()): Promise<Pricing> {
-  if (cached && now - cached.at < PRICING_CACHE_MS) return cached.pricing;
-  const pricing = await getPricing(d);
-  cached = { at: now, pricing };
+/**
+ * The pricing this isolate read last, only ever used as a guess: generation
+ * holds tokens at this price while the same D1 batch that runs its checks
+ * reads the current rows, and holds again in the rare case they differ. So a
+ * price change applies to the next request on every isolate, with no D1 round
+ * trip before the hold.
+ */
+let lastSeen: Pricing = DEFAULT_PRICING;
+
+export function lastSeenPricing(): Pricing {
+  return lastSeen;
+}
+
+export function rememberPricing(pricing: Pricing): Pricing {
+  lastSeen = pricing;
   return pricing;
 }
 
-/** Drops this isolate's cached pricing (after an update, and in tests). */
-export function forgetCachedPricing() {
-  cached = null;
+/** Back to the built-in guess (tests: an isolate that has not read pricing yet). */
+export function forgetSeenPricing() {
+  lastSeen = DEFAULT_PRICING;
 }
 
 const featurePriceInput = z
@@ -104,8 +118,7 @@ export async function updatePricing(d: Db, input: PricingUpdate, now = new Date(
   });
   const [first, ...rest] = statements;
   if (first) await d.batch([first, ...rest]);
-  forgetCachedPricing();
-  return getPricing(d);
+  return rememberPricing(await getPricing(d));
 }
 
 /** The most a generation of this feature can cost: what is held before the model runs. */

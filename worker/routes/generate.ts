@@ -6,7 +6,17 @@ import { parseTicket } from "../ai/parse";
 import { buildMessages, MAX_OUTPUT_TOKENS } from "../ai/prompts";
 import { providerFor } from "../ai/provider";
 import { ISSUE_TYPES, SITES, type TicketRequest, type Usage } from "../ai/types";
-import { allowedFor, cachedPricing, costFor, FEATURES, type FeaturePrice, maxCost } from "../billing/pricing";
+import {
+  allowedFor,
+  costFor,
+  FEATURES,
+  type FeaturePrice,
+  lastSeenPricing,
+  maxCost,
+  pricingFrom,
+  pricingQuery,
+  rememberPricing,
+} from "../billing/pricing";
 import { type Db, db } from "../db/client";
 import { accounts, generations } from "../db/schema";
 import type { AppEnv, Env } from "../env";
@@ -71,8 +81,9 @@ export const generate = new Hono<AppEnv>().post(
     const requestHash = await sha256Hex(JSON.stringify(input));
     const generationId = newId("gen");
     const started = Date.now();
-    const price = (await cachedPricing(d))[input.feature];
-    const held = maxCost(price);
+    // The hold is taken at the price this isolate saw last; the batch below
+    // reads the current one, and a changed price is held again (see below).
+    const guessedHeld = maxCost(lastSeenPricing()[input.feature]);
     const w = wallet(c.env, accountId);
 
     // Fast path to the first token: the hold is taken while one D1 batch runs
@@ -82,7 +93,7 @@ export const generate = new Hono<AppEnv>().post(
     const holding = w
       .reserve({
         key: `generation:${generationId}`,
-        amount: held,
+        amount: guessedHeld,
         ttlMs: HOLD_TTL_MS,
         reference: generationId,
       })
@@ -106,7 +117,7 @@ export const generate = new Hono<AppEnv>().post(
             prompt: input.prompt,
             context: input.context ?? null,
             status: "pending",
-            held,
+            held: guessedHeld,
             createdAt: new Date(started),
           })
           .onConflictDoNothing()
@@ -117,6 +128,7 @@ export const generate = new Hono<AppEnv>().post(
           .where(and(eq(generations.accountId, accountId), eq(generations.idempotencyKey, key)))
           .limit(1),
         d.select({ plan: accounts.plan }).from(accounts).where(eq(accounts.id, accountId)),
+        pricingQuery(d),
         ...rateLimitQueries(d, limits, started),
       ])
       .catch(async (error: unknown) => {
@@ -124,7 +136,9 @@ export const generate = new Hono<AppEnv>().post(
         if ("result" in h && h.result.ok) await w.void(h.result.holdId);
         throw error;
       });
-    const [inserted, [prior], [account], ...limitResults] = checks;
+    const [inserted, [prior], [account], priceRows, ...limitResults] = checks;
+    const price = rememberPricing(pricingFrom(priceRows))[input.feature];
+    const held = maxCost(price);
     const reserved = await holding;
     timing.mark("checks");
     const release = async () => {
@@ -154,7 +168,23 @@ export const generate = new Hono<AppEnv>().post(
       await dropRow();
       throw reserved.error;
     }
-    const hold = reserved.result;
+    let hold = reserved.result;
+    if (held !== guessedHeld) {
+      // The price changed since this isolate last looked: hold the current
+      // maximum instead (one more wallet round trip, only after a change).
+      try {
+        if (hold.ok) await w.void(hold.holdId);
+        hold = await w.reserve({
+          key: `generation:${generationId}:${held}`,
+          amount: held,
+          ttlMs: HOLD_TTL_MS,
+          reference: generationId,
+        });
+      } catch (error) {
+        await dropRow();
+        throw error;
+      }
+    }
     if (!hold.ok) {
       // Nothing happened: free the key so the same request can be retried after a top-up.
       await dropRow();
@@ -178,6 +208,7 @@ export const generate = new Hono<AppEnv>().post(
       accountId,
       generationId,
       holdId: hold.holdId,
+      held,
       input,
       price,
       started,
@@ -272,6 +303,8 @@ interface Job {
   accountId: string;
   generationId: string;
   holdId: string;
+  /** The maximum cost held: the current price, which the pending row may have guessed wrong. */
+  held: number;
   input: TicketRequest;
   price: FeaturePrice;
   started: number;
@@ -372,6 +405,7 @@ async function execute(
     .update(generations)
     .set({
       status,
+      held: job.held,
       title: status === "failed" ? null : parsed.title,
       description: status === "failed" ? null : parsed.description,
       output: cancelled ? delivered : output,
