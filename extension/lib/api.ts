@@ -22,6 +22,9 @@ export interface Tokens {
   grants?: Grant[];
 }
 
+/** A balance as some answers report it: at least `available`, the rest when known. */
+export type Balance = Pick<Tokens, "available"> & Partial<Tokens>;
+
 export interface Account {
   id: string;
   kind: "anonymous" | "user";
@@ -147,6 +150,22 @@ export interface ApiErrorInfo {
   message: string;
   details?: Record<string, unknown>;
   retryAfter?: number;
+}
+
+/**
+ * The balance an error reports: its `tokens` object when it carries one, else
+ * a 402's `available` (API.md: `insufficient_tokens` details). Null when it
+ * says nothing about the balance.
+ */
+export function balanceFromError(error: ApiErrorInfo): Balance | null {
+  const details = error.details ?? {};
+  const tokens = details.tokens as Partial<Tokens> | null | undefined;
+  if (tokens && typeof tokens === "object" && Number.isFinite(tokens.available)) return tokens as Balance;
+  const available = details.available;
+  if (error.code === "insufficient_tokens" && typeof available === "number" && Number.isFinite(available)) {
+    return { available };
+  }
+  return null;
 }
 
 export const NETWORK_ERROR = "network_error";

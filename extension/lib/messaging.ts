@@ -4,6 +4,7 @@ import {
   type Account,
   ApiError,
   type ApiErrorInfo,
+  type Balance,
   type GenerateRequest,
   type Generation,
   type Page,
@@ -102,7 +103,8 @@ export type BackgroundToPanel =
       charged: number;
       tokens: Tokens;
     }
-  | { type: "error"; error: ApiErrorInfo; charged: number; tokens?: Tokens }
+  /** `tokens`: the balance after the failure, when the Worker reported it (an error event, a 402). */
+  | { type: "error"; error: ApiErrorInfo; charged: number; tokens?: Balance }
   | { type: "stopped" };
 
 /** The subset of `Browser.runtime.Port` both ends use; tests pass a fake. */

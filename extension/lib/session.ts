@@ -1,6 +1,7 @@
 import {
   type Api,
   ApiError,
+  type Balance,
   type Me,
   type SessionGrant,
   type SignInResult,
@@ -130,7 +131,7 @@ async function cache(me: Pick<Me, "account" | "tokens">): Promise<void> {
 }
 
 /** Keeps the cached balance current after a call that returned `tokens`. */
-export async function updateCachedTokens(tokens: Me["tokens"]): Promise<void> {
+export async function updateCachedTokens(tokens: Balance): Promise<void> {
   const cached = await accountItem.getValue();
   // Some answers carry only `available`/`held`: keep the grants we already know.
   if (cached) {

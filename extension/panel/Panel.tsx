@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useId, useMemo, useReducer, useRef, useState } from "react";
 import {
   type ApiErrorInfo,
+  balanceFromError,
   type Feature,
   type GenerateRequest,
   type IssueType,
@@ -201,10 +202,15 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
     const p = deps.connect();
     p.onMessage.addListener((message: BackgroundToPanel) => {
       dispatch({ type: "message", message });
-      if (message.type === "done" || (message.type === "error" && message.tokens)) {
-        const t = message.tokens;
-        if (t) setAccount((prev) => (prev ? { ...prev, tokens: { ...prev.tokens, ...t } } : prev));
-      }
+      // Whatever balance a message reports is the newest: a 402 says "you have 0" and the badge must agree.
+      const reported =
+        "tokens" in message && message.tokens
+          ? message.tokens
+          : message.type === "error"
+            ? balanceFromError(message.error)
+            : null;
+      if (reported)
+        setAccount((prev) => (prev ? { ...prev, tokens: { ...prev.tokens, ...reported } } : prev));
       if (message.type === "error") {
         if (message.error.retryAfter) {
           setRetryAt(Date.now() + message.error.retryAfter * 1000);

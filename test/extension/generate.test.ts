@@ -233,6 +233,34 @@ describe("the generation relay", () => {
     });
   });
 
+  it("a 402 brings the balance it reports to the panel and to every view's cached balance", async () => {
+    const { worker, open } = await setup();
+    expect((await accountItem.getValue())?.tokens.available).toBe(3);
+    const refusal = (error: object) =>
+      new Response(JSON.stringify({ error: { code: "insufficient_tokens", message: "No.", ...error } }), {
+        status: 402,
+        headers: { "Content-Type": "application/json" },
+      });
+    const responses = [
+      // The Worker's shape: the wallet's `tokens` beside the shortage.
+      refusal({ required: 2, available: 1, shortage: 1, tokens: { available: 1, held: 1 } }),
+      // Only the contract's details: `available` is still the balance.
+      refusal({ required: 2, available: 0, shortage: 2 }),
+    ];
+    worker.onGenerate(() => responses.shift() as Response);
+    const p = open();
+
+    p.send({ type: "start", request, retry: false });
+    await p.settled(1);
+    expect(p.received.at(-1)).toMatchObject({ type: "error", tokens: { available: 1, held: 1 } });
+    expect((await accountItem.getValue())?.tokens).toMatchObject({ available: 1, held: 1 });
+
+    p.send({ type: "start", request, retry: false });
+    await p.settled(2);
+    expect(p.received.at(-1)).toMatchObject({ type: "error", tokens: { available: 0 } });
+    expect((await accountItem.getValue())?.tokens.available).toBe(0);
+  });
+
   it("Stop aborts the request to the Worker", async () => {
     const { worker, open } = await setup();
     let signal: AbortSignal | undefined;

@@ -222,6 +222,42 @@ describe("the panel", () => {
     expect(p.deps.openPopup).toHaveBeenNthCalledWith(2, "buy");
   });
 
+  it("after a 402 the balance shows what the Worker reported, not the stale number", async () => {
+    const p = await setup({ account: anonymous(3) });
+    cleanup = p.unmount;
+    expect(p.$("myba-balance")?.textContent).toBe("3 tokens");
+    type(p.$("myba-input"), "Split the checkout epic");
+    click(p.$("myba-generate"));
+    // Spent on another device meanwhile: the error says so, with no `tokens` beside it.
+    p.emit({
+      type: "error",
+      charged: 0,
+      error: {
+        status: 402,
+        code: "insufficient_tokens",
+        message: "Not enough tokens.",
+        details: { required: 1, available: 0, shortage: 1 },
+      },
+    });
+    expect(p.$("myba-error")?.textContent).toContain("you have 0");
+    expect(p.$("myba-balance")?.textContent).toBe("0 tokens");
+    expect(p.$("myba-balance")?.dataset.low).toBe("true");
+
+    // A `tokens` object in the details wins over the bare number.
+    click(p.$("myba-generate"));
+    p.emit({
+      type: "error",
+      charged: 0,
+      error: {
+        status: 402,
+        code: "insufficient_tokens",
+        message: "Not enough tokens.",
+        details: { required: 2, available: 1, shortage: 1, tokens: { available: 1, held: 0 } },
+      },
+    });
+    expect(p.$("myba-balance")?.textContent).toBe("1 token");
+  });
+
   it("a server failure says nothing was charged; Retry after it is a new generation", async () => {
     const p = await setup();
     cleanup = p.unmount;

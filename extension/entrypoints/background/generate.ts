@@ -1,4 +1,12 @@
-import { type Api, ApiError, errorFromResponse, type GenerateRequest, type Tokens } from "@/lib/api";
+import {
+  type Api,
+  ApiError,
+  type Balance,
+  balanceFromError,
+  errorFromResponse,
+  type GenerateRequest,
+  type Tokens,
+} from "@/lib/api";
 import type { BackgroundToPanel, PanelToBackground, PortLike } from "@/lib/messaging";
 import type { SessionManager } from "@/lib/session";
 import { updateCachedTokens } from "@/lib/session";
@@ -69,8 +77,13 @@ export async function relayGeneration(
   deps: RelayDeps,
   post: (message: BackgroundToPanel) => void,
 ): Promise<void> {
-  const fail = (error: ApiError, charged = 0, tokens?: Tokens) =>
-    post({ type: "error", error: error.toJSON(), charged, ...(tokens ? { tokens } : {}) });
+  /** Reports a failure with the balance it leaves, and keeps every view's cached balance in step. */
+  const fail = async (error: ApiError, charged = 0, reported?: Balance) => {
+    const info = error.toJSON();
+    const tokens = reported ?? balanceFromError(info) ?? undefined;
+    if (tokens) await updateCachedTokens(tokens).catch(() => {});
+    post({ type: "error", error: info, charged, ...(tokens ? { tokens } : {}) });
+  };
 
   try {
     const key = await idempotencyKeyFor(
@@ -133,23 +146,23 @@ export async function relayGeneration(
           return;
         }
         case "error": {
-          const tokens = data.tokens as Tokens | undefined;
-          if (tokens) await updateCachedTokens(tokens);
+          const { code, message, charged, tokens, ...details } = data;
           return fail(
             new ApiError(
               502,
-              String(data.code ?? "upstream_error"),
-              String(data.message ?? "The ticket could not be generated."),
+              String(code ?? "upstream_error"),
+              String(message ?? "The ticket could not be generated."),
+              details,
             ),
-            Number(data.charged ?? 0),
-            tokens,
+            Number(charged ?? 0),
+            (tokens as Balance | undefined) ?? undefined,
           );
         }
       }
     }
     if (signal.aborted) return post({ type: "stopped" });
     // The body ended without `done` or `error`: the connection dropped.
-    fail(
+    return fail(
       new ApiError(
         0,
         INTERRUPTED,
@@ -169,6 +182,6 @@ export async function relayGeneration(
         ),
       );
     }
-    fail(new ApiError(0, "extension_error", (err as Error)?.message || "The generation failed."));
+    return fail(new ApiError(0, "extension_error", (err as Error)?.message || "The generation failed."));
   }
 }
