@@ -1,6 +1,6 @@
 import type { Env } from "../env";
 import { log } from "../lib/log";
-import { HOLD_TTL_MS } from "../routes/generate";
+import { CHARGE_UNCONFIRMED, HOLD_TTL_MS } from "../routes/generate";
 import { wallet } from "../wallet/client";
 import { reconcile } from "../wallet/reconcile";
 
@@ -20,7 +20,8 @@ const PARALLEL = 8;
  */
 export async function runScheduled(env: Env, now = Date.now()) {
   const started = Date.now();
-  const swept = await sweepOverdue(env, now);
+  const { clean, ...swept } = await sweepOverdue(env, now);
+  const confirmed = await confirmCharges(env, now, clean);
   const result = await reconcile(env);
   log(result.ok ? "info" : "error", "cron.reconcile", {
     ok: result.ok,
@@ -29,33 +30,38 @@ export async function runScheduled(env: Env, now = Date.now()) {
     errors: result.errors,
     pending: result.pending,
     swept,
+    confirmed,
     ms: Date.now() - started,
   });
-  return { swept, reconcile: result };
+  return { swept, confirmed, reconcile: result };
 }
 
 /**
  * Wallets with a generation still pending long after its hold's deadline: the
  * Worker that made it is gone, and if the wallet's alarm did not run either,
- * its tokens stay held. (Expired grants need no help: every balance read
- * expires them.) Only recent generations are looked at, through the
- * created_at index: older ones were swept by earlier runs.
+ * its tokens stay held. Also the wallets of generations whose settle never got
+ * an answer (`confirmCharges`). (Expired grants need no help: every balance
+ * read expires them.) Only recent generations are looked at, through the
+ * created_at index: older ones were swept by earlier runs. `clean` lists the
+ * wallets swept with every ledger entry in D1.
  */
 async function sweepOverdue(env: Env, now: number) {
   const { results } = await env.DB.prepare(
     `SELECT DISTINCT account_id AS id FROM generations
-     WHERE created_at BETWEEN ?1 AND ?2 AND status = 'pending' LIMIT ?3`,
+     WHERE created_at BETWEEN ?1 AND ?2 AND (status = 'pending' OR error_code = ?4) LIMIT ?3`,
   )
-    .bind(now - LOOKBACK_MS, now - STALE_GENERATION_MS, SWEEP_LIMIT)
+    .bind(now - LOOKBACK_MS, now - STALE_GENERATION_MS, SWEEP_LIMIT, CHARGE_UNCONFIRMED)
     .all<{ id: string }>();
   // Totals of whatever the wallets report (voided holds, expired grants…).
   const totals: Record<string, number> = {};
+  const clean: string[] = [];
   let failed = 0;
   for (let i = 0; i < results.length; i += PARALLEL) {
     await Promise.all(
       results.slice(i, i + PARALLEL).map(async ({ id }) => {
         try {
           const r: Record<string, unknown> = { ...(await wallet(env, id).sweep()) };
+          if (r.unsynced === 0) clean.push(id);
           for (const [k, v] of Object.entries(r)) {
             if (typeof v === "number") totals[k] = (totals[k] ?? 0) + v;
           }
@@ -66,5 +72,31 @@ async function sweepOverdue(env: Env, now: number) {
       }),
     );
   }
-  return { wallets: results.length, ...totals, failed };
+  return { wallets: results.length, ...totals, failed, clean };
+}
+
+/**
+ * Generations whose settle got no answer record the charge they asked for,
+ * marked unconfirmed. Past the hold's deadline the wallet has either settled
+ * it (a usage entry for the generation) or released it, so the ledger says
+ * what was charged; only wallets whose ledger is all in D1 are read.
+ */
+async function confirmCharges(env: Env, now: number, wallets: string[]) {
+  let confirmed = 0;
+  for (let i = 0; i < wallets.length; i += 50) {
+    const batch = wallets.slice(i, i + 50);
+    const r = await env.DB.prepare(
+      `UPDATE generations SET
+         charged = coalesce((SELECT -sum(l.amount) FROM ledger_entries l
+           WHERE l.wallet_id = generations.account_id AND l.generation_id = generations.id
+             AND l.type = 'usage'), 0),
+         error_code = CASE status WHEN 'cancelled' THEN 'client_closed' END
+       WHERE error_code = ?1 AND created_at BETWEEN ?2 AND ?3
+         AND account_id IN (${batch.map((_, j) => `?${j + 4}`).join(", ")})`,
+    )
+      .bind(CHARGE_UNCONFIRMED, now - LOOKBACK_MS, now - STALE_GENERATION_MS, ...batch)
+      .run();
+    confirmed += r.meta.changes ?? 0;
+  }
+  return confirmed;
 }

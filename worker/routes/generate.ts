@@ -394,12 +394,18 @@ async function execute(
     charge = costFor(price, reported ?? estimateTokens(delivered));
   }
 
-  const { charged, tokens } = await closeHold(job, charge);
+  const { charged, tokens, confirmed } = await closeHold(job, charge);
   if (status === "succeeded" && charged === 0 && charge > 0) {
     log("warn", "generate.uncharged", { generationId, reason: "the hold could not be settled" });
   }
   const errorCode =
-    status === "failed" ? (failure?.kind ?? "bad_response") : cancelled ? "client_closed" : null;
+    status === "failed"
+      ? (failure?.kind ?? "bad_response")
+      : !confirmed
+        ? CHARGE_UNCONFIRMED
+        : cancelled
+          ? "client_closed"
+          : null;
   // Recorded after the client has its answer: history is not on the critical path.
   const recorded = d
     .update(generations)
@@ -447,30 +453,64 @@ async function execute(
   };
 }
 
-/** Settles the hold to `charge`, or voids it when nothing is owed. Never charges more than held. */
-async function closeHold(job: Job, charge: number): Promise<{ charged: number; tokens: Tokens }> {
+/**
+ * Pauses before each retry of a settle whose answer was lost. The settle is
+ * idempotent by hold id with the same arguments, so a retry either finds the
+ * first one's result or makes the charge itself.
+ */
+const SETTLE_RETRY_MS = [100, 400];
+
+/** Recorded (with the attempted charge) when no settle attempt got an answer; the cron confirms it. */
+export const CHARGE_UNCONFIRMED = "charge_unconfirmed";
+
+/**
+ * Settles the hold to `charge`, or voids it when nothing is owed, and says
+ * what the wallet charged. Never charges more than held.
+ */
+async function closeHold(
+  job: Job,
+  charge: number,
+): Promise<{ charged: number; tokens: Tokens; confirmed: boolean }> {
   const w = wallet(job.env, job.accountId);
-  try {
-    if (charge > 0) {
-      const r = await w.settle({
-        holdId: job.holdId,
-        amount: charge,
-        description: `Ticket ${job.input.feature === "generate" ? "generation" : job.input.feature} (${job.input.site})`,
-        feature: job.input.feature,
-        generationId: job.generationId,
-        reference: job.generationId,
-      });
-      if (r.ok) return { charged: r.charged, tokens: r.tokens };
-      log("error", "generate.settle_refused", { generationId: job.generationId, code: r.code });
-      // An expired hold was released by the wallet: the ticket is free.
-      return { charged: 0, tokens: r.tokens };
+  if (charge === 0) {
+    try {
+      const r = await w.void(job.holdId);
+      return { charged: 0, tokens: r.tokens, confirmed: true };
+    } catch (error) {
+      // The wallet's alarm voids the hold at its deadline: nothing is charged either way.
+      log("error", "generate.wallet_failed", { generationId: job.generationId, error: String(error) });
+      return { charged: 0, tokens: await w.balance().catch(() => emptyTokens()), confirmed: true };
     }
-    const r = await w.void(job.holdId);
-    return { charged: 0, tokens: "tokens" in r ? r.tokens : await w.balance() };
-  } catch (error) {
-    // The wallet's alarm voids the hold at its deadline: nothing is charged.
-    log("error", "generate.wallet_failed", { generationId: job.generationId, error: String(error) });
-    return { charged: 0, tokens: await w.balance().catch(() => emptyTokens()) };
+  }
+  const settlement = {
+    holdId: job.holdId,
+    amount: charge,
+    description: `Ticket ${job.input.feature === "generate" ? "generation" : job.input.feature} (${job.input.site})`,
+    feature: job.input.feature,
+    generationId: job.generationId,
+    reference: job.generationId,
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await w.settle(settlement);
+      if (r.ok) return { charged: r.charged, tokens: r.tokens, confirmed: true };
+      // The wallet released the hold (its deadline passed): the ticket is free.
+      log("error", "generate.settle_refused", { generationId: job.generationId, code: r.code });
+      return { charged: 0, tokens: r.tokens, confirmed: true };
+    } catch (error) {
+      // No answer: the charge may or may not be committed. Ask again.
+      const pause = SETTLE_RETRY_MS[attempt];
+      if (pause === undefined) {
+        log("error", "generate.settle_unconfirmed", {
+          generationId: job.generationId,
+          charge,
+          error: String(error),
+        });
+        return { charged: charge, tokens: await w.balance().catch(() => emptyTokens()), confirmed: false };
+      }
+      log("warn", "generate.settle_retry", { generationId: job.generationId, attempt, error: String(error) });
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 }
 

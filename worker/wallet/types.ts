@@ -157,4 +157,10 @@ export interface WalletFaults {
   d1?: "ok" | "down" | "lose-ack";
   /** Every RPC throws, as if the object could not be reached. */
   unavailable?: boolean;
+  /**
+   * The next `times` calls of `op` (grant, reserve, settle, void, debit,
+   * adjust) commit, then throw instead of answering: the answer was lost, as
+   * when the object restarts between its write and its reply.
+   */
+  loseAnswers?: { op: string; times: number } | null;
 }

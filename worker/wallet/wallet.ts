@@ -178,7 +178,7 @@ export class Wallet extends DurableObject<Env> {
   private syncWaiters: { seq: number; resolve: () => void }[] = [];
   private appended = 0;
   private expiries = 0;
-  private faults: Required<WalletFaults> = { d1: "ok", unavailable: false };
+  private faults: Required<WalletFaults> = { d1: "ok", unavailable: false, loseAnswers: null };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -522,7 +522,7 @@ export class Wallet extends DurableObject<Env> {
     };
   }
 
-  /** Test hook: inject faults (D1 down or losing acks, object unreachable). */
+  /** Test hook: inject faults (D1 down or losing acks, object unreachable, answers lost). */
   async setFaults(faults: WalletFaults): Promise<void> {
     this.faults = { ...this.faults, ...faults };
   }
@@ -581,7 +581,13 @@ export class Wallet extends DurableObject<Env> {
 
   private async change<T extends object>(opKey: string, args: object, effect: () => Outcome<T>) {
     const { outcome, appended } = this.run(opKey, args, effect);
-    return this.settleUp(outcome, appended);
+    const answer = await this.settleUp(outcome, appended);
+    const lose = this.faults.loseAnswers;
+    if (lose && lose.times > 0 && opKey.startsWith(`${lose.op}:`)) {
+      lose.times--;
+      throw new Error(`${lose.op} answer lost (injected fault)`);
+    }
+    return answer;
   }
 
   /**
