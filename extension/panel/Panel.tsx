@@ -9,6 +9,7 @@ import {
   type Tokens,
   VISITOR_ID_REQUIRED,
 } from "@/lib/api";
+import { tokenCount } from "@/lib/format";
 import { renderMarkdown, splitStreamedTicket, ticketMarkdown } from "@/lib/markdown";
 import type { AccountState, BackgroundToPanel, PortLike } from "@/lib/messaging";
 import type { PageContext, SiteAdapter } from "@/sites/types";
@@ -375,7 +376,7 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
             ? accountError
               ? "Balance unavailable"
               : "Loading balance…"
-            : `${available} ${available === 1 ? "token" : "tokens"}`}
+            : tokenCount(available)}
         </span>
         <button
           type="button"
@@ -442,7 +443,7 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
           >
             {FEATURES.map((f) => (
               <option key={f.value} value={f.value}>
-                {f.label} · {costs[f.value]} {costs[f.value] === 1 ? "token" : "tokens"}
+                {f.label} · {tokenCount(costs[f.value])}
               </option>
             ))}
           </select>
@@ -482,13 +483,13 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
       )}
       {short && state.phase !== "error" && (
         <div className="myba-notice" data-tone="warn" data-testid="myba-low-balance" role="status">
-          {`This needs ${cost} ${cost === 1 ? "token" : "tokens"} and you have ${available}. `}
+          {`This needs ${tokenCount(cost)} and you have ${available}. `}
           <BuyButtons anonymous={anonymous} openPopup={deps.openPopup} />
         </div>
       )}
       {!short && low && state.phase === "idle" && (
         <div className="myba-notice" data-tone="warn" data-testid="myba-low-balance" role="status">
-          Running low: {available} {available === 1 ? "token" : "tokens"} left.{" "}
+          Running low: {tokenCount(available)} left.{" "}
           {anonymous ? "Sign in for free welcome tokens." : "Top up from the MyBA toolbar button."}
         </div>
       )}
@@ -550,9 +551,7 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
             )}
             <span className="myba-spacer" />
             {state.phase === "done" && state.charged > 0 && (
-              <span className="myba-meta">
-                Charged {state.charged} {state.charged === 1 ? "token" : "tokens"}
-              </span>
+              <span className="myba-meta">Charged {tokenCount(state.charged)}</span>
             )}
             {state.phase === "stopped" && <span className="myba-meta">Stopped.</span>}
           </div>
@@ -661,7 +660,7 @@ function ErrorNotice({
     default:
       text =
         error.status >= 500 || error.status === 0
-          ? `${error.message || "MyBA had a problem."} ${error.charged > 0 ? `${error.charged} token(s) were charged for the part received.` : "Nothing was charged."}`
+          ? `${error.message || "MyBA had a problem."} ${error.charged > 0 ? `${tokenCount(error.charged)} ${error.charged === 1 ? "was" : "were"} charged for the part received.` : "Nothing was charged."}`
           : error.message;
   }
   return (

@@ -273,6 +273,27 @@ describe("the panel", () => {
     expect(p.posted.at(-1)).toMatchObject({ type: "start", retry: false });
   });
 
+  it("counts tokens in good English: one token, two tokens", async () => {
+    const p = await setup({ account: anonymous(1) });
+    cleanup = p.unmount;
+    expect(p.$("myba-balance")?.textContent).toBe("1 token");
+    expect(p.$("myba-low-balance")?.textContent).toContain("1 token left");
+    const options = [...(p.$("myba-feature") as HTMLSelectElement).options].map((o) => o.textContent);
+    expect(options).toEqual([
+      "Write a ticket · 1 token",
+      "Refine what is in the form · 1 token",
+      "Split into subtasks · 2 tokens",
+    ]);
+    type(p.$("myba-input"), "Add dark mode");
+    click(p.$("myba-generate"));
+    p.emit({
+      type: "error",
+      charged: 1,
+      error: { status: 502, code: "upstream_error", message: "The model stopped halfway." },
+    });
+    expect(p.$("myba-error")?.textContent).toContain("1 token was charged for the part received.");
+  });
+
   it("after a dropped connection, Retry resends the same generation", async () => {
     const p = await setup();
     cleanup = p.unmount;

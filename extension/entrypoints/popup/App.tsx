@@ -2,6 +2,7 @@ import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { browser } from "wxt/browser";
 import { loadAccount } from "@/lib/account";
 import type { Generation, Plans, Price, Provider, Tokens } from "@/lib/api";
+import { tokenCount, tokenWord } from "@/lib/format";
 import { type AccountState, asApiError, type Settings, sendMessage } from "@/lib/messaging";
 import { accountItem, pendingCheckoutItem } from "@/lib/storage";
 
@@ -57,7 +58,7 @@ export function App() {
         </div>
         <div className="balance" data-testid="myba-popup-balance" aria-live="polite">
           <strong>{state ? state.tokens.available : "–"}</strong>
-          <span>tokens</span>
+          <span>{tokenWord(state?.tokens.available ?? 0)}</span>
         </div>
       </header>
 
@@ -177,11 +178,11 @@ function AccountView({ state, onChange }: { state: AccountState | null; onChange
   const signedIn = (r: { transferred: number; welcomeGranted: boolean | number } & AccountState) => {
     onChange(r);
     const parts = [`Signed in as ${r.account.email ?? r.account.name ?? "you"}.`];
-    if (r.transferred > 0) parts.push(`Moved ${r.transferred} tokens from this browser.`);
+    if (r.transferred > 0) parts.push(`Moved ${tokenCount(r.transferred)} from this browser.`);
     if (r.welcomeGranted) {
       parts.push(
         typeof r.welcomeGranted === "number"
-          ? `Welcome bonus: +${r.welcomeGranted}.`
+          ? `Welcome bonus: +${tokenCount(r.welcomeGranted)}.`
           : "Welcome bonus added.",
       );
     }
@@ -198,7 +199,7 @@ function AccountView({ state, onChange }: { state: AccountState | null; onChange
     void run("promo", async () => {
       const r = await sendMessage("redeemPromo", { code });
       setCode("");
-      return `Redeemed: +${r.granted} tokens.`;
+      return `Redeemed: +${tokenCount(r.granted)}.`;
     });
   };
 
@@ -379,7 +380,7 @@ function BuyView({ state }: { state: AccountState | null }) {
               item(
                 p.id,
                 p.name,
-                `${p.tokens} tokens`,
+                tokenCount(p.tokens),
                 p.firstPurchasePrice ?? p.price,
                 p.firstPurchasePrice ? p.price : undefined,
               ),
@@ -391,7 +392,7 @@ function BuyView({ state }: { state: AccountState | null }) {
               item(
                 s.id,
                 s.name,
-                `${s.monthlyTokens} tokens a month${s.rolloverPercent ? `, ${s.rolloverPercent}% rolls over` : ""}`,
+                `${tokenCount(s.monthlyTokens)} a month${s.rolloverPercent ? `, ${s.rolloverPercent}% rolls over` : ""}`,
                 s.price,
               ),
             )}
@@ -464,8 +465,7 @@ function HistoryView() {
           <li key={g.id} data-testid="myba-history-item">
             <strong className="history-title">{g.title || g.prompt.slice(0, 80)}</strong>
             <div className="muted">
-              {formatDate(g.createdAt)} · {g.site} · {g.feature} · {g.charged}{" "}
-              {g.charged === 1 ? "token" : "tokens"}
+              {formatDate(g.createdAt)} · {g.site} · {g.feature} · {tokenCount(g.charged)}
               {g.status !== "completed" && g.status !== "done" ? ` · ${g.status}` : ""}
             </div>
             <div className="row">
