@@ -6,9 +6,13 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { applyEvent } from "../../worker/billing/events";
+import { db } from "../../worker/db/client";
+import { rateLimits } from "../../worker/db/schema";
 import worker from "../../worker/index";
 import { wallet } from "../../worker/wallet/client";
 import { adminJson, insertGeneration, makeAccount } from "./admin-helpers";
+import { event, packSession } from "./billing-helpers";
 
 interface Reconcile {
   ok: boolean;
@@ -86,6 +90,48 @@ describe("reconcile", () => {
     const line = lines.find((l) => l.message === "cron.reconcile");
     expect(line).toMatchObject({ level: "info", ok: true, mismatches: [], swept: { wallets: 1, failed: 0 } });
     expect(await w.balance()).toMatchObject({ available: 5, held: 0 });
+  });
+
+  it("the cron finishes a Stripe event whose wallet step failed, and drops drained rate limits", async () => {
+    const a = await makeAccount({ email: "cron-stripe@example.com" });
+    const w = wallet(env, a.id);
+    // The purchase is recorded, but the wallet cannot be reached for the grant,
+    // and Stripe has stopped redelivering the event.
+    const paid = event("checkout.session.completed", packSession(a.id, "starter"));
+    await w.stub.setFaults({ unavailable: true });
+    await expect(applyEvent(env, paid)).rejects.toThrow();
+    await w.stub.setFaults({ unavailable: false });
+    const status = () =>
+      env.DB.prepare("SELECT status FROM stripe_events WHERE id = ?").bind(paid.id).first<string>("status");
+    expect(await status()).toBe("pending");
+    expect((await w.balance()).available).toBe(0);
+
+    const now = Date.now();
+    await db(env.DB)
+      .insert(rateLimits)
+      .values([
+        { key: "cron:drained", tat: now - 1000 },
+        { key: "cron:busy", tat: now + 60_000 },
+      ]);
+
+    const line = (await runCron()).find((l) => l.message === "cron.reconcile");
+    expect(line).toMatchObject({
+      ok: true,
+      stripeEvents: { driven: 1, failed: 0 },
+      rateLimits: { pruned: expect.any(Number) },
+    });
+    expect((line as { rateLimits: { pruned: number } }).rateLimits.pruned).toBeGreaterThanOrEqual(1);
+    expect(await status()).toBe("done");
+    expect((await w.balance()).available).toBe(10);
+    const keys = await env.DB.prepare("SELECT key FROM rate_limits WHERE key LIKE 'cron:%'").all<{
+      key: string;
+    }>();
+    expect(keys.results.map((r) => r.key)).toEqual(["cron:busy"]);
+
+    // Once finished, the next run has nothing left to drive and grants nothing more.
+    const again = (await runCron()).find((l) => l.message === "cron.reconcile");
+    expect(again).toMatchObject({ stripeEvents: { driven: 0, failed: 0 } });
+    expect((await w.balance()).available).toBe(10);
   });
 
   // Last in the file: the planted row stays.

@@ -276,7 +276,7 @@ describe("crash between steps", () => {
     expect([a.status, b.status]).toEqual([200, 200]);
     expect((await tokensOf(acc.id)).available).toBe(10);
     expect(await eventRow(e.id)).toMatchObject({ status: "done" });
-    expect(await drivePendingEvents(env)).toBe(0);
+    expect(await drivePendingEvents(env)).toEqual({ driven: 0, failed: 0 });
   });
 
   it("a grant made before the crash is not made again when the event is driven", async () => {
@@ -288,7 +288,7 @@ describe("crash between steps", () => {
     await env.DB.prepare("UPDATE purchases SET grant_id = NULL WHERE checkout_session_id = ?")
       .bind(e.data.object.id)
       .run();
-    expect(await drivePendingEvents(env)).toBe(1);
+    expect(await drivePendingEvents(env)).toEqual({ driven: 1, failed: 0 });
     await deliver(e);
     expect((await tokensOf(acc.id)).available).toBe(10);
   });

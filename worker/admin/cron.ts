@@ -1,5 +1,7 @@
+import { drivePendingEvents } from "../billing/events";
 import type { Env } from "../env";
 import { log } from "../lib/log";
+import { pruneRateLimits } from "../lib/rate-limit";
 import { CHARGE_UNCONFIRMED, HOLD_TTL_MS } from "../routes/generate";
 import { wallet } from "../wallet/client";
 import { reconcile } from "../wallet/reconcile";
@@ -17,11 +19,20 @@ const PARALLEL = 8;
  * overdue holds, expires grants and retries its D1 outbox; the cron sweeps the
  * wallets where D1 says a hold is overdue (an alarm that never ran), then
  * reconciles every wallet and logs the result for Workers Logs to alert on.
+ * Housekeeping rides along: Stripe events whose wallet step failed after
+ * Stripe stopped redelivering them are finished, and drained rate-limit rows
+ * are dropped; a failure there is logged in the line and does not stop the
+ * reconcile.
  */
 export async function runScheduled(env: Env, now = Date.now()) {
   const started = Date.now();
   const { clean, ...swept } = await sweepOverdue(env, now);
   const confirmed = await confirmCharges(env, now, clean);
+  const stripeEvents = await drivePendingEvents(env).catch((error: unknown) => ({ error: String(error) }));
+  const rateLimits = await pruneRateLimits(env.DB, now).then(
+    (pruned) => ({ pruned }),
+    (error: unknown) => ({ error: String(error) }),
+  );
   const result = await reconcile(env);
   log(result.ok ? "info" : "error", "cron.reconcile", {
     ok: result.ok,
@@ -31,9 +42,11 @@ export async function runScheduled(env: Env, now = Date.now()) {
     pending: result.pending,
     swept,
     confirmed,
+    stripeEvents,
+    rateLimits,
     ms: Date.now() - started,
   });
-  return { swept, confirmed, reconcile: result };
+  return { swept, confirmed, stripeEvents, rateLimits, reconcile: result };
 }
 
 /**

@@ -122,16 +122,26 @@ async function resume(env: Env, row: EventRow): Promise<Omit<ApplyResult, "dupli
 
 /**
  * Re-drives events left `pending` by a crash or a failed wallet call. Stripe's
- * redelivery does this too; this is for a scheduled sweep.
+ * redelivery does this too, for a while; the cron calls this for the events it
+ * gave up on. One event that still fails does not hold up the others.
  */
-export async function drivePendingEvents(env: Env, limit = 50): Promise<number> {
+export async function drivePendingEvents(env: Env, limit = 50): Promise<{ driven: number; failed: number }> {
   const rows = await db(env.DB)
     .select()
     .from(stripeEvents)
     .where(eq(stripeEvents.status, "pending"))
+    .orderBy(stripeEvents.createdAt)
     .limit(limit);
-  for (const row of rows) await drive(env, row);
-  return rows.length;
+  let failed = 0;
+  for (const row of rows) {
+    try {
+      await drive(env, row);
+    } catch (error) {
+      failed++;
+      log("warn", "stripe.drive_failed", { eventId: row.id, error: String(error) });
+    }
+  }
+  return { driven: rows.length - failed, failed };
 }
 
 // ── step 1: the event's effect on our tables ─────────────────────────────
