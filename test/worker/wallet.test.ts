@@ -445,6 +445,64 @@ describe("transfer", () => {
     expect((await d1Ledger(to.id)).rows.map((r) => r.type)).toEqual(["transfer_in"]);
   });
 
+  it("forwards what a hold releases after the transfer, once: a void, a settle below the hold, expiry", async () => {
+    const anon = await funded(6);
+    const user = fresh();
+    const a = await anon.reserve({ key: "gen-a", amount: 2, ttlMs: 60_000 });
+    const b = await anon.reserve({ key: "gen-b", amount: 2, ttlMs: 60_000 });
+    const c = await anon.reserve({ key: "gen-c", amount: 1, ttlMs: 1_000 });
+    if (!a.ok || !b.ok || !c.ok) throw new Error("reserve");
+    // Sign-in while three generations are in flight: only the free token moves now.
+    const merge = { key: `merge:${anon.id}`, to: user.id, description: "Tokens from your anonymous session" };
+    expect(await anon.transfer(merge)).toMatchObject({ ok: true, moved: 1 });
+    expect(await user.balance()).toMatchObject({ available: 1 });
+
+    // The first generation fails: its 2 tokens follow the user.
+    expect(await anon.void(a.holdId)).toMatchObject({ ok: true, status: "voided" });
+    expect(await user.balance()).toMatchObject({ available: 3 });
+    expect(await anon.balance()).toMatchObject({ available: 0, held: 3, balance: 3 });
+    // Voiding again, or replaying the transfer, moves nothing more.
+    expect(await anon.void(a.holdId)).toMatchObject({ ok: true, status: "voided" });
+    expect(await anon.transfer(merge)).toMatchObject({ ok: true, moved: 1, replayed: true });
+    expect(await user.balance()).toMatchObject({ available: 3 });
+
+    // The second costs 1 of the 2 held: the other follows.
+    expect(await anon.settle({ holdId: b.holdId, amount: 1, description: "Usage" })).toMatchObject({
+      ok: true,
+      charged: 1,
+    });
+    expect(await user.balance()).toMatchObject({ available: 4 });
+
+    // The third is abandoned: the alarm releases it at its deadline, and it follows too.
+    await sleep(1_100);
+    await runDurableObjectAlarm(anon.stub); // runs it now unless workerd already has
+    expect(await anon.stats()).toMatchObject({ pendingCredits: 0 });
+    expect(await user.balance()).toMatchObject({ available: 5, held: 0 });
+    expect(await anon.balance()).toMatchObject({ available: 0, held: 0, balance: 0 });
+    await anon.void(c.holdId);
+    expect(await user.balance()).toMatchObject({ available: 5 });
+
+    expect((await d1Ledger(anon.id)).rows.map((r) => [r.type, r.amount])).toEqual([
+      ["grant", 6],
+      ["transfer_out", -1],
+      ["transfer_out", -2],
+      ["usage", -1],
+      ["transfer_out", -1],
+      ["transfer_out", -1],
+    ]);
+    expect((await d1Ledger(anon.id)).sum).toBe(0);
+    expect((await d1Ledger(user.id)).rows.map((r) => [r.type, r.amount])).toEqual([
+      ["transfer_in", 1],
+      ["transfer_in", 2],
+      ["transfer_in", 1],
+      ["transfer_in", 1],
+    ]);
+    const r = await reconcile(env);
+    const ours = (x: { accountId: string }) => x.accountId === anon.id || x.accountId === user.id;
+    expect(r.mismatches.filter(ours)).toEqual([]);
+    expect(r.errors.filter(ours)).toEqual([]);
+  });
+
   it("refuses a transfer to itself", async () => {
     const w = await funded(2);
     expect(await w.transfer({ key: "x", to: w.id, description: "Self" })).toMatchObject({

@@ -359,6 +359,10 @@ export class Wallet extends DurableObject<Env> {
    * debit and the pending credit commit together here; the credit is then a
    * grant on the other wallet under a key derived from this one, retried by
    * the alarm until it lands, so it lands once. Expiry dates travel along.
+   *
+   * Tokens held by generations in flight cannot move yet. The wallet
+   * remembers where it was transferred to, and whatever a hold releases later
+   * (void, a settle below the hold, expiry) follows there (`forwardReleased`).
    */
   async transfer(args: TransferArgs): Promise<TransferResult> {
     this.enter(args.walletId);
@@ -370,6 +374,8 @@ export class Wallet extends DurableObject<Env> {
     if (bad) return this.answer(bad);
     const result = this.run(`transfer:${args.key}`, args, () => {
       const now = Date.now();
+      this.setMeta("forward_to", args.to);
+      this.setMeta("forward_description", args.description);
       this.expireDue(now);
       const grants = this.liveGrants(now);
       const available = availableOf(grants, now);
@@ -385,25 +391,11 @@ export class Wallet extends DurableObject<Env> {
         },
         now,
       );
-      const expiry = new Map(grants.map((g) => [g.id, g.expiresAt]));
-      const parts = new Map<number | null, number>();
-      for (const a of taken?.allocations ?? []) {
-        const at = expiry.get(a.grantId) ?? null;
-        parts.set(at, (parts.get(at) ?? 0) + a.amount);
-      }
-      this.sql.exec(
-        "INSERT INTO credits (key, to_wallet, amount, description, reference, created_at, parts) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        args.key,
-        args.to,
-        available,
-        args.description,
-        args.walletId,
-        now,
-        JSON.stringify([...parts].map(([expiresAt, amount]): CreditPart => ({ amount, expiresAt }))),
-      );
+      this.queueCredit(args.key, args.to, args.description, grants, taken?.allocations ?? [], now);
       return { ok: true as const, moved: available };
     });
-    await this.deliverCredits();
+    // A change delivers its credit on the way out; a replay retries one still pending.
+    if (!result.appended) await this.deliverCredits();
     return this.settleUp(result.outcome, result.appended);
   }
 
@@ -453,7 +445,6 @@ export class Wallet extends DurableObject<Env> {
       this.sql.exec("DELETE FROM holds WHERE status <> 'open' AND created_at < ?", old);
       return overdue.length;
     });
-    await this.deliverCredits();
     await this.afterChange();
     return {
       voided,
@@ -608,8 +599,9 @@ export class Wallet extends DurableObject<Env> {
     return { ...failure, tokens: this.tokens() };
   }
 
-  /** After a committed change: push the outbox to D1 and set the next alarm. */
+  /** After a committed change: deliver pending credits, push the outbox to D1, set the next alarm. */
   private async afterChange(): Promise<void> {
+    if (this.count("SELECT count(*) AS n FROM credits") > 0) await this.deliverCredits();
     await this.flush();
     await this.scheduleAlarm();
   }
@@ -704,7 +696,63 @@ export class Wallet extends DurableObject<Env> {
           });
     // Released tokens of a grant that expired meanwhile expire now.
     this.expireDue(now);
+    this.forwardReleased(hold.id, release, now);
     return entryId;
+  }
+
+  /**
+   * After a transfer (sign-in), tokens a hold gives back belong to the wallet
+   * this one was transferred to: they leave here as a `transfer_out` and
+   * arrive there as a grant through the credits outbox. Keyed by the hold,
+   * which closes once, so they move once.
+   */
+  private forwardReleased(holdId: string, release: Allocation[], now: number): void {
+    const to = this.meta("forward_to");
+    const released = release.reduce((n, r) => n + r.amount, 0);
+    if (to === null || released === 0) return;
+    const key = `forward:${holdId}`;
+    const description = this.meta("forward_description") ?? "Tokens released after a transfer";
+    const grants = this.liveGrants(now);
+    const taken = this.take(
+      {
+        key,
+        amount: released,
+        type: "transfer_out",
+        description,
+        reference: to,
+        partial: true,
+        grantIds: release.map((r) => r.grantId),
+      },
+      now,
+    );
+    if (taken && taken.amount > 0) this.queueCredit(key, to, description, grants, taken.allocations, now);
+  }
+
+  /** Records tokens taken here as a credit owed to `to`, split by expiry so it travels along. */
+  private queueCredit(
+    key: string,
+    to: string,
+    description: string,
+    grants: { id: string; expiresAt: number | null }[],
+    allocations: Allocation[],
+    now: number,
+  ): void {
+    const expiry = new Map(grants.map((g) => [g.id, g.expiresAt]));
+    const parts = new Map<number | null, number>();
+    for (const a of allocations) {
+      const at = expiry.get(a.grantId) ?? null;
+      parts.set(at, (parts.get(at) ?? 0) + a.amount);
+    }
+    this.sql.exec(
+      "INSERT INTO credits (key, to_wallet, amount, description, reference, created_at, parts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      key,
+      to,
+      allocations.reduce((n, a) => n + a.amount, 0),
+      description,
+      this.boundId,
+      now,
+      JSON.stringify([...parts].map(([expiresAt, amount]): CreditPart => ({ amount, expiresAt }))),
+    );
   }
 
   /**
