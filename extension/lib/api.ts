@@ -171,6 +171,12 @@ export function balanceFromError(error: ApiErrorInfo): Balance | null {
 export const NETWORK_ERROR = "network_error";
 /** The background has no visitor id yet: a view with a DOM must compute one (lib/fingerprint.ts). */
 export const VISITOR_ID_REQUIRED = "visitor_id_required";
+/**
+ * 403 from the Worker: this needs an account. From `POST /api/anonymous` it
+ * means this browser's anonymous tokens moved to a signed-in account, so it
+ * is signed out until the user signs in again.
+ */
+export const SIGN_IN_REQUIRED = "sign_in_required";
 
 /** Reads the contract's error body (`{error: {code, message, ...details}}`) from a failed response. */
 export async function errorFromResponse(res: Response): Promise<ApiError> {

@@ -51,7 +51,8 @@ export interface ProtocolMap {
   getProviders(): { providers: Provider[]; devLogin: boolean };
   signIn(data: { provider: string }): SignInOutcome;
   devLogin(data: { email: string }): SignInOutcome;
-  signOut(): AccountState;
+  /** Null: signed out with no anonymous session to return to (its tokens moved): sign in to continue. */
+  signOut(): AccountState | null;
   getPlans(): Plans;
   /** Opens Stripe Checkout in a tab and remembers the balance to watch. */
   checkout(data: { planId: string }): { url: string };

@@ -6,6 +6,7 @@ import {
   type GenerateRequest,
   type IssueType,
   type Plans,
+  SIGN_IN_REQUIRED,
   type Tokens,
   VISITOR_ID_REQUIRED,
 } from "@/lib/api";
@@ -144,7 +145,7 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
   const [issueType, setIssueType] = useState<IssueType>("auto");
   const [feature, setFeature] = useState<Feature>("generate");
   const [account, setAccount] = useState<AccountState | null>(null);
-  const [accountError, setAccountError] = useState<string | null>(null);
+  const [accountError, setAccountError] = useState<ApiErrorInfo | null>(null);
   const [costs, setCosts] = useState<Record<Feature, number>>(DEFAULT_COSTS);
   const [copied, setCopied] = useState(false);
   const [now, setNow] = useState(() => Date.now());
@@ -165,7 +166,9 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
     setAccountError(null);
     deps
       .loadAccount(true)
-      .then(setAccount, (e: ApiErrorInfo) => setAccountError(e?.message || "MyBA did not answer."));
+      .then(setAccount, (e: ApiErrorInfo) =>
+        setAccountError({ ...e, message: e?.message || "MyBA did not answer." }),
+      );
   }, [deps]);
   useEffect(loadBalance, [loadBalance]);
 
@@ -354,6 +357,8 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
     }
   };
 
+  // This browser's anonymous tokens moved to an account: nothing works until the user signs in.
+  const signedOut = available === null && accountError?.code === SIGN_IN_REQUIRED;
   const low = available !== null && available <= LOW_BALANCE;
   const short = available !== null && available < cost;
   const anonymous = account?.account.kind === "anonymous";
@@ -373,9 +378,11 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
         </h2>
         <span className="myba-balance" data-testid="myba-balance" data-low={low} aria-live="polite">
           {available === null
-            ? accountError
-              ? "Balance unavailable"
-              : "Loading balance…"
+            ? signedOut
+              ? "Signed out"
+              : accountError
+                ? "Balance unavailable"
+                : "Loading balance…"
             : tokenCount(available)}
         </span>
         <button
@@ -471,9 +478,17 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
         )}
       </div>
 
-      {accountError && available === null && (
+      {signedOut && (
+        <div className="myba-notice" data-tone="warn" data-testid="myba-sign-in-required" role="status">
+          {accountError?.message}
+          <div className="myba-row">
+            <SignInButton openPopup={deps.openPopup} />
+          </div>
+        </div>
+      )}
+      {accountError && !signedOut && available === null && (
         <div className="myba-notice" data-tone="error" data-testid="myba-account-error" role="alert">
-          {`Could not load your MyBA balance: ${accountError}`}
+          {`Could not load your MyBA balance: ${accountError.message}`}
           <div className="myba-row">
             <button type="button" className="myba-button" onClick={loadBalance}>
               Try again
@@ -579,6 +594,20 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
   );
 }
 
+function SignInButton({ openPopup }: { openPopup: PanelDeps["openPopup"] }) {
+  return (
+    <button
+      type="button"
+      className="myba-button"
+      data-variant="primary"
+      data-testid="myba-signin"
+      onClick={() => void openPopup("account")}
+    >
+      Sign in
+    </button>
+  );
+}
+
 function BuyButtons({ anonymous, openPopup }: { anonymous: boolean; openPopup: PanelDeps["openPopup"] }) {
   return (
     <span className="myba-row">
@@ -622,7 +651,7 @@ function ErrorNotice({
 }) {
   const d = error.details ?? {};
   let text: string;
-  let actions: "retry" | "new" | "buy" | "none" = "retry";
+  let actions: "retry" | "new" | "buy" | "signin" | "none" = "retry";
   switch (error.code) {
     case "insufficient_tokens": {
       const required = Number(d.required ?? 0);
@@ -647,7 +676,11 @@ function ErrorNotice({
       text = "This generation was already sent with different input. Start a new one.";
       actions = "new";
       break;
-    case "sign_in_required":
+    case SIGN_IN_REQUIRED:
+      // Signed out for good on this browser, or a feature kept for accounts: either way, sign in.
+      text = error.message || "Sign in to continue.";
+      actions = "signin";
+      break;
     case "feature_not_in_plan":
       text = error.message;
       actions = "buy";
@@ -690,6 +723,7 @@ function ErrorNotice({
           </button>
         )}
         {actions === "buy" && <BuyButtons anonymous={anonymous} openPopup={openPopup} />}
+        {actions === "signin" && <SignInButton openPopup={openPopup} />}
       </div>
     </div>
   );

@@ -17,6 +17,8 @@ interface FakeAccount {
   kind: "anonymous" | "user";
   email?: string;
   available: number;
+  /** An anonymous account whose tokens moved to this user at sign-in. */
+  mergedInto?: string;
 }
 
 export function fakeWorker() {
@@ -83,6 +85,13 @@ export function fakeWorker() {
           byVisitor.set(visitorId, id);
         }
         const acc = accounts.get(id) as FakeAccount;
+        if (acc.mergedInto) {
+          return error(
+            403,
+            "sign_in_required",
+            "This browser's free tokens already moved to a signed-in account. Sign in to continue.",
+          );
+        }
         return json({ token: issue(acc), ...me(acc), created });
       }
       case "GET /api/me": {
@@ -103,11 +112,13 @@ export function fakeWorker() {
         let transferred = 0;
         const anonId = anonymousToken ? sessions.get(anonymousToken) : undefined;
         const anon = anonId ? accounts.get(anonId) : undefined;
-        if (anon && anon.kind === "anonymous") {
+        if (anon && anon.kind === "anonymous" && !anon.mergedInto) {
           transferred = anon.available;
           user.available += anon.available;
           anon.available = 0;
-          sessions.delete(anonymousToken as string);
+          // A merged account cannot act: every session of it dies.
+          anon.mergedInto = user.id;
+          for (const [token, owner] of sessions) if (owner === anon.id) sessions.delete(token);
         }
         return json({ token: issue(user), ...me(user), transferred, welcomeGranted: true });
       }

@@ -22,9 +22,11 @@ const anonymous = (available: number): AccountState => ({
 async function setup({
   account = anonymous(3),
   insert,
+  loadAccount,
 }: {
   account?: AccountState;
   insert?: () => Promise<InsertResult>;
+  loadAccount?: () => Promise<AccountState>;
 } = {}) {
   const posted: PanelToBackground[] = [];
   let toPanel: ((m: BackgroundToPanel) => void) | null = null;
@@ -38,7 +40,7 @@ async function setup({
   };
   const deps: PanelDeps = {
     connect: vi.fn(() => port),
-    loadAccount: vi.fn(async () => account),
+    loadAccount: vi.fn(loadAccount ?? (async () => account)),
     watchAccount: (cb) => {
       watcher = cb;
       return () => {};
@@ -256,6 +258,42 @@ describe("the panel", () => {
       },
     });
     expect(p.$("myba-balance")?.textContent).toBe("1 token");
+  });
+
+  it("signed out for good (sign_in_required): says sign in, offers it, and does not retry by itself", async () => {
+    const signInRequired = {
+      status: 403,
+      code: "sign_in_required",
+      message: "This browser's free tokens already moved to your MyBA account. Sign in to continue.",
+    };
+    const p = await setup({ loadAccount: () => Promise.reject(signInRequired) });
+    cleanup = p.unmount;
+    await settle();
+    expect(p.$("myba-balance")?.textContent).toBe("Signed out");
+    const notice = p.$("myba-sign-in-required");
+    expect(notice?.textContent).toContain("Sign in to continue");
+    expect(p.$("myba-account-error")).toBeNull();
+    expect(notice?.querySelector('[data-testid="myba-buy"]')).toBeNull();
+    click(notice?.querySelector('[data-testid="myba-signin"]') as HTMLElement);
+    expect(p.deps.openPopup).toHaveBeenCalledWith("account");
+    const loads = (p.deps.loadAccount as ReturnType<typeof vi.fn>).mock.calls.length;
+
+    // Generating anyway: the same answer, the same way out; no retry behind the user's back.
+    type(p.$("myba-input"), "Add dark mode");
+    click(p.$("myba-generate"));
+    p.emit({ type: "error", charged: 0, error: signInRequired });
+    const error = p.$("myba-error");
+    expect(error?.textContent).toContain("Sign in to continue");
+    expect(error?.querySelector('[data-testid="myba-signin"]')).not.toBeNull();
+    expect(error?.querySelector('[data-testid="myba-retry"]')).toBeNull();
+    await settle();
+    expect(p.posted).toHaveLength(1);
+    expect(p.deps.loadAccount).toHaveBeenCalledTimes(loads);
+
+    // Signing in from the popup brings the balance back.
+    p.pushAccount({ ...anonymous(7), account: { id: "acc_user", kind: "user", email: "a@b.c" } });
+    expect(p.$("myba-balance")?.textContent).toBe("7 tokens");
+    expect(p.$("myba-sign-in-required")).toBeNull();
   });
 
   it("a server failure says nothing was charged; Retry after it is a new generation", async () => {

@@ -3,7 +3,7 @@ import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fakeBrowser } from "wxt/testing/fake-browser";
 import { App } from "@/entrypoints/popup/App";
-import type { Tokens } from "@/lib/api";
+import { ApiError, type Tokens } from "@/lib/api";
 import { type AccountState, onMessage, type ProtocolMap, removeAllListeners } from "@/lib/messaging";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -118,5 +118,38 @@ describe("the popup", () => {
       "Signed in as ada@example.com. Moved 1 token from this browser. Welcome bonus: +6 tokens.",
     );
     expect(p.balance()).toBe("7 tokens");
+  });
+
+  it("signed out with no anonymous session to return to: says so and offers sign-in, not an error", async () => {
+    let signedIn = true;
+    const bg = stubBackground({
+      getAccount: () => {
+        if (signedIn) return user();
+        throw new ApiError(
+          403,
+          "sign_in_required",
+          "This browser's free tokens already moved to your MyBA account. Sign in to continue.",
+        );
+      },
+      signOut: () => {
+        signedIn = false;
+        return null;
+      },
+    });
+    const p = await renderPopup();
+    expect(p.$("myba-popup-account")?.textContent).toBe("Signed in as ada@example.com");
+
+    await click(p.$("myba-signout"));
+
+    expect(p.$("myba-account-message")?.textContent).toBe("Signed out.");
+    expect(p.$("myba-popup-account")?.textContent).toBe("Signed out");
+    expect(p.balance()).toBe("– tokens");
+    expect(p.$("myba-sign-in-required")?.textContent).toContain("Sign in to continue");
+    expect(p.$("myba-popup-error")).toBeNull();
+    expect(p.$("myba-dev-email")).not.toBeNull();
+    expect(p.$("myba-signout")).toBeNull();
+    // One look at the background after signing out; nothing keeps asking.
+    await settle(10);
+    expect(bg.sent("getAccount").length).toBeLessThanOrEqual(3);
   });
 });

@@ -1,9 +1,10 @@
 import { calculatePKCECodeChallenge } from "oauth4webapi";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeBrowser } from "wxt/testing/fake-browser";
+import { relayGeneration } from "@/entrypoints/background/generate";
 import { registerHandlers } from "@/entrypoints/background/handlers";
-import { ApiError, createApi } from "@/lib/api";
-import { asApiError, removeAllListeners, sendMessage } from "@/lib/messaging";
+import { type Api, ApiError, createApi, type GenerateRequest } from "@/lib/api";
+import { asApiError, type BackgroundToPanel, removeAllListeners, sendMessage } from "@/lib/messaging";
 import { SessionManager } from "@/lib/session";
 import { accountItem, sessionItem, visitorIdItem } from "@/lib/storage";
 import { fakeWorker } from "./fake-worker";
@@ -15,8 +16,16 @@ function setup() {
   const getApi = async () => createApi({ baseUrl: API, fetch: worker.fetch });
   const session = new SessionManager(getApi);
   registerHandlers({ session, getApi });
-  return { worker, session };
+  return { worker, session, getApi };
 }
+
+const request: GenerateRequest = {
+  site: "linear",
+  feature: "generate",
+  issueType: "task",
+  prompt: "Rate limit the export endpoint",
+  context: { title: "", description: "", project: "ENG", url: "https://linear.app/acme" },
+};
 
 const paths = (worker: ReturnType<typeof fakeWorker>) => worker.calls.map((c) => `${c.method} ${c.path}`);
 
@@ -75,7 +84,8 @@ describe("anonymous bootstrap", () => {
 describe("a dead token", () => {
   it("falls back to anonymous when the signed-in session is revoked (401)", async () => {
     const { worker } = setup();
-    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    // Signed in before this browser ever had an anonymous session: nothing moved.
+    await visitorIdItem.setValue("visitor-abc-123");
     const signedIn = await sendMessage("devLogin", { email: "ada@example.com" });
     expect(signedIn.account.kind).toBe("user");
 
@@ -174,9 +184,9 @@ describe("sign-in", () => {
     expect((await sessionItem.getValue())?.kind).toBe("anonymous");
   });
 
-  it("sign-out revokes the token and returns to an anonymous session", async () => {
+  it("sign-out revokes the token and returns to an anonymous session when nothing moved", async () => {
     const { worker } = setup();
-    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    await visitorIdItem.setValue("visitor-abc-123");
     const user = await sendMessage("devLogin", { email: "ada@example.com" });
     const token = (await sessionItem.getValue())?.token;
 
@@ -184,7 +194,81 @@ describe("sign-in", () => {
 
     const logout = worker.calls.find((c) => c.path === "/auth/logout");
     expect(logout?.headers.get("Authorization")).toBe(`Bearer ${token}`);
-    expect(after.account.kind).toBe("anonymous");
-    expect(after.account.id).not.toBe(user.account.id);
+    expect(after?.account.kind).toBe("anonymous");
+    expect(after?.account.id).not.toBe(user.account.id);
+  });
+});
+
+describe("a browser whose anonymous tokens moved to an account (403 sign_in_required)", () => {
+  const generate = async (session: SessionManager, getApi: () => Promise<Api>) => {
+    const received: BackgroundToPanel[] = [];
+    await relayGeneration(request, false, new AbortController().signal, { session, getApi }, (m) =>
+      received.push(m),
+    );
+    return received;
+  };
+
+  it("after sign-out: signed out, sign in to continue; asks the Worker once, then stops asking", async () => {
+    const { worker, session, getApi } = setup();
+    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    await sendMessage("devLogin", { email: "ada@example.com" });
+
+    // Signing out works; there is just no anonymous session to return to.
+    const after = await sendMessage("signOut", undefined);
+    expect(after).toBeNull();
+    expect(await sessionItem.getValue()).toBeNull();
+    expect(await accountItem.getValue()).toBeNull();
+
+    // Every view that asks, and a generation, hears "sign in"; the Worker is not asked again.
+    for (let i = 0; i < 3; i++) {
+      const err = await sendMessage("getAccount", { refresh: true }).catch(asApiError);
+      expect(err).toMatchObject({
+        status: 403,
+        code: "sign_in_required",
+        message: expect.stringMatching(/sign in/i),
+      });
+    }
+    const received = await generate(session, getApi);
+    expect(received).toEqual([expect.objectContaining({ type: "error", charged: 0 })]);
+    expect(received[0]).toMatchObject({ error: { code: "sign_in_required" } });
+    expect(paths(worker).filter((p) => p === "POST /api/anonymous")).toHaveLength(2);
+    expect(paths(worker)).not.toContain("POST /api/generate");
+
+    // Signing in again is the way back, and it sends no stale anonymous token.
+    const back = await sendMessage("devLogin", { email: "ada@example.com" });
+    expect(back.account.kind).toBe("user");
+    expect(worker.calls.filter((c) => c.path === "/auth/dev-login").at(-1)?.body).toEqual({
+      email: "ada@example.com",
+    });
+    expect((await sendMessage("getAccount", { refresh: true })).account.email).toBe("ada@example.com");
+  });
+
+  it("when the user's session dies (401): sign in to continue, not a new anonymous account", async () => {
+    const { worker } = setup();
+    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    const signedIn = await sendMessage("devLogin", { email: "ada@example.com" });
+    worker.revoke(signedIn.account.id);
+
+    const err = await sendMessage("getAccount", { refresh: true }).catch(asApiError);
+
+    expect(err).toMatchObject({ code: "sign_in_required" });
+    expect(paths(worker).slice(-2)).toEqual(["GET /api/me", "POST /api/anonymous"]);
+    const before = worker.calls.length;
+    await sendMessage("getAccount", {}).catch(asApiError);
+    await sendMessage("getAccount", { refresh: true }).catch(asApiError);
+    expect(worker.calls.length).toBe(before);
+  });
+
+  it("pointing the extension at another Worker asks that one afresh", async () => {
+    const { worker } = setup();
+    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    await sendMessage("devLogin", { email: "ada@example.com" });
+    await sendMessage("signOut", undefined);
+    const before = worker.calls.length;
+
+    await sendMessage("setApiUrl", { apiUrl: "http://other.test" });
+    await sendMessage("getAccount", { refresh: true }).catch(asApiError);
+
+    expect(paths(worker).slice(before)).toEqual(["POST /api/anonymous"]);
   });
 });

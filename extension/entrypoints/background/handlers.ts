@@ -16,6 +16,7 @@ import {
   gitlabHostsItem,
   pendingCheckoutItem,
   sessionItem,
+  signInRequiredItem,
   sitesEnabledItem,
 } from "@/lib/storage";
 import { disableGitlabHost, enableGitlabHost, normalizeOrigin } from "./gitlab-hosts";
@@ -116,7 +117,10 @@ export function registerHandlers({ session, getApi }: HandlerDeps): void {
     );
   });
 
-  onMessage("signOut", async () => state(await session.signOut()));
+  onMessage("signOut", async () => {
+    const me = await session.signOut();
+    return me ? state(me) : null;
+  });
 
   onMessage("getPlans", async () => {
     const api = await getApi();
@@ -213,6 +217,7 @@ export function registerHandlers({ session, getApi }: HandlerDeps): void {
       // A session belongs to one Worker: start over against the new one.
       await sessionItem.setValue(null);
       await accountItem.setValue(null);
+      await signInRequiredItem.setValue(null);
     }
     return settings();
   });

@@ -1,7 +1,15 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { browser } from "wxt/browser";
 import { loadAccount } from "@/lib/account";
-import type { Generation, Plans, Price, Provider, Tokens } from "@/lib/api";
+import {
+  type ApiError,
+  type Generation,
+  type Plans,
+  type Price,
+  type Provider,
+  SIGN_IN_REQUIRED,
+  type Tokens,
+} from "@/lib/api";
 import { tokenCount, tokenWord } from "@/lib/format";
 import { type AccountState, asApiError, type Settings, sendMessage } from "@/lib/messaging";
 import { accountItem, pendingCheckoutItem } from "@/lib/storage";
@@ -22,16 +30,30 @@ export function App() {
     return VIEWS.some((v) => v.id === hash) ? hash : "account";
   });
   const [state, setState] = useState<AccountState | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  // This browser's anonymous tokens moved to an account: signed out until the user signs in.
+  const signedOut = error?.code === SIGN_IN_REQUIRED;
 
   const refresh = useCallback(async (fresh: boolean) => {
     try {
       setState(await loadAccount(fresh));
       setError(null);
     } catch (err) {
-      setError(errorText(err));
+      const e = asApiError(err);
+      if (e.code === SIGN_IN_REQUIRED) setState(null);
+      setError(e);
     }
   }, []);
+
+  const changed = useCallback(
+    (next: AccountState | null) => {
+      setState(next);
+      if (next) setError(null);
+      // Signed out with no anonymous session to return to: the background says what now.
+      else void refresh(true);
+    },
+    [refresh],
+  );
 
   useEffect(() => {
     void refresh(false).then(() => refresh(true));
@@ -53,7 +75,9 @@ export function App() {
               ? state.account.kind === "user"
                 ? `Signed in as ${state.account.email ?? state.account.name ?? "you"}`
                 : "Not signed in — trying MyBA anonymously"
-              : "Loading…"}
+              : signedOut
+                ? "Signed out"
+                : "Loading…"}
           </p>
         </div>
         <div className="balance" data-testid="myba-popup-balance" aria-live="polite">
@@ -77,13 +101,19 @@ export function App() {
         ))}
       </nav>
 
-      {error && (
-        <p className="notice error" role="alert" data-testid="myba-popup-error">
-          {error}
+      {signedOut ? (
+        <p className="notice" role="status" data-testid="myba-sign-in-required">
+          {error.message}
         </p>
+      ) : (
+        error && (
+          <p className="notice error" role="alert" data-testid="myba-popup-error">
+            {error.message}
+          </p>
+        )
       )}
 
-      {view === "account" && <AccountView state={state} onChange={setState} />}
+      {view === "account" && <AccountView state={state} signedOut={signedOut} onChange={changed} />}
       {view === "buy" && <BuyView state={state} />}
       {view === "history" && <HistoryView />}
       {view === "settings" && <SettingsView onApiChange={() => refresh(true)} />}
@@ -143,7 +173,15 @@ function Grants({ tokens }: { tokens: Tokens }) {
   );
 }
 
-function AccountView({ state, onChange }: { state: AccountState | null; onChange(s: AccountState): void }) {
+function AccountView({
+  state,
+  signedOut,
+  onChange,
+}: {
+  state: AccountState | null;
+  signedOut: boolean;
+  onChange(s: AccountState | null): void;
+}) {
   const [providers, setProviders] = useState<Provider[] | null>(null);
   const [devLogin, setDevLogin] = useState(false);
   const [email, setEmail] = useState("");
@@ -206,7 +244,11 @@ function AccountView({ state, onChange }: { state: AccountState | null; onChange
   return (
     <section className="view" aria-labelledby="account-title">
       <h2 id="account-title">Balance</h2>
-      {state ? <Grants tokens={state.tokens} /> : <p className="muted">Loading…</p>}
+      {state ? (
+        <Grants tokens={state.tokens} />
+      ) : (
+        <p className="muted">{signedOut ? "Sign in to see your balance." : "Loading…"}</p>
+      )}
 
       {anonymous ? (
         <>
