@@ -198,6 +198,8 @@ describe("generate and insert, end to end", () => {
     await panel(page).generate.click();
     await panel(page).error.waitFor();
     expect(await panel(page).error.getAttribute("data-code")).toBe("insufficient_tokens");
+    // The badge agrees with the refusal, not with the balance from before.
+    await expect.poll(() => tokens(page)).toBe(0);
     await expect.poll(() => panel(page).buy.isVisible()).toBe(true);
     await screenshot(page, "linear-panel-insufficient");
     await page.close();
