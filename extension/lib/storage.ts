@@ -18,16 +18,6 @@ export const sessionItem = storage.defineItem<StoredSession | null>("local:sessi
   version: 1,
 });
 
-/**
- * The anonymous session kept aside while signed in, so that signing out (or a
- * revoked user session) returns to the same anonymous account instead of
- * asking the Worker for a new one.
- */
-export const anonymousSessionItem = storage.defineItem<StoredSession | null>("local:anonymousSession", {
-  fallback: null,
-  version: 1,
-});
-
 /** The FingerprintJS visitor id, computed once where a DOM exists (popup or panel). */
 export const visitorIdItem = storage.defineItem<string | null>("local:visitorId", {
   fallback: null,
