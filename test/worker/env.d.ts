@@ -6,9 +6,11 @@ declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+      MYBA_TEST_LOGS: string;
     }
   }
   interface Env extends WorkerEnv {
     TEST_MIGRATIONS: D1Migration[];
+    MYBA_TEST_LOGS: string;
   }
 }
