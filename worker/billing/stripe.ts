@@ -3,7 +3,7 @@ import type { Env } from "../env";
 
 /**
  * Billing runs on Stripe only when both keys are set; otherwise checkout
- * falls back to local demo billing (see demo.ts), which is refused on any
+ * falls back to local demo billing (`demoBillingAllowed` in checkout.ts), refused on any
  * host but loopback.
  */
 export function stripeConfigured(env: Env): boolean {
