@@ -1,6 +1,6 @@
 import { act } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Tokens } from "@/lib/api";
+import type { ApiErrorInfo, Tokens } from "@/lib/api";
 import type { AccountState, BackgroundToPanel, PanelToBackground, PortLike } from "@/lib/messaging";
 import { mountPanel } from "@/panel/mount";
 import type { PanelDeps } from "@/panel/Panel";
@@ -17,6 +17,22 @@ const anonymous = (available: number): AccountState => ({
   account: { id: "acc_anon", kind: "anonymous" },
   tokens: { available, held: 0 },
   apiUrl: "http://api.test",
+});
+
+let cleanup: (() => void) | null = null;
+beforeEach(() => {
+  cleanup = null;
+});
+afterEach(() => {
+  cleanup?.();
+  document.body.innerHTML = "";
+});
+
+const insufficientTokens = (details: Record<string, unknown>): ApiErrorInfo => ({
+  status: 402,
+  code: "insufficient_tokens",
+  message: "Not enough tokens.",
+  details,
 });
 
 async function setup({
@@ -71,6 +87,12 @@ async function setup({
   act(() => {
     mounted = mountPanel({ container, adapter, form: document.createElement("form"), onClose }, deps);
   });
+  const unmount = () =>
+    act(() => {
+      mounted?.unmount();
+      mounted = undefined;
+    });
+  cleanup = unmount;
 
   const $ = (id: string) => shadow.querySelector<HTMLElement>(`[data-testid="${id}"]`);
   // Let the account and plans requests of the first render land.
@@ -83,8 +105,15 @@ async function setup({
     shadow,
     $,
     emit: (m: BackgroundToPanel) => act(() => toPanel?.(m)),
+    /** Types the request and presses Generate. */
+    generate: (prompt: string) => {
+      type($("myba-input"), prompt);
+      click($("myba-generate"));
+    },
+    /** The background's answer when the generation failed. */
+    fail: (error: ApiErrorInfo, charged = 0) => act(() => toPanel?.({ type: "error", charged, error })),
     pushAccount: (s: AccountState) => act(() => watcher?.(s)),
-    unmount: () => act(() => mounted?.unmount()),
+    unmount,
   };
 }
 
@@ -119,19 +148,9 @@ const done: BackgroundToPanel = {
   tokens: { available: 2, held: 0 },
 };
 
-let cleanup: (() => void) | null = null;
-beforeEach(() => {
-  cleanup = null;
-});
-afterEach(() => {
-  cleanup?.();
-  document.body.innerHTML = "";
-});
-
 describe("the panel", () => {
   it("shows the balance, streams the preview, then inserts the ticket into the form", async () => {
     const p = await setup();
-    cleanup = p.unmount;
     expect(p.$("myba-balance")?.textContent).toBe("3 tokens");
     expect(p.$("myba-generate")?.hasAttribute("disabled")).toBe(true);
 
@@ -189,9 +208,7 @@ describe("the panel", () => {
 
   it("Stop asks the background to abort and keeps what arrived", async () => {
     const p = await setup();
-    cleanup = p.unmount;
-    type(p.$("myba-input"), "Add dark mode");
-    click(p.$("myba-generate"));
+    p.generate("Add dark mode");
     p.emit({ type: "delta", text: "Title: Dark mode" });
     click(p.$("myba-stop"));
     expect(p.posted.at(-1)).toEqual({ type: "stop" });
@@ -203,19 +220,8 @@ describe("the panel", () => {
 
   it("insufficient tokens (402) explains the shortage and offers sign-in and buying", async () => {
     const p = await setup({ account: anonymous(1) });
-    cleanup = p.unmount;
-    type(p.$("myba-input"), "Split the checkout epic");
-    click(p.$("myba-generate"));
-    p.emit({
-      type: "error",
-      charged: 0,
-      error: {
-        status: 402,
-        code: "insufficient_tokens",
-        message: "Not enough tokens.",
-        details: { required: 2, available: 1, shortage: 1 },
-      },
-    });
+    p.generate("Split the checkout epic");
+    p.fail(insufficientTokens({ required: 2, available: 1, shortage: 1 }));
     const error = p.$("myba-error");
     expect(error?.textContent).toContain("this needs 2, you have 1");
     click(error?.querySelector('[data-testid="myba-signin"]') as HTMLElement);
@@ -226,37 +232,17 @@ describe("the panel", () => {
 
   it("after a 402 the balance shows what the Worker reported, not the stale number", async () => {
     const p = await setup({ account: anonymous(3) });
-    cleanup = p.unmount;
     expect(p.$("myba-balance")?.textContent).toBe("3 tokens");
-    type(p.$("myba-input"), "Split the checkout epic");
-    click(p.$("myba-generate"));
+    p.generate("Split the checkout epic");
     // Spent on another device meanwhile: the error says so, with no `tokens` beside it.
-    p.emit({
-      type: "error",
-      charged: 0,
-      error: {
-        status: 402,
-        code: "insufficient_tokens",
-        message: "Not enough tokens.",
-        details: { required: 1, available: 0, shortage: 1 },
-      },
-    });
+    p.fail(insufficientTokens({ required: 1, available: 0, shortage: 1 }));
     expect(p.$("myba-error")?.textContent).toContain("you have 0");
     expect(p.$("myba-balance")?.textContent).toBe("0 tokens");
     expect(p.$("myba-balance")?.dataset.low).toBe("true");
 
     // A `tokens` object in the details wins over the bare number.
     click(p.$("myba-generate"));
-    p.emit({
-      type: "error",
-      charged: 0,
-      error: {
-        status: 402,
-        code: "insufficient_tokens",
-        message: "Not enough tokens.",
-        details: { required: 2, available: 1, shortage: 1, tokens: { available: 1, held: 0 } },
-      },
-    });
+    p.fail(insufficientTokens({ required: 2, available: 1, shortage: 1, tokens: { available: 1, held: 0 } }));
     expect(p.$("myba-balance")?.textContent).toBe("1 token");
   });
 
@@ -267,7 +253,6 @@ describe("the panel", () => {
       message: "This browser's free tokens already moved to your MyBA account. Sign in to continue.",
     };
     const p = await setup({ loadAccount: () => Promise.reject(signInRequired) });
-    cleanup = p.unmount;
     await settle();
     expect(p.$("myba-balance")?.textContent).toBe("Signed out");
     const notice = p.$("myba-sign-in-required");
@@ -279,9 +264,8 @@ describe("the panel", () => {
     const loads = (p.deps.loadAccount as ReturnType<typeof vi.fn>).mock.calls.length;
 
     // Generating anyway: the same answer, the same way out; no retry behind the user's back.
-    type(p.$("myba-input"), "Add dark mode");
-    click(p.$("myba-generate"));
-    p.emit({ type: "error", charged: 0, error: signInRequired });
+    p.generate("Add dark mode");
+    p.fail(signInRequired);
     const error = p.$("myba-error");
     expect(error?.textContent).toContain("Sign in to continue");
     expect(error?.querySelector('[data-testid="myba-signin"]')).not.toBeNull();
@@ -298,14 +282,8 @@ describe("the panel", () => {
 
   it("a server failure says nothing was charged; Retry after it is a new generation", async () => {
     const p = await setup();
-    cleanup = p.unmount;
-    type(p.$("myba-input"), "Add dark mode");
-    click(p.$("myba-generate"));
-    p.emit({
-      type: "error",
-      charged: 0,
-      error: { status: 502, code: "upstream_error", message: "The model did not answer." },
-    });
+    p.generate("Add dark mode");
+    p.fail({ status: 502, code: "upstream_error", message: "The model did not answer." });
     expect(p.$("myba-error")?.textContent).toContain("Nothing was charged.");
     click(p.$("myba-retry"));
     expect(p.posted.at(-1)).toMatchObject({ type: "start", retry: false });
@@ -313,7 +291,6 @@ describe("the panel", () => {
 
   it("counts tokens in good English: one token, two tokens", async () => {
     const p = await setup({ account: anonymous(1) });
-    cleanup = p.unmount;
     expect(p.$("myba-balance")?.textContent).toBe("1 token");
     expect(p.$("myba-low-balance")?.textContent).toContain("1 token left");
     const options = [...(p.$("myba-feature") as HTMLSelectElement).options].map((o) => o.textContent);
@@ -322,42 +299,25 @@ describe("the panel", () => {
       "Refine what is in the form · 1 token",
       "Split into subtasks · 2 tokens",
     ]);
-    type(p.$("myba-input"), "Add dark mode");
-    click(p.$("myba-generate"));
-    p.emit({
-      type: "error",
-      charged: 1,
-      error: { status: 502, code: "upstream_error", message: "The model stopped halfway." },
-    });
+    p.generate("Add dark mode");
+    p.fail({ status: 502, code: "upstream_error", message: "The model stopped halfway." }, 1);
     expect(p.$("myba-error")?.textContent).toContain("1 token was charged for the part received.");
   });
 
   it("after a dropped connection, Retry resends the same generation", async () => {
     const p = await setup();
-    cleanup = p.unmount;
-    type(p.$("myba-input"), "Add dark mode");
-    click(p.$("myba-generate"));
+    p.generate("Add dark mode");
     const first = p.posted[0];
     type(p.$("myba-input"), "Something typed meanwhile");
-    p.emit({
-      type: "error",
-      charged: 0,
-      error: { status: 0, code: "stream_interrupted", message: "The connection dropped." },
-    });
+    p.fail({ status: 0, code: "stream_interrupted", message: "The connection dropped." });
     click(p.$("myba-retry"));
     expect(p.posted.at(-1)).toEqual({ ...(first as object), retry: true });
   });
 
   it("429 shows when to try again and holds the button until then", async () => {
     const p = await setup();
-    cleanup = p.unmount;
-    type(p.$("myba-input"), "Add dark mode");
-    click(p.$("myba-generate"));
-    p.emit({
-      type: "error",
-      charged: 0,
-      error: { status: 429, code: "rate_limited", message: "Slow down.", retryAfter: 30 },
-    });
+    p.generate("Add dark mode");
+    p.fail({ status: 429, code: "rate_limited", message: "Slow down.", retryAfter: 30 });
     expect(p.$("myba-error")?.textContent).toContain("Try again in 30 s");
     expect(p.$("myba-generate")?.hasAttribute("disabled")).toBe(true);
     expect(p.$("myba-retry")?.hasAttribute("disabled")).toBe(true);
@@ -367,9 +327,7 @@ describe("the panel", () => {
     const p = await setup({
       insert: async () => ({ ok: false, field: "description", reason: "the editor did not change" }),
     });
-    cleanup = p.unmount;
-    type(p.$("myba-input"), "Add dark mode");
-    click(p.$("myba-generate"));
+    p.generate("Add dark mode");
     p.emit(done);
     click(p.$("myba-insert"));
     await settle();
@@ -384,9 +342,7 @@ describe("the panel", () => {
 
   it("renders the model's Markdown without scripts, handlers or remote images", async () => {
     const p = await setup();
-    cleanup = p.unmount;
-    type(p.$("myba-input"), "x");
-    click(p.$("myba-generate"));
+    p.generate("x");
     p.emit({
       type: "delta",
       text: 'Title: T\n\nHi <img src="https://evil.test/x.png" onerror="alert(1)"><script>alert(2)</script> [a](javascript:alert(3))',
@@ -399,7 +355,6 @@ describe("the panel", () => {
 
   it("is keyboard driven: Ctrl+Enter generates, Escape closes, keys do not reach the page", async () => {
     const p = await setup();
-    cleanup = p.unmount;
     const pageShortcut = vi.fn();
     document.addEventListener("keydown", pageShortcut);
     type(p.$("myba-input"), "Add dark mode");
@@ -419,7 +374,6 @@ describe("the panel", () => {
 
   it("counts characters and refuses more than 4000", async () => {
     const p = await setup();
-    cleanup = p.unmount;
     type(p.$("myba-input"), "a".repeat(4001));
     expect(p.$("myba-counter")?.textContent).toBe("4001/4000");
     expect(p.$("myba-generate")?.hasAttribute("disabled")).toBe(true);
@@ -429,7 +383,6 @@ describe("the panel", () => {
 
   it("warns when the balance is low and follows balance changes made elsewhere", async () => {
     const p = await setup({ account: anonymous(0) });
-    cleanup = p.unmount;
     expect(p.$("myba-low-balance")?.textContent).toContain("you have 0");
     p.pushAccount({ ...anonymous(12), account: { id: "acc_user", kind: "user", email: "a@b.c" } });
     expect(p.$("myba-balance")?.textContent).toBe("12 tokens");
@@ -438,8 +391,7 @@ describe("the panel", () => {
 
   it("unmounting closes the port and removes everything it added", async () => {
     const p = await setup();
-    type(p.$("myba-input"), "Add dark mode");
-    click(p.$("myba-generate"));
+    p.generate("Add dark mode");
     const port = (p.deps.connect as ReturnType<typeof vi.fn>).mock.results[0]?.value as PortLike;
     p.unmount();
     expect(port.disconnect).toHaveBeenCalled();
