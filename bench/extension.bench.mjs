@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { chromium } from "playwright-core";
+import { launchWithExtension } from "../test/fixtures/chromium.mjs";
 import { makeCertificate, startFixtureServer } from "../test/fixtures/server.mjs";
 
 const BUDGET_GZIP = 20 * 1024;
@@ -49,27 +49,10 @@ try {
   );
 
   fixtures = await startFixtureServer(makeCertificate(dir));
-  const hosts = ["example.atlassian.net", "gitlab.com", "linear.app"];
-  const rules = [
-    ...hosts.map((h) => `MAP ${h} 127.0.0.1:${fixtures.port}`),
-    "MAP * ~NOTFOUND",
-    "EXCLUDE 127.0.0.1",
-  ];
-  context = await chromium.launchPersistentContext(join(dir, "profile"), {
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    headless: true,
-    args: [
-      `--disable-extensions-except=${ext}`,
-      `--load-extension=${ext}`,
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--host-resolver-rules=${rules.join(",")}`,
-      "--ignore-certificate-errors",
-    ],
+  context = await launchWithExtension({
+    extensionDir: ext,
+    fixturePort: fixtures.port,
+    profile: join(dir, "profile"),
   });
   // Stamps, in the page, when the form and when the launcher's host first show up.
   await context.addInitScript(() => {

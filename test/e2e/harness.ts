@@ -6,9 +6,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-
-export const FIXTURE_HOSTS = ["example.atlassian.net", "gitlab.com", "linear.app"];
+import type { BrowserContext, Page } from "playwright-core";
+import { launchWithExtension } from "../fixtures/chromium.mjs";
 
 function required(name: string): string {
   const value = process.env[name];
@@ -35,29 +34,11 @@ export async function launch(
   const dir = options.extensionDir ?? e2e.extensionDir();
   const port = options.fixturePort ?? e2e.fixturePort();
   const profile = mkdtempSync(join(tmpdir(), "myba-chromium-"));
-  // The fixture hosts go to the loopback server; every other name fails, so
-  // nothing leaves the machine (the Worker is reached by its IP).
-  const rules = [
-    ...FIXTURE_HOSTS.map((host) => `MAP ${host} 127.0.0.1:${port}`),
-    "MAP * ~NOTFOUND",
-    "EXCLUDE 127.0.0.1",
-  ];
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    headless: true,
+  const context = await launchWithExtension({
+    extensionDir: dir,
+    fixturePort: port,
+    profile,
     viewport: { width: 1280, height: 900 },
-    args: [
-      `--disable-extensions-except=${dir}`,
-      `--load-extension=${dir}`,
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--host-resolver-rules=${rules.join(",")}`,
-      "--ignore-certificate-errors",
-    ],
   });
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker"));
   const extensionId = new URL(worker.url()).host;
