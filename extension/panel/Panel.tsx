@@ -419,42 +419,25 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
       </div>
 
       <div className="myba-row">
-        <div className="myba-field">
-          <label className="myba-label" htmlFor={`${ids}-type`}>
-            Issue type
-          </label>
-          <select
-            id={`${ids}-type`}
-            className="myba-select"
-            data-testid="myba-issue-type"
-            value={issueType}
-            onChange={(e) => setIssueType(e.target.value as IssueType)}
-          >
-            {ISSUE_TYPES.map((t) => (
-              <option key={t.value} value={t.value}>
-                {t.label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="myba-field">
-          <label className="myba-label" htmlFor={`${ids}-feature`}>
-            Action
-          </label>
-          <select
-            id={`${ids}-feature`}
-            className="myba-select"
-            data-testid="myba-feature"
-            value={feature}
-            onChange={(e) => setFeature(e.target.value as Feature)}
-          >
-            {FEATURES.map((f) => (
-              <option key={f.value} value={f.value}>
-                {f.label} · {tokenCount(costs[f.value])}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id={`${ids}-type`}
+          label="Issue type"
+          testId="myba-issue-type"
+          value={issueType}
+          options={ISSUE_TYPES}
+          onChange={setIssueType}
+        />
+        <SelectField
+          id={`${ids}-feature`}
+          label="Action"
+          testId="myba-feature"
+          value={feature}
+          options={FEATURES.map((f) => ({
+            value: f.value,
+            label: `${f.label} · ${tokenCount(costs[f.value])}`,
+          }))}
+          onChange={setFeature}
+        />
         <span className="myba-spacer" />
         {streaming ? (
           <button type="button" className="myba-button" data-testid="myba-stop" onClick={stop}>
@@ -594,7 +577,50 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
   );
 }
 
-function SignInButton({ openPopup }: { openPopup: PanelDeps["openPopup"] }) {
+function SelectField<T extends string>({
+  id,
+  label,
+  testId,
+  value,
+  options,
+  onChange,
+}: {
+  id: string;
+  label: string;
+  testId: string;
+  value: T;
+  options: { value: NoInfer<T>; label: string }[];
+  onChange(value: NoInfer<T>): void;
+}) {
+  return (
+    <div className="myba-field">
+      <label className="myba-label" htmlFor={id}>
+        {label}
+      </label>
+      <select
+        id={id}
+        className="myba-select"
+        data-testid={testId}
+        value={value}
+        onChange={(e) => onChange(e.target.value as T)}
+      >
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+function SignInButton({
+  openPopup,
+  label = "Sign in",
+}: {
+  openPopup: PanelDeps["openPopup"];
+  label?: string;
+}) {
   return (
     <button
       type="button"
@@ -603,7 +629,7 @@ function SignInButton({ openPopup }: { openPopup: PanelDeps["openPopup"] }) {
       data-testid="myba-signin"
       onClick={() => void openPopup("account")}
     >
-      Sign in
+      {label}
     </button>
   );
 }
@@ -611,17 +637,7 @@ function SignInButton({ openPopup }: { openPopup: PanelDeps["openPopup"] }) {
 function BuyButtons({ anonymous, openPopup }: { anonymous: boolean; openPopup: PanelDeps["openPopup"] }) {
   return (
     <span className="myba-row">
-      {anonymous && (
-        <button
-          type="button"
-          className="myba-button"
-          data-variant="primary"
-          data-testid="myba-signin"
-          onClick={() => void openPopup("account")}
-        >
-          Sign in for free tokens
-        </button>
-      )}
+      {anonymous && <SignInButton openPopup={openPopup} label="Sign in for free tokens" />}
       <button
         type="button"
         className="myba-button"
