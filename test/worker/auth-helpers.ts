@@ -2,20 +2,10 @@ import { env } from "cloudflare:test";
 import { expect, inject } from "vitest";
 import { app } from "../../worker/app";
 import type { Env } from "../../worker/env";
+// Who logs in at the fake provider; a type import only, as the fake runs in Node.
+import type { FakeUser } from "../fakes/oauth.fake";
 
 /** Shared by the identity tests (anonymous, session, auth*). */
-
-/** Who logs in at the fake provider (test/fakes/oauth.fake.ts, which runs in Node). */
-export interface FakeUser {
-  id: string | number;
-  email?: string;
-  emailVerified?: boolean;
-  name?: string;
-  login?: string;
-  githubEmails?: { email: string; primary: boolean; verified: boolean }[];
-  deny?: boolean;
-  tokenError?: boolean;
-}
 
 export const CHROME_REDIRECT = "https://ocbanhjklocoagnmjekgklfdibifkcnm.chromiumapp.org/";
 export const FIREFOX_REDIRECT = `https://${"0123456789abcdef".repeat(2)}01234567.extensions.allizom.org/`;
