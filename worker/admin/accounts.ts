@@ -14,6 +14,7 @@ import {
   subscriptions,
 } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
+import { keysetPage } from "../lib/pagination";
 import { validate } from "../lib/validation";
 import { wallet } from "../wallet/client";
 import { auditInsert, recordAudit } from "./audit";
@@ -75,11 +76,7 @@ export const adminAccounts = new Hono<AdminEnv>()
       .where(and(...where))
       .orderBy(desc(accounts.id))
       .limit(q.limit + 1);
-    const items = rows.slice(0, q.limit);
-    return c.json({
-      items: items.map(accountView),
-      ...(rows.length > q.limit ? { nextCursor: items.at(-1)?.id } : {}),
-    });
+    return c.json(keysetPage(rows, q.limit, accountView, (a) => a.id));
   })
 
   .get("/:id", validate("param", idParam), async (c) => {
@@ -108,24 +105,27 @@ export const adminAccounts = new Hono<AdminEnv>()
       )
       .orderBy(desc(ledgerEntries.seq))
       .limit(q.limit + 1);
-    const items = rows.slice(0, q.limit);
-    return c.json({
-      items: items.map((e) => ({
-        id: e.id,
-        seq: e.seq,
-        type: e.type,
-        amount: e.amount,
-        balanceAfter: e.balanceAfter,
-        description: e.description,
-        ...(e.feature ? { feature: e.feature } : {}),
-        ...(e.generationId ? { generationId: e.generationId } : {}),
-        reference: e.reference,
-        grantId: e.grantId,
-        holdId: e.holdId,
-        createdAt: e.createdAt.toISOString(),
-      })),
-      ...(rows.length > q.limit ? { nextCursor: String(items.at(-1)?.seq) } : {}),
-    });
+    return c.json(
+      keysetPage(
+        rows,
+        q.limit,
+        (e) => ({
+          id: e.id,
+          seq: e.seq,
+          type: e.type,
+          amount: e.amount,
+          balanceAfter: e.balanceAfter,
+          description: e.description,
+          ...(e.feature ? { feature: e.feature } : {}),
+          ...(e.generationId ? { generationId: e.generationId } : {}),
+          reference: e.reference,
+          grantId: e.grantId,
+          holdId: e.holdId,
+          createdAt: e.createdAt.toISOString(),
+        }),
+        (e) => String(e.seq),
+      ),
+    );
   })
 
   .post("/:id/adjust", validate("param", idParam), validate("json", adjustBody), async (c) => {

@@ -3,6 +3,7 @@ import type { Db } from "../db/client";
 import { auditLog } from "../db/schema";
 import { newId } from "../lib/ids";
 import { log } from "../lib/log";
+import { keysetPage } from "../lib/pagination";
 
 export interface AuditEntry {
   actor: string;
@@ -64,9 +65,10 @@ export async function listAudit(
     .where(and(...where))
     .orderBy(desc(auditLog.id))
     .limit(q.limit + 1);
-  const page = rows.slice(0, q.limit);
-  return {
-    items: page.map((r) => ({
+  return keysetPage(
+    rows,
+    q.limit,
+    (r) => ({
       id: r.id,
       actor: r.actor,
       action: r.action,
@@ -75,7 +77,7 @@ export async function listAudit(
       after: r.after,
       requestId: r.requestId,
       createdAt: r.createdAt.toISOString(),
-    })),
-    ...(rows.length > q.limit ? { nextCursor: page.at(-1)?.id } : {}),
-  };
+    }),
+    (r) => r.id,
+  );
 }

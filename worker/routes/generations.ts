@@ -5,6 +5,7 @@ import { db } from "../db/client";
 import { generations as generationsTable } from "../db/schema";
 import type { AppEnv } from "../env";
 import { notFound } from "../lib/errors";
+import { keysetPage } from "../lib/pagination";
 import { requireSession } from "../lib/session";
 import { validate } from "../lib/validation";
 
@@ -60,9 +61,7 @@ export const generations = new Hono<AppEnv>()
       )
       .orderBy(desc(generationsTable.id))
       .limit(limit + 1);
-    const items = rows.slice(0, limit).map(item);
-    const last = items[items.length - 1];
-    return c.json({ items, ...(rows.length > limit && last ? { nextCursor: last.id } : {}) });
+    return c.json(keysetPage(rows, limit, item, (r) => r.id));
   })
   .get("/generations/:id", requireSession, validate("query", format), async (c) => {
     const row = await db(c.env.DB).query.generations.findFirst({

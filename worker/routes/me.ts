@@ -5,6 +5,7 @@ import { db } from "../db/client";
 import { accounts, ledgerEntries } from "../db/schema";
 import type { AppEnv } from "../env";
 import { notFound } from "../lib/errors";
+import { keysetPage } from "../lib/pagination";
 import { requireSession } from "../lib/session";
 import { validate } from "../lib/validation";
 import { wallet } from "../wallet/client";
@@ -44,7 +45,7 @@ export const me = new Hono<AppEnv>()
       .where(and(eq(ledgerEntries.walletId, walletId), cursor ? lt(ledgerEntries.seq, cursor) : undefined))
       .orderBy(desc(ledgerEntries.seq))
       .limit(limit + 1);
-    const items = rows.slice(0, limit).map((r) => ({
+    const view = (r: (typeof rows)[number]) => ({
       id: r.id,
       type: r.type,
       amount: r.amount,
@@ -53,7 +54,6 @@ export const me = new Hono<AppEnv>()
       ...(r.feature ? { feature: r.feature } : {}),
       ...(r.generationId ? { generationId: r.generationId } : {}),
       createdAt: r.createdAt.toISOString(),
-    }));
-    const last = rows[limit - 1];
-    return c.json({ items, ...(rows.length > limit && last ? { nextCursor: String(last.seq) } : {}) });
+    });
+    return c.json(keysetPage(rows, limit, view, (r) => String(r.seq)));
   });
