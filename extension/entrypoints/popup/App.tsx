@@ -1,4 +1,12 @@
-import { type FormEvent, useCallback, useEffect, useState } from "react";
+import {
+  type ButtonHTMLAttributes,
+  type FormEvent,
+  type InputHTMLAttributes,
+  type ReactNode,
+  useCallback,
+  useEffect,
+  useState,
+} from "react";
 import { browser } from "wxt/browser";
 import { loadAccount } from "@/lib/account";
 import {
@@ -173,6 +181,38 @@ function Grants({ tokens }: { tokens: Tokens }) {
   );
 }
 
+type TestIdProps = { "data-testid": string };
+
+/** One required field and its submit button on a row; the label is for screen readers only. */
+function OneFieldForm({
+  name,
+  label,
+  input,
+  submit,
+  onSubmit,
+  children,
+}: {
+  /** The form's own accessible name, where the field's label alone would not say what it is for. */
+  name?: string;
+  label: string;
+  input: InputHTMLAttributes<HTMLInputElement> & { id: string } & TestIdProps;
+  submit: ButtonHTMLAttributes<HTMLButtonElement> & TestIdProps;
+  onSubmit(e: FormEvent): void;
+  children: ReactNode;
+}) {
+  return (
+    <form className="row" onSubmit={onSubmit} aria-label={name}>
+      <label className="sr" htmlFor={input.id}>
+        {label}
+      </label>
+      <input required {...input} />
+      <button type="submit" className="button" {...submit}>
+        {children}
+      </button>
+    </form>
+  );
+}
+
 function AccountView({
   state,
   signedOut,
@@ -275,44 +315,41 @@ function AccountView({
             )}
           </div>
           {devLogin && (
-            <form className="row" onSubmit={submitDev} aria-label="Developer sign-in">
-              <label className="sr" htmlFor="dev-email">
-                Email for developer sign-in
-              </label>
-              <input
-                id="dev-email"
-                type="email"
-                required
-                placeholder="dev@example.com"
-                value={email}
-                data-testid="myba-dev-email"
-                onChange={(e) => setEmail(e.target.value)}
-              />
-              <button type="submit" className="button" data-testid="myba-signin-dev" disabled={busy !== null}>
-                {busy === "dev" ? "Signing in…" : "Dev sign-in"}
-              </button>
-            </form>
+            <OneFieldForm
+              name="Developer sign-in"
+              label="Email for developer sign-in"
+              input={{
+                id: "dev-email",
+                type: "email",
+                placeholder: "dev@example.com",
+                value: email,
+                "data-testid": "myba-dev-email",
+                onChange: (e) => setEmail(e.target.value),
+              }}
+              submit={{ "data-testid": "myba-signin-dev", disabled: busy !== null }}
+              onSubmit={submitDev}
+            >
+              {busy === "dev" ? "Signing in…" : "Dev sign-in"}
+            </OneFieldForm>
           )}
         </>
       ) : (
         <>
           <h2>Promo code</h2>
-          <form className="row" onSubmit={redeem}>
-            <label className="sr" htmlFor="promo">
-              Promo code
-            </label>
-            <input
-              id="promo"
-              required
-              placeholder="CODE"
-              value={code}
-              data-testid="myba-promo-code"
-              onChange={(e) => setCode(e.target.value)}
-            />
-            <button type="submit" className="button" data-testid="myba-promo-redeem" disabled={busy !== null}>
-              Redeem
-            </button>
-          </form>
+          <OneFieldForm
+            label="Promo code"
+            input={{
+              id: "promo",
+              placeholder: "CODE",
+              value: code,
+              "data-testid": "myba-promo-code",
+              onChange: (e) => setCode(e.target.value),
+            }}
+            submit={{ "data-testid": "myba-promo-redeem", disabled: busy !== null }}
+            onSubmit={redeem}
+          >
+            Redeem
+          </OneFieldForm>
           <p>
             <button
               type="button"
