@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
-import { call, deliver, demoEnv, event, newAccount, packSession, tokensOf } from "./billing-helpers";
+import { availableOf, call, deliver, demoEnv, event, newAccount, packSession } from "./billing-helpers";
 
 interface FakeRequest {
   method: string;
@@ -150,7 +150,7 @@ describe("POST /api/checkout with Stripe", () => {
     const page = await call(`/api/billing/success?session_id=${id}`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("Return to the MyBA extension");
-    expect((await tokensOf(acc.id)).available).toBe(0);
+    expect(await availableOf(acc.id)).toBe(0);
     expect((await call("/api/billing/cancel")).status).toBe(200);
   });
 });
@@ -194,7 +194,7 @@ describe("demo billing (no Stripe keys)", () => {
     const html = await page.text();
     expect(html).toContain("Pay");
     expect(html).toContain("$15.20"); // the first-purchase price
-    expect((await tokensOf(acc.id)).available).toBe(0);
+    expect(await availableOf(acc.id)).toBe(0);
 
     // Elsewhere than loopback the demo pages do not exist.
     expect((await call(new URL(url).pathname, { env: demoEnv(), host: "myba.example.com" })).status).toBe(

@@ -204,6 +204,10 @@ export async function tokensOf(accountId: string): Promise<Tokens> {
   return wallet(env, accountId).balance();
 }
 
+export async function availableOf(accountId: string): Promise<number> {
+  return (await tokensOf(accountId)).available;
+}
+
 /** Spends `amount` tokens the way a generation does: hold, then settle. */
 export async function spend(accountId: string, amount: number): Promise<void> {
   const w = wallet(env, accountId);

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { listPlans, PlanKindConflict, plansUpdateInput, updatePlans } from "../../worker/billing/plans";
 import { db } from "../../worker/db/client";
-import { call, deliver, event, newAccount, packSession, tokensOf } from "./billing-helpers";
+import { availableOf, call, deliver, event, newAccount, packSession } from "./billing-helpers";
 
 const d = () => db(env.DB);
 
@@ -35,7 +35,7 @@ describe("plan administration", () => {
       404,
     );
     await deliver(event("checkout.session.completed", packSession(acc.id, "enterprise")));
-    expect((await tokensOf(acc.id)).available).toBe(200);
+    expect(await availableOf(acc.id)).toBe(200);
   });
 
   it("keeps a plan id's kind and refuses bad input", async () => {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createPromoCode, deletePromoCode, listPromoCodes, promoCodeInput } from "../../worker/billing/promo";
 import { db } from "../../worker/db/client";
-import { call, newAccount, tokensOf } from "./billing-helpers";
+import { availableOf, call, newAccount, tokensOf } from "./billing-helpers";
 
 const d = () => db(env.DB);
 let n = 0;
@@ -25,7 +25,7 @@ describe("POST /api/promo/redeem", () => {
     const twice = await redeem(acc.token, code);
     expect(twice.status).toBe(409);
     expect(await twice.json()).toMatchObject({ error: { code: "already_redeemed" } });
-    expect((await tokensOf(acc.id)).available).toBe(7);
+    expect(await availableOf(acc.id)).toBe(7);
     const history = await call("/api/me/transactions", { token: acc.token });
     const items = (await history.json<{ items: { type: string; amount: number }[] }>()).items;
     expect(items.filter((i) => i.type === "promo")).toEqual([expect.objectContaining({ amount: 7 })]);
@@ -38,7 +38,7 @@ describe("POST /api/promo/redeem", () => {
     const results = await Promise.all(Array.from({ length: 6 }, () => redeem(acc.token, code)));
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 409)).toHaveLength(5);
-    expect((await tokensOf(acc.id)).available).toBe(4);
+    expect(await availableOf(acc.id)).toBe(4);
   });
 
   it("refuses a code past its expiry", async () => {
@@ -50,7 +50,7 @@ describe("POST /api/promo/redeem", () => {
     expect(await res.json()).toMatchObject({
       error: { code: "invalid_request", message: expect.stringMatching(/expired/) },
     });
-    expect((await tokensOf(acc.id)).available).toBe(0);
+    expect(await availableOf(acc.id)).toBe(0);
   });
 
   it("stops at max redemptions, also under concurrent redemptions by many accounts", async () => {
@@ -94,7 +94,7 @@ describe("POST /api/promo/redeem", () => {
     expect(await b.json()).toMatchObject({ error: { code: "forbidden" } });
     expect((await call("/api/promo/redeem", { body: { code } })).status).toBe(401);
     expect((await redeem((await newAccount()).token, "")).status).toBe(400);
-    expect((await tokensOf(anon.id)).available + (await tokensOf(blocked.id)).available).toBe(0);
+    expect((await availableOf(anon.id)) + (await availableOf(blocked.id))).toBe(0);
   });
 
   it("heals a redemption whose grant was cut by a crash on the next attempt", async () => {
@@ -109,9 +109,9 @@ describe("POST /api/promo/redeem", () => {
       .run();
     const res = await redeem(acc.token, code);
     expect(res.status).toBe(409);
-    expect((await tokensOf(acc.id)).available).toBe(6);
+    expect(await availableOf(acc.id)).toBe(6);
     await redeem(acc.token, code);
-    expect((await tokensOf(acc.id)).available).toBe(6);
+    expect(await availableOf(acc.id)).toBe(6);
   });
 });
 
@@ -141,7 +141,7 @@ describe("promo code administration", () => {
     expect((await listPromoCodes(d())).find((p) => p.code === code)).toBeUndefined();
     await expect(deletePromoCode(d(), code)).rejects.toMatchObject({ status: 404 });
     // Tokens already granted stay.
-    expect((await tokensOf(acc.id)).available).toBe(9);
+    expect(await availableOf(acc.id)).toBe(9);
   });
 
   it("validates new codes", () => {

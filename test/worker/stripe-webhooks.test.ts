@@ -3,6 +3,7 @@ import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { applyEvent, drivePendingEvents } from "../../worker/billing/events";
 import {
+  availableOf,
   call,
   charge,
   DAY,
@@ -20,6 +21,16 @@ import {
 
 const paidPack = (accountId: string, planId = "professional", opts: Parameters<typeof packSession>[2] = {}) =>
   event("checkout.session.completed", packSession(accountId, planId, opts));
+
+/** The professional pack: 50 tokens for $19.00, paid through `paymentIntent`. */
+const buyProfessional = (accountId: string, paymentIntent: string) =>
+  deliver(paidPack(accountId, "professional", { paymentIntent, amount: 1900 }));
+
+/** Stripe delivers at least once: the same event, sent again after it was handled. */
+async function deliverTwice(e: Parameters<typeof deliver>[0]) {
+  await deliver(e);
+  await deliver(e);
+}
 
 async function eventRow(id: string) {
   return env.DB.prepare("SELECT status, debited FROM stripe_events WHERE id = ?")
@@ -64,10 +75,10 @@ describe("webhook signatures", () => {
     expect(tampered.status).toBe(400);
 
     expect((await deliver(e)).status).toBe(200);
-    expect((await tokensOf(acc2.id)).available).toBe(0);
+    expect(await availableOf(acc2.id)).toBe(0);
     expect(await eventRow(other.id)).toBeNull();
     // The refused deliveries left no trace: the genuine one granted exactly once.
-    expect((await tokensOf(acc.id)).available).toBe(50);
+    expect(await availableOf(acc.id)).toBe(50);
   });
 
   it("answers 503 when the webhook secret is not configured", async () => {
@@ -105,7 +116,7 @@ describe("pack purchases", () => {
     for (let i = 0; i < 3; i++) expect((await deliver(e)).status).toBe(200);
     const again = await deliver(e);
     expect(await again.json()).toMatchObject({ duplicate: true, status: "done" });
-    expect((await tokensOf(acc.id)).available).toBe(50);
+    expect(await availableOf(acc.id)).toBe(50);
   });
 
   it("grants once for concurrent duplicate deliveries", async () => {
@@ -113,7 +124,7 @@ describe("pack purchases", () => {
     const e = paidPack(acc.id);
     const results = await Promise.all(Array.from({ length: 8 }, () => deliver(e)));
     expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
-    expect((await tokensOf(acc.id)).available).toBe(50);
+    expect(await availableOf(acc.id)).toBe(50);
     expect((await tokensOf(acc.id)).purchased).toBe(50);
   });
 
@@ -122,7 +133,7 @@ describe("pack purchases", () => {
     const session = packSession(acc.id, "starter");
     await deliver(event("checkout.session.completed", session));
     await deliver(event("checkout.session.async_payment_succeeded", session));
-    expect((await tokensOf(acc.id)).available).toBe(10);
+    expect(await availableOf(acc.id)).toBe(10);
   });
 
   it("waits for async_payment_succeeded when the session completes unpaid", async () => {
@@ -130,15 +141,14 @@ describe("pack purchases", () => {
     const session = packSession(acc.id, "starter", { paymentStatus: "unpaid" });
     const completed = await deliver(event("checkout.session.completed", session));
     expect(await completed.json()).toMatchObject({ status: "ignored" });
-    expect((await tokensOf(acc.id)).available).toBe(0);
+    expect(await availableOf(acc.id)).toBe(0);
 
     const succeeded = event("checkout.session.async_payment_succeeded", {
       ...session,
       payment_status: "paid",
     });
-    await deliver(succeeded);
-    await deliver(succeeded);
-    expect((await tokensOf(acc.id)).available).toBe(10);
+    await deliverTwice(succeeded);
+    expect(await availableOf(acc.id)).toBe(10);
   });
 
   it("counts every purchase in GET /api/me's tokens.purchased", async () => {
@@ -159,7 +169,7 @@ describe("pack purchases", () => {
     expect(await res.json()).toMatchObject({ status: "ignored" });
     const stranger = await deliver(paidPack("acc_nobody", "starter"));
     expect(await stranger.json()).toMatchObject({ status: "ignored" });
-    expect((await tokensOf(acc.id)).available).toBe(0);
+    expect(await availableOf(acc.id)).toBe(0);
   });
 
   it("refuses an unreadable payload with 400 and records nothing", async () => {
@@ -168,7 +178,7 @@ describe("pack purchases", () => {
     const res = await deliver(e);
     expect(res.status).toBe(400);
     expect(await eventRow(e.id)).toBeNull();
-    expect((await tokensOf(acc.id)).available).toBe(0);
+    expect(await availableOf(acc.id)).toBe(0);
   });
 });
 
@@ -176,11 +186,10 @@ describe("refunds and disputes", () => {
   it("a full refund takes back the whole unspent purchase", async () => {
     const acc = await newAccount();
     const pi = "pi_full_refund";
-    await deliver(paidPack(acc.id, "professional", { paymentIntent: pi, amount: 1900 }));
-    expect((await tokensOf(acc.id)).available).toBe(50);
+    await buyProfessional(acc.id, pi);
+    expect(await availableOf(acc.id)).toBe(50);
     const refund = event("charge.refunded", charge(pi, 1900, 1900));
-    await deliver(refund);
-    await deliver(refund);
+    await deliverTwice(refund);
     const tokens = await tokensOf(acc.id);
     expect(tokens.available).toBe(0);
     expect((await eventRow(refund.id))?.debited).toBe(50);
@@ -190,38 +199,37 @@ describe("refunds and disputes", () => {
     for (const order of ["in order", "reversed"] as const) {
       const acc = await newAccount();
       const pi = `pi_partial_${order.replace(" ", "_")}`;
-      await deliver(paidPack(acc.id, "professional", { paymentIntent: pi, amount: 1900 }));
+      await buyProfessional(acc.id, pi);
       const first = event("charge.refunded", charge(pi, 1900, 380)); // 20% → 10 tokens
       const second = event("charge.refunded", charge(pi, 1900, 950)); // 50% in all → 25 tokens
       const events = order === "in order" ? [first, second] : [second, first];
       await deliver(events[0] as typeof first);
       await deliver(events[1] as typeof first);
       await deliver(first);
-      expect((await tokensOf(acc.id)).available, order).toBe(25);
+      expect(await availableOf(acc.id), order).toBe(25);
     }
   });
 
   it("concurrent partial refunds claim disjoint shares", async () => {
     const acc = await newAccount();
     const pi = "pi_concurrent_refunds";
-    await deliver(paidPack(acc.id, "professional", { paymentIntent: pi, amount: 1900 }));
+    await buyProfessional(acc.id, pi);
     const refunds = [380, 950, 1520].map((r) => event("charge.refunded", charge(pi, 1900, r)));
     await Promise.all([...refunds, ...refunds].map((e) => deliver(e)));
     // 1520 / 1900 of 50 tokens = 40 taken back, however the deliveries interleaved.
-    expect((await tokensOf(acc.id)).available).toBe(10);
+    expect(await availableOf(acc.id)).toBe(10);
   });
 
   it("a dispute after part was spent takes back only what is left of that purchase", async () => {
     const acc = await newAccount();
     const pi = "pi_disputed";
     await deliver(paidPack(acc.id, "starter", { paymentIntent: "pi_other_pack", amount: 500 }));
-    await deliver(paidPack(acc.id, "professional", { paymentIntent: pi, amount: 1900 }));
+    await buyProfessional(acc.id, pi);
     await spend(acc.id, 30); // the starter's 10 (bought first, same priority) then 20 of the disputed pack
-    expect((await tokensOf(acc.id)).available).toBe(30);
+    expect(await availableOf(acc.id)).toBe(30);
 
     const d = event("charge.dispute.created", dispute(pi, 1900));
-    await deliver(d);
-    await deliver(d);
+    await deliverTwice(d);
     const tokens = await tokensOf(acc.id);
     expect(tokens.available).toBe(0);
     expect((await eventRow(d.id))?.debited).toBe(30);
@@ -235,11 +243,11 @@ describe("refunds and disputes", () => {
     expect(early.status).toBe(200);
     expect(await early.json()).toMatchObject({ status: "deferred" });
 
-    await deliver(paidPack(acc.id, "professional", { paymentIntent: pi, amount: 1900 }));
-    expect((await tokensOf(acc.id)).available).toBe(25);
+    await buyProfessional(acc.id, pi);
+    expect(await availableOf(acc.id)).toBe(25);
     expect(await eventRow(refund.id)).toMatchObject({ status: "done", debited: 25 });
     await deliver(refund);
-    expect((await tokensOf(acc.id)).available).toBe(25);
+    expect(await availableOf(acc.id)).toBe(25);
   });
 
   it("a refund racing its purchase still applies exactly once", async () => {
@@ -248,7 +256,7 @@ describe("refunds and disputes", () => {
     const refund = event("charge.refunded", charge(pi, 1900, 1900));
     const paid = paidPack(acc.id, "professional", { paymentIntent: pi, amount: 1900 });
     await Promise.all([deliver(refund), deliver(paid), deliver(refund), deliver(paid)]);
-    expect((await tokensOf(acc.id)).available).toBe(0);
+    expect(await availableOf(acc.id)).toBe(0);
     expect((await tokensOf(acc.id)).purchased).toBe(50);
   });
 });
@@ -270,11 +278,11 @@ describe("crash between steps", () => {
     )
       .bind(e.id, Date.now())
       .run();
-    expect((await tokensOf(acc.id)).available).toBe(0);
+    expect(await availableOf(acc.id)).toBe(0);
 
     const [a, b] = await Promise.all([deliver(e), deliver(e)]);
     expect([a.status, b.status]).toEqual([200, 200]);
-    expect((await tokensOf(acc.id)).available).toBe(10);
+    expect(await availableOf(acc.id)).toBe(10);
     expect(await eventRow(e.id)).toMatchObject({ status: "done" });
     expect(await drivePendingEvents(env)).toEqual({ driven: 0, failed: 0 });
   });
@@ -290,7 +298,7 @@ describe("crash between steps", () => {
       .run();
     expect(await drivePendingEvents(env)).toEqual({ driven: 1, failed: 0 });
     await deliver(e);
-    expect((await tokensOf(acc.id)).available).toBe(10);
+    expect(await availableOf(acc.id)).toBe(10);
   });
 });
 
@@ -314,7 +322,7 @@ describe("subscriptions", () => {
         subscription: sub,
       }),
     );
-    expect((await tokensOf(acc.id)).available).toBe(0);
+    expect(await availableOf(acc.id)).toBe(0);
     const paid = event("invoice.paid", invoice(acc.id, "pro", sub, { start, end }));
     await Promise.all([deliver(paid), deliver(paid)]);
     const tokens = await tokensOf(acc.id);
@@ -355,11 +363,10 @@ describe("subscriptions", () => {
     const t0 = nowSec() - 31 * DAY;
     const t1 = nowSec() - DAY; // ended yesterday
     await deliver(event("invoice.paid", invoice(acc.id, "pro", sub, { start: t0, end: t1 })));
-    expect((await tokensOf(acc.id)).available).toBe(0); // expired at its period end
+    expect(await availableOf(acc.id)).toBe(0); // expired at its period end
     const renewal = event("invoice.paid", invoice(acc.id, "pro", sub, { start: t1, end: t1 + 30 * DAY }));
-    await deliver(renewal);
-    await deliver(renewal);
-    expect((await tokensOf(acc.id)).available).toBe(150);
+    await deliverTwice(renewal);
+    expect(await availableOf(acc.id)).toBe(150);
   });
 
   it("cancellation stops future allowances, in any order", async () => {
@@ -380,7 +387,7 @@ describe("subscriptions", () => {
     await deliver(deleted);
     // The current period's allowance stays; the next one never comes.
     await deliver(event("invoice.paid", invoice(acc.id, "pro", sub, { start: t1, end: t1 + 30 * DAY })));
-    expect((await tokensOf(acc.id)).available).toBe(100);
+    expect(await availableOf(acc.id)).toBe(100);
     const me = await (await call("/api/me", { token: acc.token })).json<{ account: { plan?: string } }>();
     expect(me.account.plan).toBeUndefined();
 
