@@ -85,21 +85,170 @@ describe("prompts", () => {
 });
 
 describe("mock provider", () => {
-  it("is deterministic and follows the site and type", () => {
-    const gitlabBug = mockTicket(
-      request({ site: "gitlab", issueType: "bug", prompt: "Save button does nothing" }),
-    );
-    expect(gitlabBug).toBe(
-      mockTicket(request({ site: "gitlab", issueType: "bug", prompt: "Save button does nothing" })),
-    );
-    expect(parseTicket(gitlabBug).title).toBe("Save button does nothing");
-    expect(gitlabBug).toContain("### Steps to reproduce");
-    expect(gitlabBug).toContain("- [ ] ");
-    expect(mockTicket(request({ site: "jira" }))).not.toContain("- [ ]");
-    expect(mockTicket(request({ issueType: "story" }))).toContain("As a user, I want to let admins export");
+  const ticket = (over: Partial<TicketRequest>) => parseTicket(mockTicket(request(over)));
+  const headings = (description: string) => [...description.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]);
+  const SITES = ["jira", "gitlab", "linear"] as const;
+  const TYPES = ["bug", "story", "task", "epic"] as const;
+  // Statements, questions and fragments: a template that pastes them mid-sentence reads broken.
+  const AWKWARD = [
+    "Login button does nothing on Safari 17",
+    "users can't find the export button",
+    "Why is the invoice PDF blank?",
+    "the search box, when empty, shows every record",
+  ];
+
+  it("writes a bug report a team would accept", () => {
+    const { title, description } = ticket({
+      issueType: "bug",
+      prompt: "Login button does nothing on Safari 17",
+    });
+    expect(title).toBe("Login button does nothing on Safari 17");
+    expect(headings(description)).toEqual([
+      "Steps to reproduce",
+      "Expected result",
+      "Actual result",
+      "Environment",
+      "Acceptance criteria",
+    ]);
+    expect(description).toContain("1. Open the app in Safari 17\n");
+    expect(description).toContain("## Actual result\n\nLogin button does nothing on Safari 17.\n");
+    expect(description).toContain("- The problem no longer occurs in Safari 17\n");
+    expect(description).not.toMatch(/try to login|login button does nothing on safari 17 works/i);
+  });
+
+  it("gives every site and type a clean title from the prompt and the type's sections in the site's style", () => {
+    const expected = {
+      bug: ["Steps to reproduce", "Expected result", "Actual result", "Acceptance criteria"],
+      story: ["Acceptance criteria"],
+      task: ["Context", "What to do", "Acceptance criteria"],
+      epic: ["Goal", "Scope", "Out of scope", "Success measures", "Acceptance criteria"],
+    };
+    for (const site of SITES) {
+      for (const issueType of TYPES) {
+        for (const prompt of [...AWKWARD, "Please rate limit the export endpoint per workspace."]) {
+          const raw = mockTicket(request({ site, issueType, prompt }));
+          const { title, description } = parseTicket(raw);
+          const where = `${site}/${issueType}: ${prompt}`;
+          expect(raw.startsWith(`Title: ${title}\n\n`), where).toBe(true);
+          expect(title, where).toMatch(/^[A-Z][^\n]*[^.!?,\s]$/);
+          expect(title.length, where).toBeLessThanOrEqual(site === "linear" ? 70 : 80);
+          expect(prompt.toLowerCase(), where).toContain(title.toLowerCase().replace(/^please /, ""));
+          const wanted =
+            site === "linear"
+              ? expected[issueType].filter((h) => !/scope$|measures/.test(h))
+              : expected[issueType];
+          expect(headings(description), where).toEqual(expect.arrayContaining(wanted));
+          expect(description, where).toMatch(
+            site === "gitlab" ? /^### Acceptance criteria$/m : /^## Acceptance criteria$/m,
+          );
+          const criteria = description.split(/^#+ Acceptance criteria\n\n/m)[1]?.split("\n") ?? [];
+          expect(criteria.length, where).toBeGreaterThanOrEqual(2);
+          for (const line of criteria)
+            expect(line, where).toMatch(site === "jira" ? /^- [A-Z]/ : /^- \[ \] [A-Z]/);
+          if (site === "jira") expect(description, where).not.toContain("- [ ]");
+        }
+      }
+    }
     expect(
-      parseTicket(mockTicket(request({ feature: "subtasks", context: { title: "Audit export" } }))).title,
-    ).toBe("Subtasks: Audit export");
+      ticket({ issueType: "story", prompt: "Let admins export the audit log as CSV" }).description,
+    ).toMatch(/^As an admin, I want to export the audit log as CSV, so that /);
+  });
+
+  it("never pastes the prompt into the middle of a template sentence", () => {
+    for (const site of SITES) {
+      for (const issueType of [...TYPES, "auto" as const]) {
+        for (const prompt of AWKWARD) {
+          const { description } = ticket({ site, issueType, prompt });
+          const words = prompt.replace(/[?.]$/, "").toLowerCase();
+          for (const line of description.split("\n").filter((l) => l.toLowerCase().includes(words))) {
+            // The user's words may open a paragraph, a bullet or a quote, never follow template words.
+            expect(
+              line.replace(/^(?:- \[ \] |[-*>] |\d+\. )/, "").toLowerCase(),
+              `${site}/${issueType}`,
+            ).toMatch(new RegExp(`^${words.replace(/[?.*+()[\]\\]/g, "\\$&")}`));
+          }
+        }
+      }
+    }
+  });
+
+  it("picks the type from the prompt's wording when asked to choose", () => {
+    const auto = (prompt: string) => headings(ticket({ issueType: "auto", prompt }).description);
+    expect(auto("Checkout fails on Safari when a gift card is applied")).toContain("Steps to reproduce");
+    expect(auto("Roadmap: self-serve onboarding for new workspaces")).toContain("Goal");
+    expect(auto("Rename the billing queue")).toContain("What to do");
+    const story = ticket({
+      issueType: "auto",
+      prompt: "As an admin, I want to see who changed a setting, so that I can audit it",
+    });
+    expect(story.title).toBe("See who changed a setting");
+    expect(story.description).toMatch(
+      /^As an admin, I want to see who changed a setting, so that I can audit it\.\n/,
+    );
+    expect(story.description).toContain("- Given I am signed in, when I see who changed a setting, then ");
+  });
+
+  it("turns long or shouted prompts into short sentence-case titles", () => {
+    const long = ticket({
+      site: "linear",
+      issueType: "task",
+      prompt:
+        "Can you please create a ticket to migrate the billing jobs to the new queue, including retries and dead letters, and document the rollback plan",
+    });
+    expect(long.title).toBe("Migrate the billing jobs to the new queue");
+    expect(long.description).toContain("and document the rollback plan");
+    expect(ticket({ issueType: "task", prompt: "THE EXPORT IS SLOW FOR BIG TABLES!!" }).title).toBe(
+      "The export is slow for big tables",
+    );
+    expect(ticket({ prompt: "Export audit logs.\nInclude the actor's IP." }).description).toContain(
+      "Include the actor's IP.",
+    );
+  });
+
+  it("refines the ticket in the form, keeping its facts and adding what is missing", () => {
+    const context = {
+      title: "bug: checkout broken w/ gift card.",
+      description:
+        "Customers on Safari 17 can't pay with a gift card.\n\n## Steps to reproduce\n\n1. Add a gift card\n2. Pay",
+    };
+    const { title, description } = ticket({
+      feature: "refine",
+      issueType: "auto",
+      prompt: "make it clearer",
+      context,
+    });
+    expect(title).toBe("Checkout broken w/ gift card");
+    expect(description.startsWith(context.description)).toBe(true);
+    expect(headings(description)).toEqual([
+      "Steps to reproduce",
+      "Expected result",
+      "Actual result",
+      "Environment",
+      "Acceptance criteria",
+    ]);
+    expect(description).not.toContain("make it clearer");
+  });
+
+  it("breaks the work into a checklist per site", () => {
+    const context = { title: "Checkout fails on Safari when a gift card is applied" };
+    const jira = ticket({ feature: "subtasks", issueType: "auto", prompt: "split it", context });
+    expect(jira.title).toBe("Subtasks: Checkout fails on Safari when a gift card is applied");
+    const lines = jira.description.split("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    expect(lines.length).toBeLessThanOrEqual(8);
+    for (const [i, l] of lines.entries()) expect(l).toMatch(new RegExp(`^${i + 1}\\. [A-Z][a-z]+ `));
+    expect(jira.description).toMatch(/^1\. Reproduce the problem in Safari/);
+    const gitlab = ticket({ site: "gitlab", feature: "subtasks", prompt: "split it", context });
+    for (const l of gitlab.description.split("\n")) expect(l).toMatch(/^- \[ \] [A-Z]/);
+  });
+
+  it("is deterministic", () => {
+    for (const over of [
+      {},
+      { site: "gitlab" as const, issueType: "auto" as const, prompt: AWKWARD[2] ?? "" },
+    ]) {
+      expect(mockTicket(request(over))).toBe(mockTicket(request(over)));
+    }
   });
 
   it("speaks OpenRouter's SSE format through the real client", async () => {

@@ -1,4 +1,4 @@
-import type { IssueType, Site, TicketRequest } from "./types";
+import type { IssueType, TicketRequest } from "./types";
 
 export const MOCK_MODEL = "myba/mock-ticket-writer";
 
@@ -47,85 +47,296 @@ export function mockFetch(req: TicketRequest): typeof fetch {
   };
 }
 
-/** A plausible ticket from the request alone, in the site's conventions. */
+type Kind = Exclude<IssueType, "auto">;
+
+/** A description section (a bare paragraph without a heading); Linear, which prefers brevity, leaves out `full` ones. */
+interface Section {
+  heading?: string;
+  body: string;
+  full?: boolean;
+}
+
+/** What a ticket is built from; only `title`, `want` and `env` are ever placed inside a template sentence. */
+interface Facts {
+  title: string;
+  /** The request as a verb phrase ("export the audit log"), when it reads as one. */
+  want?: string;
+  /** The user's own "As a …" sentence, or who the story is for. */
+  story: string;
+  /** The user's words beyond the title, as they wrote them. */
+  extra: string;
+  /** Everything the user said about the work, for a Context or Goal section. */
+  about: string;
+  env: string[];
+  project?: string;
+}
+
+/**
+ * A plausible ticket from the request alone, in the site's conventions. The
+ * user's words appear only where they stand on their own (the title, a
+ * paragraph, a bullet, a quote) or where they are known to be a verb phrase,
+ * so no prompt can turn a template sentence into broken grammar.
+ */
 export function mockTicket(req: TicketRequest): string {
-  const subject = subjectOf(req);
-  const type = req.issueType === "auto" ? guessType(req.prompt) : req.issueType;
-  const task = req.site === "jira" ? "-" : "- [ ]";
+  const ctx = req.context ?? {};
+  const max = req.site === "linear" ? 70 : 80;
+  const box = req.site === "jira" ? "-" : "- [ ]";
   const h = req.site === "gitlab" ? "###" : "##";
+  const current = req.feature !== "generate" ? (ctx.description?.trim() ?? "") : "";
+  // Refine and subtasks work on the ticket in the form; their prompt is an instruction, not content.
+  const source = (req.feature !== "generate" && (ctx.title?.trim() || current)) || req.prompt;
+  const { first, rest } = splitFirst(source);
+  const facts = factsOf(first, req.feature === "refine" ? current : prose(rest), ctx.project?.trim());
+  const kind = req.issueType === "auto" ? guessType(`${first} ${rest} ${current}`) : req.issueType;
 
   if (req.feature === "subtasks") {
-    const steps = [
-      `Agree on the scope of "${subject}" with the team`,
-      "Implement the change behind a feature flag",
-      "Add automated tests for the main and edge cases",
-      "Update the documentation and release notes",
-      "Roll out and verify in production",
-    ];
+    const steps = SUBTASKS[kind](facts);
     const list = req.site === "jira" ? steps.map((s, i) => `${i + 1}. ${s}`) : steps.map((s) => `- [ ] ${s}`);
-    return `Title: Subtasks: ${titleOf(req.context?.title || subject, req.site)}\n\n${list.join("\n")}\n`;
+    return `Title: Subtasks: ${titleOf(facts.title, max - 10)}\n\n${list.join("\n")}\n`;
   }
 
-  const title =
-    req.feature === "refine" && req.context?.title
-      ? titleOf(req.context.title, req.site)
-      : titleOf(subject, req.site);
-  const context =
-    req.feature === "refine" && req.context?.description
-      ? req.context.description.trim()
-      : `${sentence(req.prompt)}${req.context?.project ? ` This concerns the ${req.context.project} project.` : ""}`;
-  const sections = sectionsFor(type, subject, context, h);
-  const criteria = [
-    `${capitalize(subject)} works as described above`,
-    "The change is covered by automated tests",
+  const criteria = CRITERIA[kind](facts).map((c) => `${box} ${c}`);
+  const sections = [...SECTIONS[kind](facts), { heading: "Acceptance criteria", body: criteria.join("\n") }]
+    // A refined ticket keeps its own sections; only the missing ones are added.
+    .filter((s) => !(s.full && req.site === "linear") && !(s.heading && hasHeading(facts.extra, s.heading)))
+    .map((s) => (s.heading ? `${h} ${s.heading}\n\n${s.body}` : s.body));
+  return `Title: ${titleOf(facts.title, max)}\n\n${sections.join("\n\n")}\n`;
+}
+
+function factsOf(first: string, extra: string, project?: string): Facts {
+  const stated = /^as an? [^,]+?,? I (?:want|need|would like) to (.+?)(?:,? so (?:that )?.+)?$/i.exec(
+    first,
+  )?.[1];
+  const title = stated ?? (first.replace(FILLER, "") || first);
+  const about = [sentence(stated ? first : title), extra, project && `This concerns the ${project} project.`];
+  const want = stated ?? (VERB.test(title) ? lowerFirst(title) : undefined);
+  const who = /^(?:let|allow|enable|help) (\w{3,}?[^s\W])s (?:to )?(\w.*)$/i.exec(title);
+  const story = stated
+    ? sentence(first)
+    : who?.[1]
+      ? `As ${article(who[1])} ${who[1]}, I want to ${who[2]}, ${WORKAROUND}.`
+      : want
+        ? `As a user, I want to ${want}, ${WORKAROUND}.`
+        : `As a user, I want the change requested below, ${WORKAROUND}.\n\n> ${first}`;
+  return {
+    title,
+    want: who?.[2] ?? want,
+    story,
+    extra,
+    about: about.filter(Boolean).join("\n\n"),
+    env: environment(`${first} ${extra}`),
+    project,
+  };
+}
+
+const WORKAROUND = "so that I no longer need a workaround";
+/** The title of a request with no words in it ("???"). */
+const UNTITLED = "New ticket";
+
+const SECTIONS: Record<Kind, (f: Facts) => Section[]> = {
+  bug: (f) => [
+    ...(f.extra ? [{ body: f.extra }] : []),
+    {
+      heading: "Steps to reproduce",
+      body: [
+        `1. Open the app${f.env[0] ? ` in ${f.env[0]}` : ""}`,
+        "2. Go to the screen where the problem shows up",
+        "3. Repeat the action that triggers it",
+      ].join("\n"),
+    },
+    { heading: "Expected result", body: "The action completes as designed, with no error." },
+    {
+      heading: "Actual result",
+      body:
+        VERB.test(f.title) || f.title === UNTITLED
+          ? "The problem named in the title occurs."
+          : sentence(f.title),
+    },
+    ...(f.env.length || f.project
+      ? [
+          {
+            heading: "Environment",
+            body: bullets([...f.env, ...(f.project ? [`Project: ${f.project}`] : [])]),
+          },
+        ]
+      : []),
+  ],
+  story: (f) => [
+    { body: f.story },
+    ...(f.extra || f.project
+      ? [
+          {
+            heading: "Details",
+            body: [f.extra, f.project && `This concerns the ${f.project} project.`]
+              .filter(Boolean)
+              .join("\n\n"),
+          },
+        ]
+      : []),
+  ],
+  task: (f) => [
+    { heading: "Context", body: f.about },
+    {
+      heading: "What to do",
+      body: bullets([
+        ...(f.want
+          ? [capitalize(f.title)]
+          : ["Agree on the expected outcome with the requester", "Make the change"]),
+        "Cover the change with automated tests",
+        ...(f.want ? ["Update the documentation where behaviour changes"] : []),
+      ]),
+    },
+  ],
+  epic: (f) => [
+    { heading: "Goal", body: f.about },
+    {
+      heading: "Scope",
+      body: bullets([
+        "Design and agree on the approach",
+        "Build a first usable version",
+        "Roll out to all users and collect feedback",
+      ]),
+    },
+    { heading: "Out of scope", body: bullets(["Work that does not serve the goal above"]), full: true },
+    {
+      heading: "Success measures",
+      body: bullets([
+        "The target users adopt it within a month of release",
+        "Fewer support requests on this topic",
+      ]),
+      full: true,
+    },
+  ],
+};
+
+const CRITERIA: Record<Kind, (f: Facts) => string[]> = {
+  bug: (f) => [
+    `The problem no longer occurs${f.env.length ? ` in ${f.env.join(" or ")}` : ""}`,
+    "A regression test covers this case",
+    "Related flows behave as before",
+  ],
+  story: (f) => [
+    `Given I am signed in, when I ${f.want ?? "use the change described above"}, then it works without errors or workarounds`,
+    "Given I lack the needed permission, when I try the same, then I see a clear message instead of an error",
+    "Given something fails midway, when I retry, then no data is lost or duplicated",
+  ],
+  task: () => [
+    "The outcome described above is in place",
+    "Automated tests cover the change",
     "No regression in related features",
-  ]
-    .map((c) => `${task} ${c}`)
-    .join("\n");
-  return `Title: ${title}\n\n${sections}\n\n${h} Acceptance criteria\n\n${criteria}\n`;
-}
+  ],
+  epic: () => [
+    "Every item in scope is delivered and released",
+    "The people who asked for it confirm the goal is met",
+  ],
+};
 
-function sectionsFor(type: Exclude<IssueType, "auto">, subject: string, context: string, h: string): string {
-  switch (type) {
-    case "bug":
-      return [
-        `${h} Summary\n\n${context}`,
-        `${h} Steps to reproduce\n\n1. Open the affected page\n2. Try to ${lowerFirst(subject)}\n3. Observe the result`,
-        `${h} Expected result\n\n${capitalize(subject)} works without errors.`,
-        `${h} Actual result\n\nIt fails, as described in the summary.`,
-      ].join("\n\n");
-    case "story":
-      return [
-        `As a user, I want to ${lowerFirst(subject)}, so that my work gets done faster.`,
-        `${h} Details\n\n${context}`,
-      ].join("\n\n");
-    case "epic":
-      return [
-        `${h} Goal\n\n${context}`,
-        `${h} Scope\n\n- Design\n- Implementation\n- Rollout`,
-        `${h} Out of scope\n\n- Anything not needed to ${lowerFirst(subject)}`,
-      ].join("\n\n");
-    default:
-      return [`${h} Context\n\n${context}`, `${h} What to do\n\n- ${capitalize(subject)}`].join("\n\n");
-  }
-}
+const SUBTASKS: Record<Kind, (f: Facts) => string[]> = {
+  bug: (f) => [
+    `Reproduce the problem${f.env[0] ? ` in ${f.env[0]}` : ""} and write a failing test`,
+    "Find and fix the root cause",
+    "Check the related flows for the same problem",
+    "Release the fix and confirm it with the reporter",
+  ],
+  story: () => [
+    "Agree on the acceptance criteria with the product owner",
+    "Design the user-facing flow",
+    "Implement the change behind a feature flag",
+    "Add automated tests for the main and edge cases",
+    "Roll out and check the feedback",
+  ],
+  task: () => [
+    "Agree on the expected outcome with the team",
+    "Make the change",
+    "Add automated tests for the main and edge cases",
+    "Update the documentation and release notes",
+  ],
+  epic: () => [
+    "Write the stories that make up the scope",
+    "Design and agree on the approach",
+    "Build a first usable version",
+    "Roll out to all users and collect feedback",
+    "Report on the success measures",
+  ],
+};
 
-function subjectOf(req: TicketRequest): string {
-  const first = req.prompt.trim().split(/(?<=[.!?])\s|\n/)[0] ?? req.prompt;
-  return first.replace(/[.!?]+$/, "").trim() || "Update the product";
-}
+/** Words a request opens with that say nothing about the work ("Please", "We need to", "Bug:"). */
+const FILLER =
+  /^(?:(?:please|pls|kindly)\b[,\s]*|(?:can|could|would) you(?: please)?\s+|(?:we|i) (?:need|want|would like|have) to\s+|(?:create|write|make|open|file) (?:a |an |the )?(?:ticket|issue|story|bug|task|epic)(?: report)?(?: (?:to|for|about|that)\b|:)?\s*|\[?(?:bug|story|task|epic|feature)\]?\s*[:\-–]\s*)+/i;
 
-function titleOf(text: string, site: Site): string {
-  const max = site === "linear" ? 70 : 100;
-  const t = capitalize(text.replace(/\s+/g, " ").trim());
-  return t.length <= max ? t : `${t.slice(0, max - 1).trimEnd()}…`;
-}
+/** An opening imperative verb: the request then reads as "I want to <it>". */
+const VERB =
+  /^(?:add|allow|archive|automate|build|cache|change|clean|configure|convert|create|deprecate|design|document|drop|enable|ensure|export|extract|filter|fix|handle|hide|implement|import|improve|integrate|introduce|investigate|let|limit|log|make|migrate|move|notify|optimi[sz]e|prevent|rate|redesign|reduce|refactor|remove|rename|replace|restore|retry|review|rewrite|send|show|sort|speed|split|support|switch|sync|track|translate|update|upgrade|upload|validate)\s/i;
 
-function guessType(prompt: string): Exclude<IssueType, "auto"> {
-  if (/\b(bug|error|crash|broken|fails?|wrong|exception)\b/i.test(prompt)) return "bug";
-  if (/\b(as a|user wants|users? can)\b/i.test(prompt)) return "story";
-  if (/\b(epic|initiative|roadmap)\b/i.test(prompt)) return "epic";
+function guessType(text: string): Kind {
+  if (/^\s*as an? /i.test(text)) return "story";
+  if (
+    /\b(bugs?|errors?|crash(?:es|ed)?|broken|fail(?:s|ed|ing)?|wrong|exception|regression|freezes?|does(?:n't| not)|does nothing|not working|can(?:'t|not))\b/i.test(
+      text,
+    )
+  )
+    return "bug";
+  if (/\b(epic|initiative|roadmap|overhaul)\b/i.test(text)) return "epic";
+  if (/\b(users?|admins?|customers?) (?:can|should|want)\b|\b(?:let|allow) \w+s\b/i.test(text))
+    return "story";
   return "task";
+}
+
+/** The first sentence or line (the title's source) and what follows it. */
+function splitFirst(text: string): { first: string; rest: string } {
+  const lines = text
+    .trim()
+    .replace(/\r\n?/g, "\n")
+    .replace(/^[\s#>*-]+/, "");
+  const at = lines.search(/[.!?](?=\s)|\n/);
+  const first = (at < 0 ? lines : lines.slice(0, at))
+    .replace(/\s+/g, " ")
+    .replace(/[\s.,;:!?…]+$/, "")
+    .trim();
+  return { first: first || UNTITLED, rest: at < 0 ? "" : lines.slice(at + 1).trim() };
+}
+
+/** Sentence case, no trailing punctuation, cut at a word so nothing dangles. */
+function titleOf(text: string, max: number): string {
+  let t = /[a-z]/.test(text) ? text : text.toLowerCase();
+  t = capitalize(t.replace(/[\s.,;:!?…]+$/, ""));
+  if (t.length <= max) return t;
+  t = t.slice(0, max + 1);
+  // Prefer ending at a clause ("…, including retries") over a word cut mid-phrase.
+  const clause = t.lastIndexOf(",");
+  t =
+    clause > max * 0.4
+      ? t.slice(0, clause)
+      : t.includes(" ")
+        ? t.slice(0, t.lastIndexOf(" "))
+        : t.slice(0, max);
+  return t.replace(
+    /(?:[\s,;:–-]+|\s+(?:a|an|the|and|or|of|to|for|in|on|at|with|when|if|by|from|that|but))+$/i,
+    "",
+  );
+}
+
+function environment(text: string): string[] {
+  const found = text.match(
+    /\b(?:Safari|Chrome|Firefox|Edge|Opera|iOS|iPadOS|Android|Windows|macOS|Linux)(?: \d+(?:\.\d+)*)?\b/g,
+  );
+  return [...new Set(found ?? [])];
+}
+
+function hasHeading(markdown: string, heading: string): boolean {
+  return markdown.split("\n").some(
+    (l) =>
+      l
+        .replace(/^#{1,6}\s+/, "")
+        .trim()
+        .toLowerCase() === heading.toLowerCase() && /^#/.test(l),
+  );
+}
+
+/** A paragraph of the user's own words: one line becomes a sentence; Markdown is kept as written. */
+function prose(text: string): string {
+  const t = text.trim();
+  return t.includes("\n") ? t : t && sentence(t);
 }
 
 function sentence(text: string): string {
@@ -133,8 +344,11 @@ function sentence(text: string): string {
   return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
+const bullets = (items: string[]) => items.map((i) => `- ${i}`).join("\n");
+const article = (word: string) => (/^[aeiou]/i.test(word) ? "an" : "a");
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
+/** Lower-cases an opening word, but not an acronym ("CSV") or "I". */
+const lowerFirst = (s: string) => (/^[A-Z][a-z]/.test(s) ? s.charAt(0).toLowerCase() + s.slice(1) : s);
 
 function hash(s: string): string {
   let h = 2166136261;
