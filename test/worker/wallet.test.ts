@@ -45,6 +45,13 @@ async function charge(w: ReturnType<typeof fresh>, key: string, amount = 1) {
   return s.ok ? "charged" : s.code;
 }
 
+/** A hold the test builds on: a refusal fails the test right here. */
+async function reserved(w: ReturnType<typeof fresh>, key: string, amount: number, ttlMs = 60_000) {
+  const hold = await w.reserve({ key, amount, ttlMs });
+  if (!hold.ok) throw new Error(hold.code);
+  return hold;
+}
+
 function counts(xs: string[]) {
   const m: Record<string, number> = {};
   for (const x of xs) m[x] = (m[x] ?? 0) + 1;
@@ -86,8 +93,7 @@ describe("concurrency", () => {
       expiresAt: Date.now() + HOUR,
       description: "Promo",
     });
-    const hold = await w.reserve({ key: "h", amount: 4, ttlMs: 60_000 });
-    if (!hold.ok) throw new Error(hold.code);
+    const hold = await reserved(w, "h", 4);
     expect(hold.tokens).toMatchObject({ available: 1, held: 4, balance: 5 });
     const s = await w.settle({ holdId: hold.holdId, amount: 3, description: "Usage" });
     expect(s.tokens).toMatchObject({ available: 2, held: 0, balance: 2, used: 3, purchased: 3 });
@@ -185,8 +191,7 @@ describe("bad input changes nothing", () => {
     expect(await w.settle({ holdId: "hld_nope", amount: 1, description: "x" })).toMatchObject({
       code: "hold_not_found",
     });
-    const hold = await w.reserve({ key: "h", amount: 2, ttlMs: 60_000 });
-    if (!hold.ok) throw new Error(hold.code);
+    const hold = await reserved(w, "h", 2);
     expect(await w.settle({ holdId: hold.holdId, amount: 3, description: "x" })).toMatchObject({
       code: "invalid_amount",
       tokens: { available: 3, held: 2 },
@@ -262,8 +267,7 @@ describe("faults", () => {
 
   it("survives a restart between reserve and settle; the alarm releases the overdue hold", async () => {
     let w = await funded(5);
-    const hold = await w.reserve({ key: "gen", amount: 2, ttlMs: 1_000 });
-    if (!hold.ok) throw new Error(hold.code);
+    const hold = await reserved(w, "gen", 2, 1_000);
     await evictDurableObject(w.stub); // a graceful restart…
     expect(await w.balance()).toMatchObject({ available: 3, held: 2, balance: 5 });
     await abortAllDurableObjects(); // …and a crash, after which old stubs are dead
@@ -298,8 +302,7 @@ describe("faults", () => {
 
   it("refuses a settle after the deadline even before the alarm runs, and releases the hold", async () => {
     const w = await funded(5);
-    const hold = await w.reserve({ key: "gen", amount: 2, ttlMs: 1_000 });
-    if (!hold.ok) throw new Error(hold.code);
+    const hold = await reserved(w, "gen", 2, 1_000);
     await sleep(1_100);
     expect(await w.settle({ holdId: hold.holdId, amount: 1, description: "Late" })).toMatchObject({
       ok: false,
@@ -364,8 +367,7 @@ describe("expiry and burn order", () => {
       expiresAt: Date.now() + 1_000,
       description: "Promo",
     });
-    const hold = await w.reserve({ key: "h", amount: 2, ttlMs: 60_000 }); // both from the promo grant
-    if (!hold.ok) throw new Error(hold.code);
+    const hold = await reserved(w, "h", 2); // both from the promo grant
     await sleep(1_100);
     await runDurableObjectAlarm(w.stub); // runs it now unless workerd already has
     expect(await w.balance()).toMatchObject({ available: 4, held: 2, balance: 6 });
@@ -515,8 +517,7 @@ describe("transfer", () => {
 describe("adjust", () => {
   it("never takes the balance below zero, and leaves held tokens alone", async () => {
     const w = await funded(5);
-    const hold = await w.reserve({ key: "h", amount: 2, ttlMs: 60_000 });
-    if (!hold.ok) throw new Error(hold.code);
+    const hold = await reserved(w, "h", 2);
     expect(await w.adjust({ key: "a1", amount: -10, reason: "Abuse" })).toMatchObject({
       ok: true,
       adjusted: -3,
@@ -556,8 +557,7 @@ describe("D1 rows written", () => {
   it("writes nothing to D1 for a reserve or a void", async () => {
     const w = await funded(5);
     const before = await w.stats();
-    const hold = await w.reserve({ key: "h", amount: 2, ttlMs: 60_000 });
-    if (!hold.ok) throw new Error(hold.code);
+    const hold = await reserved(w, "h", 2);
     await w.void(hold.holdId);
     expect((await w.stats()).d1RowsWritten).toBe(before.d1RowsWritten);
   });
