@@ -45,11 +45,14 @@ const doc = (view: string) =>
   page.evaluate((name) => globalThis.__fixture.views[name]?.state.doc.toJSON(), view) as Promise<DocNode>;
 const state = <T>(key: string) => page.evaluate((k) => globalThis.__fixture.state[k], key) as Promise<T>;
 
+/** Loads a fixture page and opens the launcher with the adapter the content script hands over. */
+async function openAt(url: string) {
+  await page.goto(url);
+  return openWithAdapter(page, browser.extensionId);
+}
+
 describe("Jira", () => {
-  const open = async (query = "") => {
-    await page.goto(`https://example.atlassian.net/jira/your-work?create=1${query}`);
-    return openWithAdapter(page, browser.extensionId);
-  };
+  const open = (query = "") => openAt(`https://example.atlassian.net/jira/your-work?create=1${query}`);
 
   it("reads the project and work type from the form's pickers", async () => {
     const panel = await open();
@@ -101,8 +104,7 @@ describe("Jira", () => {
 
 describe("GitLab", () => {
   it("rich mode: waits for the server-rendered Markdown before reporting success", async () => {
-    await page.goto("https://gitlab.com/acme/webapp/-/work_items/new");
-    const panel = await openWithAdapter(page, browser.extensionId);
+    const panel = await openAt("https://gitlab.com/acme/webapp/-/work_items/new");
     expect(await panel.context()).toMatchObject({
       site: "gitlab",
       project: "acme/webapp",
@@ -130,8 +132,7 @@ describe("GitLab", () => {
   });
 
   it("plain mode: the Vue v-model textarea holds the Markdown", async () => {
-    await page.goto("https://gitlab.com/acme/webapp/-/issues/new");
-    const panel = await openWithAdapter(page, browser.extensionId);
+    const panel = await openAt("https://gitlab.com/acme/webapp/-/issues/new");
     expect(await panel.insert(ticket)).toEqual({ ok: true });
     expect(await state("title")).toBe(ticket.title);
     expect(await state("description")).toBe(ticket.description);
@@ -148,8 +149,7 @@ describe("GitLab", () => {
       true,
     );
 
-    await page.goto("https://gitlab.com/acme/legacy/-/issues/new");
-    panel = await openWithAdapter(page, browser.extensionId);
+    panel = await openAt("https://gitlab.com/acme/legacy/-/issues/new");
     expect(await panel.context()).toMatchObject({ project: "acme/legacy" });
     expect(await panel.insert(ticket)).toEqual({ ok: true });
     expect(await state("title")).toBe(ticket.title);
@@ -157,8 +157,7 @@ describe("GitLab", () => {
   });
 
   it("reads an epic form's type", async () => {
-    await page.goto("https://gitlab.com/groups/acme/-/epics/new");
-    const panel = await openWithAdapter(page, browser.extensionId);
+    const panel = await openAt("https://gitlab.com/groups/acme/-/epics/new");
     expect(await panel.context()).toMatchObject({ project: "acme", issueType: "Epic" });
   });
 });
@@ -195,8 +194,7 @@ describe("Linear", () => {
   });
 
   it("without HTML the Markdown goes in as text, and still counts as written", async () => {
-    await page.goto("https://linear.app/new");
-    const panel = await openWithAdapter(page, browser.extensionId);
+    const panel = await openAt("https://linear.app/new");
     expect(await panel.insert(ticket)).toEqual({ ok: true });
     expect(blocks(await doc("description")).map((b) => b.text)).toContain(
       "Customers on Safari 17 cannot finish checkout once a gift card is applied.",
