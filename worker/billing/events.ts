@@ -195,13 +195,7 @@ async function planCheckout(env: Env, event: StripeEventLike, s: Record<string, 
   if (!plan) return { status: "ignored", note: `unknown plan ${planId}` };
   const customerId = idOf(s.customer);
   const now = Date.now();
-
-  const markPaid = (owned: Owned) =>
-    env.DB.prepare(
-      `UPDATE accounts SET first_paid_at = coalesce(first_paid_at, ?),
-         stripe_customer_id = coalesce(stripe_customer_id, ?)
-       WHERE id = ? AND ${owned.sql}`,
-    ).bind(now, customerId, accountId, ...owned.binds);
+  const paidBy = { accountId, customerId, now };
 
   if (plan.kind === "subscription") {
     const subscriptionId = idOf(s.subscription);
@@ -211,7 +205,7 @@ async function planCheckout(env: Env, event: StripeEventLike, s: Record<string, 
       status: "done",
       statements: (owned) => [
         upsertSubscription(env, owned, { subscriptionId, accountId, planId, customerId, now }),
-        markPaid(owned),
+        markPaid(env, owned, paidBy),
         setAccountPlan(env, owned, { accountId, planId, subscriptionId }),
       ],
     };
@@ -241,11 +235,8 @@ async function planCheckout(env: Env, event: StripeEventLike, s: Record<string, 
         now,
         ...owned.binds,
       ),
-      env.DB.prepare(
-        `UPDATE stripe_events SET purchase_id = (SELECT id FROM purchases WHERE checkout_session_id = ?)
-         WHERE id = ? AND claim = ?`,
-      ).bind(sessionId, ...owned.binds),
-      markPaid(owned),
+      linkPurchase(env, owned, "checkout_session_id", sessionId),
+      markPaid(env, owned, paidBy),
     ],
   };
 }
@@ -256,13 +247,9 @@ async function planInvoice(env: Env, inv: Record<string, unknown>): Promise<Plan
   const details = asRecord(asRecord(inv.parent ?? {}).subscription_details ?? inv.subscription_details ?? {});
   const subscriptionId = idOf(details.subscription) ?? idOf(inv.subscription);
   if (!subscriptionId) return { status: "ignored", note: "invoice without a subscription" };
-  const metadata = asRecord(details.metadata ?? {});
   const d = db(env.DB);
-  const known = await d.query.subscriptions.findFirst({ where: eq(subscriptions.id, subscriptionId) });
   const customerId = idOf(inv.customer);
-  const accountId =
-    known?.accountId ?? optStr(metadata.accountId) ?? (await accountByCustomer(env, customerId));
-  const planId = known?.planId ?? optStr(metadata.planId);
+  const { accountId, planId } = await subscriptionOwner(env, subscriptionId, details.metadata, customerId);
   if (!accountId || !planId) return { status: "ignored", note: "invoice without account or plan" };
   const [account, plan] = await Promise.all([
     d.query.accounts.findFirst({ where: eq(accounts.id, accountId) }),
@@ -322,15 +309,8 @@ async function planInvoice(env: Env, inv: Record<string, unknown>): Promise<Plan
         subscriptionId,
         periodStart,
       ),
-      env.DB.prepare(
-        `UPDATE stripe_events SET purchase_id = (SELECT id FROM purchases WHERE invoice_id = ?)
-         WHERE id = ? AND claim = ?`,
-      ).bind(invoiceId, ...owned.binds),
-      env.DB.prepare(
-        `UPDATE accounts SET first_paid_at = coalesce(first_paid_at, ?),
-           stripe_customer_id = coalesce(stripe_customer_id, ?)
-         WHERE id = ? AND ${owned.sql}`,
-      ).bind(now, customerId, accountId, ...owned.binds),
+      linkPurchase(env, owned, "invoice_id", invoiceId),
+      markPaid(env, owned, { accountId, customerId, now }),
       setAccountPlan(env, owned, { accountId, planId, subscriptionId }),
     ],
   };
@@ -342,13 +322,8 @@ async function planCancellation(
   sub: Record<string, unknown>,
 ): Promise<Plan> {
   const subscriptionId = str(sub.id, "id");
-  const d = db(env.DB);
-  const known = await d.query.subscriptions.findFirst({ where: eq(subscriptions.id, subscriptionId) });
-  const metadata = asRecord(sub.metadata ?? {});
   const customerId = idOf(sub.customer);
-  const accountId =
-    known?.accountId ?? optStr(metadata.accountId) ?? (await accountByCustomer(env, customerId));
-  const planId = known?.planId ?? optStr(metadata.planId);
+  const { accountId, planId } = await subscriptionOwner(env, subscriptionId, sub.metadata, customerId);
   if (!accountId || !planId) return { status: "ignored", note: "subscription without account or plan" };
   const endedAt =
     1000 *
@@ -373,6 +348,40 @@ async function planCancellation(
       ).bind(accountId, planId, ...owned.binds, accountId, planId),
     ],
   };
+}
+
+/** Whose subscription this is: our own record first, then the metadata we set, then the Stripe customer. */
+async function subscriptionOwner(
+  env: Env,
+  subscriptionId: string,
+  metadata: unknown,
+  customerId: string | null,
+): Promise<{ accountId?: string; planId?: string }> {
+  const known = await db(env.DB).query.subscriptions.findFirst({
+    where: eq(subscriptions.id, subscriptionId),
+  });
+  const meta = asRecord(metadata ?? {});
+  return {
+    accountId: known?.accountId ?? optStr(meta.accountId) ?? (await accountByCustomer(env, customerId)),
+    planId: known?.planId ?? optStr(meta.planId),
+  };
+}
+
+/** The account's first payment and its Stripe customer; neither is overwritten once set. */
+function markPaid(env: Env, owned: Owned, s: { accountId: string; customerId: string | null; now: number }) {
+  return env.DB.prepare(
+    `UPDATE accounts SET first_paid_at = coalesce(first_paid_at, ?),
+       stripe_customer_id = coalesce(stripe_customer_id, ?)
+     WHERE id = ? AND ${owned.sql}`,
+  ).bind(s.now, s.customerId, s.accountId, ...owned.binds);
+}
+
+/** Points the event at the purchase it made (or found already made). */
+function linkPurchase(env: Env, owned: Owned, column: "checkout_session_id" | "invoice_id", value: string) {
+  return env.DB.prepare(
+    `UPDATE stripe_events SET purchase_id = (SELECT id FROM purchases WHERE ${column} = ?)
+     WHERE id = ? AND claim = ?`,
+  ).bind(value, ...owned.binds);
 }
 
 function upsertSubscription(
