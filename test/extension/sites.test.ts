@@ -8,10 +8,21 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { gitlabAdapter } from "@/sites/gitlab/adapter";
 import { jiraAdapter, separateBlocks } from "@/sites/jira/adapter";
 import { linearAdapter } from "@/sites/linear/adapter";
+import type { SiteAdapter } from "@/sites/types";
+
+function setUrl(url: string) {
+  (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(url);
+}
 
 function load(name: string, url: string) {
-  (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(url);
+  setUrl(url);
   document.body.innerHTML = readFileSync(join(process.cwd(), "test/fixtures/dom", `${name}.html`), "utf8");
+}
+
+/** Loads the saved page `name` at `url`; returns the create form the adapter finds in it. */
+function formOn(adapter: SiteAdapter, name: string, url: string) {
+  load(name, url);
+  return adapter.findForm(document);
 }
 
 beforeEach(() => {
@@ -21,8 +32,7 @@ beforeEach(() => {
 
 describe("Jira", () => {
   it("finds the create form by its dotted id, and reads the pickers and fields inside it", () => {
-    load("jira-create", "https://example.atlassian.net/jira/your-work");
-    const form = jiraAdapter.findForm(document);
+    const form = formOn(jiraAdapter, "jira-create", "https://example.atlassian.net/jira/your-work");
     expect(form?.id).toBe("issue-create.ui.modal.create-form");
     expect(jiraAdapter.readContext(form as Element)).toEqual({
       site: "jira",
@@ -37,8 +47,11 @@ describe("Jira", () => {
   });
 
   it("reads the description the user already wrote", () => {
-    load("jira-create", "https://example.atlassian.net/jira/your-work");
-    const form = jiraAdapter.findForm(document) as Element;
+    const form = formOn(
+      jiraAdapter,
+      "jira-create",
+      "https://example.atlassian.net/jira/your-work",
+    ) as Element;
     const editor = form.querySelector(".ProseMirror") as HTMLElement;
     editor.innerHTML = "<p>Only on Safari 17.</p>";
     expect(jiraAdapter.readContext(form).description).toBe("Only on Safari 17.");
@@ -50,8 +63,7 @@ describe("Jira", () => {
   });
 
   it("finds nothing on a page with editors but no create modal", () => {
-    load("jira-no-form", "https://example.atlassian.net/browse/SHOP-12");
-    expect(jiraAdapter.findForm(document)).toBeNull();
+    expect(formOn(jiraAdapter, "jira-no-form", "https://example.atlassian.net/browse/SHOP-12")).toBeNull();
   });
 });
 
@@ -87,8 +99,11 @@ describe("GitLab", () => {
   });
 
   it("work-item form in plain mode: the textarea's Markdown; project from the URL", () => {
-    load("gitlab-work-item-plain", "https://gitlab.example.com/gitlab/acme/sub/webapp/-/issues/new");
-    const form = gitlabAdapter.findForm(document) as Element;
+    const form = formOn(
+      gitlabAdapter,
+      "gitlab-work-item-plain",
+      "https://gitlab.example.com/gitlab/acme/sub/webapp/-/issues/new",
+    ) as Element;
     expect(gitlabAdapter.readContext(form)).toMatchObject({
       title: "",
       description: "## Steps\n1. Open search",
@@ -98,8 +113,11 @@ describe("GitLab", () => {
   });
 
   it("the legacy form of a self-managed instance", () => {
-    load("gitlab-legacy", "https://git.example.com/acme/legacy/-/issues/new");
-    const form = gitlabAdapter.findForm(document) as Element;
+    const form = formOn(
+      gitlabAdapter,
+      "gitlab-legacy",
+      "https://git.example.com/acme/legacy/-/issues/new",
+    ) as Element;
     expect(form.id).toBe("new_issue");
     expect(gitlabAdapter.readContext(form)).toMatchObject({
       title: "Legacy title",
@@ -111,23 +129,19 @@ describe("GitLab", () => {
   it("an epic form is an epic even without a type picker", () => {
     document.body.innerHTML =
       '<div data-testid="create-work-item"><input data-testid="work-item-title-input"></div>';
-    (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(
-      "https://gitlab.com/groups/acme/-/epics/new",
-    );
+    setUrl("https://gitlab.com/groups/acme/-/epics/new");
     const form = gitlabAdapter.findForm(document) as Element;
     expect(gitlabAdapter.readContext(form)).toMatchObject({ project: "acme", issueType: "Epic" });
   });
 
   it("nothing on the issue list, whose comment boxes use the same textarea class", () => {
-    load("gitlab-list", "https://gitlab.com/acme/webapp/-/issues");
-    expect(gitlabAdapter.findForm(document)).toBeNull();
+    expect(formOn(gitlabAdapter, "gitlab-list", "https://gitlab.com/acme/webapp/-/issues")).toBeNull();
   });
 });
 
 describe("Linear", () => {
   it("the create dialog is the form; a comment editor elsewhere is not", () => {
-    load("linear-dialog", "https://linear.app/acme/team/ENG/active");
-    const form = linearAdapter.findForm(document) as Element;
+    const form = formOn(linearAdapter, "linear-dialog", "https://linear.app/acme/team/ENG/active") as Element;
     expect(form.getAttribute("role")).toBe("dialog");
     expect(linearAdapter.readContext(form)).toEqual({
       site: "linear",
@@ -139,8 +153,7 @@ describe("Linear", () => {
   });
 
   it("a create page without a dialog: the box that holds both fields", () => {
-    load("linear-new-page", "https://linear.app/acme/new");
-    const form = linearAdapter.findForm(document) as Element;
+    const form = formOn(linearAdapter, "linear-new-page", "https://linear.app/acme/new") as Element;
     expect(form.className).toBe("sc-composer");
     expect(linearAdapter.readContext(form)).toMatchObject({ title: "", description: "", project: "acme" });
   });
