@@ -22,6 +22,21 @@ import {
 const paidPack = (accountId: string, planId = "professional", opts: Parameters<typeof packSession>[2] = {}) =>
   event("checkout.session.completed", packSession(accountId, planId, opts));
 
+/** A paid checkout of the "pro" subscription ($15.00 a month). */
+const proCheckout = (accountId: string, ids: { session: string; customer: string; subscription: string }) =>
+  event("checkout.session.completed", {
+    id: ids.session,
+    object: "checkout.session",
+    mode: "subscription",
+    payment_status: "paid",
+    client_reference_id: accountId,
+    metadata: { planId: "pro" },
+    amount_total: 1500,
+    currency: "usd",
+    customer: ids.customer,
+    subscription: ids.subscription,
+  });
+
 /** The professional pack: 50 tokens for $19.00, paid through `paymentIntent`. */
 const buyProfessional = (accountId: string, paymentIntent: string) =>
   deliver(paidPack(accountId, "professional", { paymentIntent, amount: 1900 }));
@@ -309,18 +324,7 @@ describe("subscriptions", () => {
     const start = nowSec() - DAY;
     const end = start + 30 * DAY;
     await deliver(
-      event("checkout.session.completed", {
-        id: "cs_test_sub_basic",
-        object: "checkout.session",
-        mode: "subscription",
-        payment_status: "paid",
-        client_reference_id: acc.id,
-        metadata: { planId: "pro" },
-        amount_total: 1500,
-        currency: "usd",
-        customer: "cus_basic",
-        subscription: sub,
-      }),
+      proCheckout(acc.id, { session: "cs_test_sub_basic", customer: "cus_basic", subscription: sub }),
     );
     expect(await availableOf(acc.id)).toBe(0);
     const paid = event("invoice.paid", invoice(acc.id, "pro", sub, { start, end }));
@@ -393,18 +397,7 @@ describe("subscriptions", () => {
 
     // A checkout.session.completed arriving after the deletion does not revive it.
     await deliver(
-      event("checkout.session.completed", {
-        id: "cs_test_sub_canceled",
-        object: "checkout.session",
-        mode: "subscription",
-        payment_status: "paid",
-        client_reference_id: acc.id,
-        metadata: { planId: "pro" },
-        amount_total: 1500,
-        currency: "usd",
-        customer: "cus_x",
-        subscription: sub,
-      }),
+      proCheckout(acc.id, { session: "cs_test_sub_canceled", customer: "cus_x", subscription: sub }),
     );
     const after = await (await call("/api/me", { token: acc.token })).json<{ account: { plan?: string } }>();
     expect(after.account.plan).toBeUndefined();
