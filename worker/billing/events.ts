@@ -419,17 +419,20 @@ function setAccountPlan(
 function claimReversal(env: Env, eventId: string): D1PreparedStatement[] {
   const purchaseOf = `(SELECT p.id FROM purchases p, stripe_events e
       WHERE e.id = ? AND p.payment_intent_id = e.payment_intent_id ORDER BY p.created_at LIMIT 1)`;
+  // The purchase's reversed amount, noted before (`reversed_from`) and after (`reversed_to`) the claim.
+  const noteReversed = (column: "reversed_from" | "reversed_to") =>
+    env.DB.prepare(
+      `UPDATE stripe_events SET ${column} = (
+         SELECT min(p.amount, p.refunded_amount + p.disputed_amount) FROM purchases p
+         WHERE p.id = stripe_events.purchase_id)
+       WHERE id = ? AND status = 'pending' AND reversed_to IS NULL`,
+    ).bind(eventId);
   return [
     env.DB.prepare(
       `UPDATE stripe_events SET status = 'pending', purchase_id = ${purchaseOf}
        WHERE id = ? AND status = 'deferred' AND ${purchaseOf} IS NOT NULL`,
     ).bind(eventId, eventId, eventId),
-    env.DB.prepare(
-      `UPDATE stripe_events SET reversed_from = (
-         SELECT min(p.amount, p.refunded_amount + p.disputed_amount) FROM purchases p
-         WHERE p.id = stripe_events.purchase_id)
-       WHERE id = ? AND status = 'pending' AND reversed_to IS NULL`,
-    ).bind(eventId),
+    noteReversed("reversed_from"),
     env.DB.prepare(
       `UPDATE purchases SET
          refunded_amount = CASE WHEN e.type = 'charge.refunded'
@@ -439,12 +442,7 @@ function claimReversal(env: Env, eventId: string): D1PreparedStatement[] {
        FROM (SELECT * FROM stripe_events WHERE id = ? AND status = 'pending' AND reversed_to IS NULL) AS e
        WHERE purchases.id = e.purchase_id`,
     ).bind(eventId),
-    env.DB.prepare(
-      `UPDATE stripe_events SET reversed_to = (
-         SELECT min(p.amount, p.refunded_amount + p.disputed_amount) FROM purchases p
-         WHERE p.id = stripe_events.purchase_id)
-       WHERE id = ? AND status = 'pending' AND reversed_to IS NULL`,
-    ).bind(eventId),
+    noteReversed("reversed_to"),
   ];
 }
 
