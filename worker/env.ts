@@ -49,5 +49,7 @@ export interface AppEnv {
     session: Session;
     /** A blocked account can read but not generate or redeem. */
     accountBlocked: boolean;
+    /** An anonymous account whose tokens moved to a user: it can read but not spend. */
+    accountMerged: boolean;
   };
 }

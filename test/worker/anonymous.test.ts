@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_ANON_ACCOUNTS_PER_IP_PER_DAY } from "../../worker/auth/anonymous";
-import { anonymousSession, me, postJson, uniqueId } from "./auth-helpers";
+import { anonymousSession, devLogin, me, postJson, uniqueId } from "./auth-helpers";
 
 const CAP = DEFAULT_ANON_ACCOUNTS_PER_IP_PER_DAY;
 let ipCounter = 1;
@@ -94,6 +94,26 @@ describe("POST /api/anonymous", () => {
     const returning = await post(visitors[0], ip);
     expect(returning.status).toBe(200);
     expect((await post(uniqueId(), freshIp())).status).toBe(200);
+  });
+
+  it("a visitor id whose tokens moved to a user: its own empty account, even past the cap, nothing granted", async () => {
+    const ip = freshIp();
+    const moved = uniqueId();
+    const anon = await anonymousSession(moved, ip);
+    expect((await devLogin(`${uniqueId("m")}@example.com`, anon.token)).transferred).toBe(3);
+    for (let i = 1; i < CAP; i++) await anonymousSession(uniqueId(), ip);
+    expect((await post(uniqueId(), ip)).status).toBe(429);
+
+    const [a, b] = await Promise.all([post(moved, ip), post(moved, ip)]);
+    for (const res of [a, b]) {
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        account: { id: anon.account.id, kind: "anonymous" },
+        tokens: { available: 0, held: 0 },
+        created: false,
+      });
+    }
+    expect((await me(anon.token)).body?.tokens.available).toBe(0);
   });
 
   it("farming: a burst of new visitor ids from one IP cannot slip past the cap", async () => {

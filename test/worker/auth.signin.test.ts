@@ -74,7 +74,7 @@ describe("POST /auth/dev-login", () => {
 });
 
 describe("moving the anonymous balance on sign-in", () => {
-  it("moves the remainder once; the anonymous session stops working; a second attempt moves 0", async () => {
+  it("moves the remainder once; the anonymous session is left empty; a second attempt moves 0", async () => {
     const anon = await anonymousSession(uniqueId());
     expect(anon.tokens.available).toBe(3);
     const address = email();
@@ -83,7 +83,10 @@ describe("moving the anonymous balance on sign-in", () => {
     expect(first.welcomeGranted).toBe(true);
     expect(first.tokens.available).toBe(9);
 
-    expect((await me(anon.token)).status).toBe(401);
+    expect((await me(anon.token)).body).toMatchObject({
+      account: { id: anon.account.id, kind: "anonymous" },
+      tokens: { available: 0, held: 0 },
+    });
 
     const second = await devLogin(address, anon.token);
     expect(second.transferred).toBe(0);
@@ -157,14 +160,52 @@ describe("moving the anonymous balance on sign-in", () => {
     expect((await wallet(env, anon.account.id).balance()).available).toBe(3);
   });
 
-  it("a visitor id moved to a user gets no new free tokens: 403 sign_in_required", async () => {
+  it("a visitor id moved to a user gets a session for its empty account, nothing granted, no spending", async () => {
     const visitorId = uniqueId();
     const anon = await anonymousSession(visitorId);
     const user = await devLogin(email(), anon.token);
     expect(user.transferred).toBe(3);
-    const res = await postJson("/api/anonymous", { visitorId }, { "CF-Connecting-IP": "198.51.100.9" });
-    expect(res.status).toBe(403);
-    expect(await res.json()).toMatchObject({ error: { code: "sign_in_required" } });
+
+    // Asked again and again (a sign-out, a farming script): the same account, still empty.
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        postJson("/api/anonymous", { visitorId }, { "CF-Connecting-IP": "198.51.100.9" }),
+      ),
+    );
+    for (const res of answers) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get("X-Tokens-Remaining")).toBe("0");
+      expect(await res.json()).toMatchObject({
+        token: expect.stringMatching(/^myba_/),
+        account: { id: anon.account.id, kind: "anonymous" },
+        tokens: { available: 0, held: 0 },
+        created: false,
+      });
+    }
+    const again = await anonymousSession(visitorId);
+    expect((await me(again.token)).body).toMatchObject({
+      account: { id: anon.account.id, kind: "anonymous" },
+      tokens: { available: 0 },
+    });
+
+    // Its sessions, old and new, cannot spend: the way on is to sign in.
+    for (const token of [anon.token, again.token]) {
+      const res = await postJson(
+        "/api/generate",
+        { site: "jira", feature: "generate", issueType: "bug", prompt: "Login loops on Safari" },
+        { Authorization: `Bearer ${token}`, "Idempotency-Key": crypto.randomUUID() },
+      );
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({
+        error: { code: "sign_in_required", message: expect.stringMatching(/sign in/i) },
+      });
+    }
+
+    // Signing in with the new session moves nothing twice, to the same user or another.
+    expect((await devLogin(user.account.email as string, again.token)).transferred).toBe(0);
+    const other = await devLogin(email(), again.token);
+    expect(other.transferred).toBe(0);
+    expect(other.tokens.available).toBe(6);
     expect((await wallet(env, anon.account.id).balance()).available).toBe(0);
     expect((await me(user.token)).body?.tokens.available).toBe(9);
   });

@@ -7,6 +7,20 @@ import { anonymousSession, call, devLogin, me, postJson, uniqueId } from "./auth
 const email = () => `${uniqueId("s")}@example.com`;
 const logout = (token?: string) =>
   postJson("/auth/logout", {}, token ? { Authorization: `Bearer ${token}` } : {});
+/** A generation request; malformed JSON is refused only by the route itself, after the guards. */
+const spend = (
+  token: string,
+  body = '{"site":"jira","feature":"generate","issueType":"bug","prompt":"Fix it"}',
+) =>
+  call("/api/generate", {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${token}`,
+      "Content-Type": "application/json",
+      "Idempotency-Key": crypto.randomUUID(),
+    },
+    body,
+  });
 
 describe("sessions", () => {
   it("are random and stored only as SHA-256 hashes", async () => {
@@ -85,13 +99,26 @@ describe("sessions", () => {
     expect((await logout("myba_never-issued")).status).toBe(401);
   });
 
-  it("an anonymous session stops working once its account moved to a user", async () => {
+  it("an anonymous session whose account moved to a user can read but not spend", async () => {
     const anon = await anonymousSession(uniqueId());
     const again = await anonymousSession(uniqueId());
     await devLogin(email(), anon.token);
+    const seen = await me(anon.token);
+    expect(seen.status).toBe(200);
+    expect(seen.body?.tokens.available).toBe(0);
+    expect((await spend(anon.token)).status).toBe(403);
+    expect(await (await spend(anon.token)).json()).toMatchObject({ error: { code: "sign_in_required" } });
+    // Another visitor's anonymous session is untouched: it spends past the guard.
+    expect((await me(again.token)).body?.tokens.available).toBe(3);
+    expect((await spend(again.token, "{")).status).toBe(400);
+
+    // Blocked wins over merged: the account's owner cannot fix that by signing in.
+    await env.DB.prepare("UPDATE accounts SET status = 'blocked' WHERE id = ?1").bind(anon.account.id).run();
+    expect(await (await spend(anon.token)).json()).toMatchObject({ error: { code: "forbidden" } });
+
+    // Logging it out works like any other session.
+    expect((await logout(anon.token)).status).toBe(200);
     expect((await me(anon.token)).status).toBe(401);
-    // Another visitor's anonymous session is untouched.
-    expect((await me(again.token)).status).toBe(200);
   });
 
   it("a session sees only its own account", async () => {

@@ -25,8 +25,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * - The free grant is keyed `free:<visitorId>` in the account's wallet and
  *   requested on every call: a repeat is a no-op replay, and a first call that
  *   died between the insert and the grant is healed by the next one.
- * - A visitor id whose account moved to a signed-in user answers 403
- *   `sign_in_required` (docs/decisions/002-identity.md).
+ * - A visitor id whose account moved to a signed-in user still gets a
+ *   session for that (now empty) account, with nothing granted; spending with
+ *   it is refused with `sign_in_required` (docs/decisions/002-identity.md).
  */
 export async function anonymousSession(env: Env, visitorId: string, ip: string | null, now = Date.now()) {
   let account = await byVisitor(env, visitorId);
@@ -36,22 +37,23 @@ export async function anonymousSession(env: Env, visitorId: string, ip: string |
     account = await byVisitor(env, visitorId);
     if (!account) throw await rateLimited(env, ip ?? "", now);
   }
-  if (account.mergedInto) {
-    throw new ApiError(
-      403,
-      "sign_in_required",
-      "This browser's free tokens already moved to a signed-in account. Sign in to continue.",
-    );
-  }
-  const grant = await wallet(env, account.id).grant({
+  // A merged account keeps its sessions (it can sign in and read) but gets
+  // nothing: its free grant already moved, and asking again must not refill it.
+  const tokens = account.mergedInto
+    ? await wallet(env, account.id).balance()
+    : await grantFree(env, account.id, visitorId);
+  const { token } = await createSession(env.DB, account.id, "anonymous", now);
+  return { token, account: accountView(account), tokens, created };
+}
+
+async function grantFree(env: Env, accountId: string, visitorId: string) {
+  const grant = await wallet(env, accountId).grant({
     key: `free:${visitorId}`,
     source: "free",
     amount: FREE_TOKENS,
     description: "Free tokens to try MyBA",
   });
-  const tokens = "tokens" in grant ? grant.tokens : await wallet(env, account.id).balance();
-  const { token } = await createSession(env.DB, account.id, "anonymous", now);
-  return { token, account: accountView(account), tokens, created };
+  return "tokens" in grant ? grant.tokens : await wallet(env, accountId).balance();
 }
 
 export function anonCap(env: Env): number {

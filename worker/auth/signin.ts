@@ -60,9 +60,10 @@ async function grantWelcome(env: Env, account: AccountRow): Promise<boolean> {
  * Moves what an anonymous account has left to the user, exactly once: the
  * anonymous wallet's transfer is keyed `signin:<anonId>` and fingerprinted
  * with its target, so a repeat moves nothing and another user's attempt is an
- * idempotency conflict. `mergedInto` is written after, which also retires the
- * anonymous sessions (findSession refuses merged accounts); if that write is
- * lost, the next sign-in with the same token replays the transfer and writes it.
+ * idempotency conflict. `mergedInto` is written after, which also stops the
+ * anonymous sessions from spending (requireActive refuses merged accounts); if
+ * that write is lost, the next sign-in with the same token replays the
+ * transfer and writes it.
  *
  * An unusable anonymousToken (unknown, expired, revoked, not anonymous)
  * transfers 0 rather than failing the sign-in.

@@ -42,11 +42,15 @@ export function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null;
 }
 
-/** Resolves a bearer token to a live session of an active account, or null. */
+/**
+ * Resolves a bearer token to a live session, or null. `blocked` and `merged`
+ * (an anonymous account whose tokens moved to a user) say it may read but
+ * not spend.
+ */
 export async function findSession(
   d1: D1Database,
   token: string,
-): Promise<(Session & { blocked: boolean }) | null> {
+): Promise<(Session & { blocked: boolean; merged: boolean }) | null> {
   const rows = await db(d1)
     .select({
       id: sessions.id,
@@ -68,10 +72,15 @@ export async function findSession(
     )
     .limit(1);
   const row = rows[0];
-  // An anonymous account whose tokens moved to a user no longer acts on its own.
-  if (!row || row.mergedInto) return null;
+  if (!row) return null;
   await renew(d1, row);
-  return { id: row.id, accountId: row.accountId, kind: row.kind, blocked: row.status === "blocked" };
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    kind: row.kind,
+    blocked: row.status === "blocked",
+    merged: row.mergedInto !== null,
+  };
 }
 
 /** Sliding expiry: one write per session per half-TTL at most. */
@@ -130,6 +139,7 @@ export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
   if (!session) throw unauthorized("The session is invalid, expired or revoked.");
   c.set("session", { id: session.id, accountId: session.accountId, kind: session.kind });
   c.set("accountBlocked", session.blocked);
+  c.set("accountMerged", session.merged);
   await next();
   if (!c.res.headers.has("X-Tokens-Remaining")) {
     const tokens = await wallet(c.env, session.accountId).balance();
@@ -145,10 +155,21 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-/** A blocked account (admin action) can read but not generate or redeem. */
+/**
+ * A blocked account (admin action) can read but not generate or redeem; nor
+ * can an anonymous account whose tokens moved to a user: its browser signs in
+ * to use them.
+ */
 export const requireActive = createMiddleware<AppEnv>(async (c, next) => {
   if (c.var.accountBlocked) {
     throw new ApiError(403, "forbidden", "This account is blocked. Contact support.");
+  }
+  if (c.var.accountMerged) {
+    throw new ApiError(
+      403,
+      "sign_in_required",
+      "This browser's tokens moved to your signed-in account. Sign in to continue.",
+    );
   }
   await next();
 });
