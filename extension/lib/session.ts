@@ -8,16 +8,16 @@ import {
   type SignInResult,
   VISITOR_ID_REQUIRED,
 } from "./api";
-import { accountItem, type StoredSession, sessionItem, signInRequiredItem, visitorIdItem } from "./storage";
+import { accountItem, type StoredSession, sessionItem, visitorIdItem } from "./storage";
 
 export { VISITOR_ID_REQUIRED };
 
 /**
  * The background's session: anonymous until the user signs in, and back to
- * anonymous whenever the Worker says the token is no longer good (expired,
- * revoked, or an anonymous account whose tokens moved to a user). A browser
- * whose anonymous tokens moved to a user gets no anonymous session again
- * (403 `sign_in_required`): it is signed out until the user signs in.
+ * anonymous whenever the Worker says the token is no longer good (expired or
+ * revoked). A browser whose anonymous tokens moved to a user gets its
+ * anonymous account back, empty: it shows 0 and spending answers 403
+ * `sign_in_required`, which the views turn into "Sign in to continue".
  */
 export class SessionManager {
   private bootstrapping: Promise<StoredSession> | null = null;
@@ -74,14 +74,14 @@ export class SessionManager {
     const anonymousToken = current?.kind === "anonymous" ? current.token : undefined;
     const result = await exchange(anonymousToken);
     await adopt(result, "user");
-    await signInRequiredItem.setValue(null);
     return result;
   }
 
   /**
    * Revokes the session on the Worker (best effort) and returns to
-   * anonymous; null when this browser has no anonymous session to return to
-   * (its tokens moved to the account): signed out, sign in to continue.
+   * anonymous; null when the Worker refuses this browser an anonymous session
+   * (older Workers answer 403 `sign_in_required` once its tokens moved):
+   * signed out, sign in to continue.
    */
   async signOut(): Promise<Me | null> {
     const current = await sessionItem.getValue();
@@ -122,31 +122,14 @@ export class SessionManager {
             "The browser's visitor id is needed to start a session.",
           );
         }
-        // Refused once for this browser: the answer will not change, so do not ask again.
-        if ((await signInRequiredItem.getValue()) === visitorId) throw signInRequired();
         const api = await this.getApi();
-        try {
-          return await adopt(await api.anonymous(visitorId), "anonymous");
-        } catch (err) {
-          if (err instanceof ApiError && err.code === SIGN_IN_REQUIRED) {
-            await signInRequiredItem.setValue(visitorId);
-          }
-          throw err;
-        }
+        return await adopt(await api.anonymous(visitorId), "anonymous");
       } finally {
         this.bootstrapping = null;
       }
     })();
     return this.bootstrapping;
   }
-}
-
-function signInRequired(): ApiError {
-  return new ApiError(
-    403,
-    SIGN_IN_REQUIRED,
-    "This browser's free tokens already moved to your MyBA account. Sign in to continue.",
-  );
 }
 
 async function adopt(grant: SessionGrant, kind: StoredSession["kind"]): Promise<StoredSession> {

@@ -24,17 +24,6 @@ export const visitorIdItem = storage.defineItem<string | null>("local:visitorId"
   version: 1,
 });
 
-/**
- * The visitor id the Worker refused an anonymous session for (403
- * `sign_in_required`: its tokens moved to a signed-in account). While it is
- * set, the browser is signed out and must sign in; nobody asks the Worker
- * again for it. Cleared by a sign-in and by pointing at another Worker.
- */
-export const signInRequiredItem = storage.defineItem<string | null>("local:signInRequired", {
-  fallback: null,
-  version: 1,
-});
-
 /** The last known account and balance, so every view shows a balance at once. */
 export interface CachedAccount {
   account: Account;

@@ -21,7 +21,12 @@ interface FakeAccount {
   mergedInto?: string;
 }
 
-export function fakeWorker() {
+/**
+ * `refusesMergedVisitors` plays a Worker from before the merged-visitor change: a visitor
+ * id whose tokens moved gets 403 `sign_in_required` from /api/anonymous, and
+ * the moved account's sessions die at sign-in.
+ */
+export function fakeWorker({ refusesMergedVisitors = false } = {}) {
   const calls: Call[] = [];
   const accounts = new Map<string, FakeAccount>();
   const sessions = new Map<string, string>(); // token → account id
@@ -85,7 +90,7 @@ export function fakeWorker() {
           byVisitor.set(visitorId, id);
         }
         const acc = accounts.get(id) as FakeAccount;
-        if (acc.mergedInto) {
+        if (acc.mergedInto && refusesMergedVisitors) {
           return error(
             403,
             "sign_in_required",
@@ -116,9 +121,11 @@ export function fakeWorker() {
           transferred = anon.available;
           user.available += anon.available;
           anon.available = 0;
-          // A merged account cannot act: every session of it dies.
+          // A merged account can still read, but not spend (an older Worker killed its sessions).
           anon.mergedInto = user.id;
-          for (const [token, owner] of sessions) if (owner === anon.id) sessions.delete(token);
+          if (refusesMergedVisitors) {
+            for (const [token, owner] of sessions) if (owner === anon.id) sessions.delete(token);
+          }
         }
         return json({ token: issue(user), ...me(user), transferred, welcomeGranted: true });
       }
@@ -128,7 +135,15 @@ export function fakeWorker() {
         return json({ revoked: true });
       }
       case "POST /api/generate": {
-        if (!authed(call)) return error(401, "unauthorized", "The session is invalid, expired or revoked.");
+        const acc = authed(call);
+        if (!acc) return error(401, "unauthorized", "The session is invalid, expired or revoked.");
+        if (acc.mergedInto) {
+          return error(
+            403,
+            "sign_in_required",
+            "This browser's tokens moved to your signed-in account. Sign in to continue.",
+          );
+        }
         return generate(call, init.signal ?? undefined);
       }
     }

@@ -246,7 +246,28 @@ describe("the panel", () => {
     expect(p.$("myba-balance")?.textContent).toBe("1 token");
   });
 
-  it("signed out for good (sign_in_required): says sign in, offers it, and does not retry by itself", async () => {
+  it("an empty anonymous account whose tokens moved: Generate answers sign in, not Buy", async () => {
+    const p = await setup({ account: anonymous(0) });
+    expect(p.$("myba-balance")?.textContent).toBe("0 tokens");
+
+    p.generate("Add dark mode");
+    p.fail({
+      status: 403,
+      code: "sign_in_required",
+      message: "This browser's tokens moved to your signed-in account. Sign in to continue.",
+    });
+
+    const error = p.$("myba-error");
+    expect(error?.textContent).toContain("Sign in to continue");
+    click(error?.querySelector('[data-testid="myba-signin"]') as HTMLElement);
+    expect(p.deps.openPopup).toHaveBeenCalledWith("account");
+    expect(p.$("myba-buy")).toBeNull();
+    expect(error?.querySelector('[data-testid="myba-retry"]')).toBeNull();
+    await settle();
+    expect(p.posted).toHaveLength(1);
+  });
+
+  it("signed out for good (an older Worker's sign_in_required): says sign in, offers it, and does not retry by itself", async () => {
     const signInRequired = {
       status: 403,
       code: "sign_in_required",

@@ -121,7 +121,7 @@ describe("the popup", () => {
     expect(p.balance()).toBe("7 tokens");
   });
 
-  it("signed out with no anonymous session to return to: says so and offers sign-in, not an error", async () => {
+  it("signed out with no anonymous session to return to (an older Worker): says so and offers sign-in, not an error", async () => {
     let signedIn = true;
     const bg = stubBackground({
       getAccount: () => {

@@ -11,8 +11,8 @@ import { fakeWorker } from "./fake-worker";
 
 const API = "http://api.test";
 
-function setup() {
-  const worker = fakeWorker();
+function setup(options: Parameters<typeof fakeWorker>[0] = {}) {
+  const worker = fakeWorker(options);
   const getApi = async () => createApi({ baseUrl: API, fetch: worker.fetch });
   const session = new SessionManager(getApi);
   registerHandlers({ session, getApi });
@@ -199,7 +199,7 @@ describe("sign-in", () => {
   });
 });
 
-describe("a browser whose anonymous tokens moved to an account (403 sign_in_required)", () => {
+describe("a browser whose anonymous tokens moved to an account", () => {
   const generate = async (session: SessionManager, getApi: () => Promise<Api>) => {
     const received: BackgroundToPanel[] = [];
     await relayGeneration(request, false, new AbortController().signal, { session, getApi }, (m) =>
@@ -207,19 +207,68 @@ describe("a browser whose anonymous tokens moved to an account (403 sign_in_requ
     );
     return received;
   };
+  const count = (worker: ReturnType<typeof fakeWorker>, path: string) =>
+    paths(worker).filter((p) => p === path).length;
 
-  it("after sign-out: signed out, sign in to continue; asks the Worker once, then stops asking", async () => {
+  it("after sign-out: its anonymous account again, at 0; generating says sign in; nothing loops", async () => {
     const { worker, session, getApi } = setup();
+    const anon = await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    const moved = await sendMessage("devLogin", { email: "ada@example.com" });
+    expect(moved.transferred).toBe(3);
+
+    const after = await sendMessage("signOut", undefined);
+    expect(after).toMatchObject({
+      account: { id: anon.account.id, kind: "anonymous" },
+      tokens: { available: 0 },
+    });
+    expect(await sessionItem.getValue()).toMatchObject({ kind: "anonymous", accountId: anon.account.id });
+
+    // Generating hears "sign in", once: no new session, no retry.
+    const received = await generate(session, getApi);
+    expect(received).toEqual([expect.objectContaining({ type: "error", charged: 0 })]);
+    expect(received[0]).toMatchObject({
+      error: { status: 403, code: "sign_in_required", message: expect.stringMatching(/sign in/i) },
+    });
+    expect(count(worker, "POST /api/generate")).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      expect((await sendMessage("getAccount", { refresh: true })).tokens.available).toBe(0);
+    }
+    expect(count(worker, "POST /api/anonymous")).toBe(2);
+    expect(await sessionItem.getValue()).toMatchObject({ accountId: anon.account.id });
+
+    // Signing in again is the way back; the empty account moves nothing.
+    const back = await sendMessage("devLogin", { email: "ada@example.com" });
+    expect(back).toMatchObject({ account: { kind: "user" }, transferred: 0, tokens: { available: 9 } });
+  });
+
+  it("when the user's session dies (401): the same anonymous account, empty, not a new one", async () => {
+    const { worker } = setup();
+    const anon = await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    const signedIn = await sendMessage("devLogin", { email: "ada@example.com" });
+    worker.revoke(signedIn.account.id);
+
+    const after = await sendMessage("getAccount", { refresh: true });
+
+    expect(after).toMatchObject({
+      account: { id: anon.account.id, kind: "anonymous" },
+      tokens: { available: 0 },
+    });
+    expect(paths(worker).slice(-3)).toEqual(["GET /api/me", "POST /api/anonymous", "GET /api/me"]);
+    await sendMessage("getAccount", { refresh: true });
+    expect(count(worker, "POST /api/anonymous")).toBe(2);
+  });
+
+  it("an older Worker that refuses the visitor id (403): signed out, sign in to continue, one request per ask", async () => {
+    const { worker, session, getApi } = setup({ refusesMergedVisitors: true });
     await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
     await sendMessage("devLogin", { email: "ada@example.com" });
 
-    // Signing out works; there is just no anonymous session to return to.
     const after = await sendMessage("signOut", undefined);
     expect(after).toBeNull();
     expect(await sessionItem.getValue()).toBeNull();
     expect(await accountItem.getValue()).toBeNull();
+    const asked = count(worker, "POST /api/anonymous");
 
-    // Every view that asks, and a generation, hears "sign in"; the Worker is not asked again.
     for (let i = 0; i < 3; i++) {
       const err = await sendMessage("getAccount", { refresh: true }).catch(asApiError);
       expect(err).toMatchObject({
@@ -231,44 +280,27 @@ describe("a browser whose anonymous tokens moved to an account (403 sign_in_requ
     const received = await generate(session, getApi);
     expect(received).toEqual([expect.objectContaining({ type: "error", charged: 0 })]);
     expect(received[0]).toMatchObject({ error: { code: "sign_in_required" } });
-    expect(paths(worker).filter((p) => p === "POST /api/anonymous")).toHaveLength(2);
+    expect(count(worker, "POST /api/anonymous")).toBe(asked + 4);
     expect(paths(worker)).not.toContain("POST /api/generate");
 
-    // Signing in again is the way back, and it sends no stale anonymous token.
+    // Signing in again works and sends no stale anonymous token.
     const back = await sendMessage("devLogin", { email: "ada@example.com" });
     expect(back.account.kind).toBe("user");
     expect(worker.calls.filter((c) => c.path === "/auth/dev-login").at(-1)?.body).toEqual({
       email: "ada@example.com",
     });
-    expect((await sendMessage("getAccount", { refresh: true })).account.email).toBe("ada@example.com");
   });
 
-  it("when the user's session dies (401): sign in to continue, not a new anonymous account", async () => {
-    const { worker } = setup();
-    await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
-    const signedIn = await sendMessage("devLogin", { email: "ada@example.com" });
-    worker.revoke(signedIn.account.id);
-
-    const err = await sendMessage("getAccount", { refresh: true }).catch(asApiError);
-
-    expect(err).toMatchObject({ code: "sign_in_required" });
-    expect(paths(worker).slice(-2)).toEqual(["GET /api/me", "POST /api/anonymous"]);
-    const before = worker.calls.length;
-    await sendMessage("getAccount", {}).catch(asApiError);
-    await sendMessage("getAccount", { refresh: true }).catch(asApiError);
-    expect(worker.calls.length).toBe(before);
-  });
-
-  it("pointing the extension at another Worker asks that one afresh", async () => {
+  it("pointing the extension at another Worker starts a session there afresh", async () => {
     const { worker } = setup();
     await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
     await sendMessage("devLogin", { email: "ada@example.com" });
-    await sendMessage("signOut", undefined);
     const before = worker.calls.length;
 
     await sendMessage("setApiUrl", { apiUrl: "http://other.test" });
-    await sendMessage("getAccount", { refresh: true }).catch(asApiError);
+    await sendMessage("getAccount", { refresh: true });
 
-    expect(paths(worker).slice(before)).toEqual(["POST /api/anonymous"]);
+    expect(paths(worker).slice(before)).toEqual(["POST /api/anonymous", "GET /api/me"]);
+    expect(await sessionItem.getValue()).toMatchObject({ kind: "anonymous" });
   });
 });

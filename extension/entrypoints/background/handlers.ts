@@ -16,7 +16,6 @@ import {
   gitlabHostsItem,
   pendingCheckoutItem,
   sessionItem,
-  signInRequiredItem,
   sitesEnabledItem,
 } from "@/lib/storage";
 import { disableGitlabHost, enableGitlabHost, normalizeOrigin } from "./gitlab-hosts";
@@ -217,7 +216,6 @@ export function registerHandlers({ session, getApi }: HandlerDeps): void {
       // A session belongs to one Worker: start over against the new one.
       await sessionItem.setValue(null);
       await accountItem.setValue(null);
-      await signInRequiredItem.setValue(null);
     }
     return settings();
   });
