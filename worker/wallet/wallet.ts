@@ -518,11 +518,6 @@ export class Wallet extends DurableObject<Env> {
     this.faults = { ...this.faults, ...faults };
   }
 
-  /** Test hook kept for callers of the first version: same as `setFaults({d1: "down"|"ok"})`. */
-  async setD1Down(down: boolean): Promise<void> {
-    this.faults.d1 = down ? "down" : "ok";
-  }
-
   // ── the transaction and its aftermath ──────────────────────────────────
 
   /**
