@@ -32,6 +32,8 @@ export interface Env {
    * http://127.0.0.1 or http://localhost, so it can never redirect production.
    */
   OAUTH_BASE_URL_OVERRIDE?: string;
+  /** The lowest log level written: "info" (default, a line per request), "warn" or "error". */
+  LOG_LEVEL?: string;
   /** New anonymous accounts allowed per client IP per day (default 10). */
   ANON_ACCOUNTS_PER_IP_PER_DAY?: string;
 }

@@ -1,13 +1,18 @@
 import { runScheduled } from "./admin/cron";
 import { app } from "./app";
 import type { Env } from "./env";
+import { setLogLevel } from "./lib/log";
 
 export type { AppType } from "./app";
 export { Wallet } from "./wallet/wallet";
 
 export default {
-  fetch: app.fetch,
+  fetch(request, env, ctx) {
+    setLogLevel(env.LOG_LEVEL);
+    return app.fetch(request, env, ctx);
+  },
   async scheduled(_controller, env, ctx) {
+    setLogLevel(env.LOG_LEVEL);
     ctx.waitUntil(runScheduled(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { LEDGER_TYPES, type LedgerType } from "../db/schema/ledger";
 import type { Env } from "../env";
 import { newId } from "../lib/ids";
-import { log } from "../lib/log";
+import { log, setLogLevel } from "../lib/log";
 import {
   type Allocation,
   allocate,
@@ -182,6 +182,7 @@ export class Wallet extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    setLogLevel(env.LOG_LEVEL);
     this.sql = ctx.storage.sql;
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
     ctx.storage.transactionSync(() => {
