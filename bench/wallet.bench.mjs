@@ -1,10 +1,16 @@
 // Wallet throughput: reserve+settle pairs per second against `wrangler dev`.
 //
 // Starts its own Worker (temp --persist-to, dev routes on), then runs the same
-// closed-loop load three ways: GET /api/health (the floor: the Worker doing no
-// wallet work), POST /__dev/wallets/:id/charge on ONE wallet (every pair goes
-// through one Durable Object), and the same spread over many wallets. Each
-// charge is one request doing reserve(1) then settle(1) over RPC.
+// closed-loop load four ways: GET /api/health (the floor: the Worker doing no
+// wallet work), POST /__dev/wallets/:id/ping (the floor for a pair: two
+// round trips to one wallet object that change nothing), POST
+// /__dev/wallets/:id/charge on ONE wallet (every pair goes through one Durable
+// Object), and the same spread over many wallets. Each charge is one request
+// doing reserve(1) then settle(1) over RPC.
+// The Worker runs with LOG_LEVEL=warn: under wrangler dev every request log
+// line is relayed through the wrangler process, which then takes most of a
+// core from the same two the Worker and this client share (the floor drops
+// from ~690 to ~450 req/s with them). BENCH_LOG_LEVEL=info measures with them.
 // It prints ops/s, p50/p99 latency, D1 rows written per pair (from the D1
 // batch metadata the wallet accumulates) and the invariants: every wallet's
 // balance is what was granted minus what was charged, and reconcile agrees
@@ -121,7 +127,8 @@ function row(name, r, extra = "") {
   );
 }
 
-const worker = await startLocalWorker({ bundled: true, vars: { AUTH_DEV_LOGIN: "true" } });
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "warn";
+const worker = await startLocalWorker({ bundled: true, vars: { AUTH_DEV_LOGIN: "true", LOG_LEVEL } });
 let violations = 0;
 try {
   const { url } = worker;
@@ -141,10 +148,18 @@ try {
   await load(8, WARMUP, () => charge(url, solo).then(counted(solo)));
 
   console.log(
-    `concurrency ${CONCURRENCY}, up to ${OPS} requests or ${TIME_LIMIT_MS / 1000} s per scenario\n`,
+    `concurrency ${CONCURRENCY}, up to ${OPS} requests or ${TIME_LIMIT_MS / 1000} s per scenario, LOG_LEVEL=${LOG_LEVEL}\n`,
   );
   const floor = await load(CONCURRENCY, OPS, () => fetch(`${url}/api/health`));
   row("GET /api/health (floor)", floor);
+  const ping = await load(CONCURRENCY, OPS, () =>
+    fetch(`${url}/__dev/wallets/${solo}/ping`, {
+      method: "POST",
+      body: "{}",
+      headers: { "Content-Type": "application/json" },
+    }),
+  );
+  row("ping, one wallet (2 RPCs)", ping);
 
   const before1 = await rowsWritten(url, [one]);
   const single = await load(CONCURRENCY, OPS, () => charge(url, one).then(counted(one)));
@@ -178,6 +193,9 @@ try {
     `one wallet / floor:       ${(single.opsPerSec / floor.opsPerSec).toFixed(2)} (pairs/s ÷ health req/s)`,
   );
   console.log(`many wallets / floor:     ${(spread.opsPerSec / floor.opsPerSec).toFixed(2)}`);
+  console.log(
+    `one wallet / ping:        ${(single.opsPerSec / ping.opsPerSec).toFixed(2)} (pairs/s ÷ empty two-RPC pairs/s)`,
+  );
   console.log(
     `D1 rows per pair:         ${rowsSolo.toFixed(2)} alone, ${rows1.toFixed(2)} under load on one wallet (target ≤ 4)`,
   );

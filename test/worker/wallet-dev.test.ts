@@ -26,6 +26,15 @@ describe("/__dev wallet levers", () => {
     expect(await (await SELF.fetch("http://w/__dev/reconcile")).json()).toMatchObject({ ok: true });
   });
 
+  it("pings a wallet twice without changing it", async () => {
+    await post("/__dev/wallets/acc_ping/grant", { amount: 3 });
+    const res = await post("/__dev/wallets/acc_ping/ping", {});
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ stats: { unsynced: 0, pendingCredits: 0 } });
+    const after = await (await SELF.fetch("http://w/__dev/wallets/acc_ping/stats")).json();
+    expect(after).toMatchObject({ tokens: { available: 3, held: 0, used: 0 } });
+  });
+
   it("charges once for a charge retried with the same key", async () => {
     await post("/__dev/wallets/acc_retry/grant", { amount: 5 });
     for (let i = 0; i < 3; i++) {

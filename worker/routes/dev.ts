@@ -72,6 +72,12 @@ export const dev = new Hono<AppEnv>()
       return c.json({ charged: settled.charged, tokens: settled.tokens });
     },
   )
+  // The platform's floor for a charge: two wallet round trips that change nothing.
+  .post("/wallets/:id/ping", validate("param", walletId), async (c) => {
+    const w = wallet(c.env, c.req.valid("param").id);
+    await w.stats();
+    return c.json({ stats: await w.stats() });
+  })
   .get("/wallets/:id/stats", validate("param", walletId), async (c) => {
     const w = wallet(c.env, c.req.valid("param").id);
     const [stats, tokens] = await Promise.all([w.stats(), w.balance()]);
