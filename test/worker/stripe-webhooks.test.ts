@@ -2,6 +2,8 @@ import { env } from "cloudflare:test";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { applyEvent, drivePendingEvents } from "../../worker/billing/events";
+import { wallet } from "../../worker/wallet/client";
+import { reconcile } from "../../worker/wallet/reconcile";
 import {
   availableOf,
   call,
@@ -15,6 +17,7 @@ import {
   nowSec,
   packSession,
   spend,
+  type TestEvent,
   tokensOf,
   WEBHOOK_SECRET,
 } from "./billing-helpers";
@@ -273,6 +276,289 @@ describe("refunds and disputes", () => {
     await Promise.all([deliver(refund), deliver(paid), deliver(refund), deliver(paid)]);
     expect(await availableOf(acc.id)).toBe(0);
     expect((await tokensOf(acc.id)).purchased).toBe(50);
+  });
+});
+
+/** The dispute of `created` as charge.dispute.closed carries it: the same dispute, with its final status. */
+const closed = (created: TestEvent, status: "won" | "lost" | "warning_closed", id?: string) =>
+  event("charge.dispute.closed", { ...created.data.object, status }, id);
+
+/** The account's ledger in D1, oldest first. */
+async function ledger(accountId: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT type, amount, description FROM ledger_entries WHERE wallet_id = ? ORDER BY seq",
+  )
+    .bind(accountId)
+    .all<{ type: string; amount: number; description: string }>();
+  return results;
+}
+
+/** D1's ledger sums to the wallet's balance, and reconcile finds nothing wrong with this wallet. */
+async function expectLedgerBalanced(accountId: string) {
+  const rows = await ledger(accountId);
+  expect(rows.reduce((sum, r) => sum + r.amount, 0)).toBe((await tokensOf(accountId)).balance);
+  expect((await reconcile(env)).mismatches.filter((m) => m.accountId === accountId)).toEqual([]);
+}
+
+async function purchaseOf(paymentIntent: string) {
+  return env.DB.prepare("SELECT refunded_amount, disputed_amount FROM purchases WHERE payment_intent_id = ?")
+    .bind(paymentIntent)
+    .first<{ refunded_amount: number; disputed_amount: number }>();
+}
+
+describe("won disputes", () => {
+  it("a won dispute gives back exactly what the dispute took, as a purchase grant", async () => {
+    const acc = await newAccount();
+    const pi = "pi_won_full";
+    await buyProfessional(acc.id, pi);
+    const created = event("charge.dispute.created", dispute(pi, 1900));
+    await deliver(created);
+    expect(await availableOf(acc.id)).toBe(0);
+
+    const won = closed(created, "won");
+    const res = await deliver(won);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "done", duplicate: false });
+    const tokens = await tokensOf(acc.id);
+    expect(tokens.available).toBe(50);
+    expect(tokens.purchased).toBe(50); // given back, not bought again
+    expect(tokens.grants).toEqual([expect.objectContaining({ source: "purchase", remaining: 50 })]);
+    expect(await ledger(acc.id)).toEqual([
+      { type: "purchase", amount: 50, description: "Bought 50 tokens" },
+      { type: "chargeback", amount: -50, description: "Payment disputed: unspent tokens removed" },
+      { type: "chargeback", amount: 50, description: "Dispute won: removed tokens restored" },
+    ]);
+    expect(await eventRow(won.id)).toMatchObject({ status: "done", debited: 0 });
+    expect(await purchaseOf(pi)).toEqual({ refunded_amount: 0, disputed_amount: 0 });
+    await expectLedgerBalanced(acc.id);
+  });
+
+  it("after part was spent, gives back only what the dispute took", async () => {
+    const acc = await newAccount();
+    const pi = "pi_won_spent";
+    await deliver(paidPack(acc.id, "starter", { paymentIntent: "pi_won_spent_other", amount: 500 }));
+    await buyProfessional(acc.id, pi);
+    await spend(acc.id, 30); // the starter's 10, then 20 of the disputed pack
+    const created = event("charge.dispute.created", dispute(pi, 1900));
+    await deliver(created);
+    expect(await availableOf(acc.id)).toBe(0);
+
+    await deliver(closed(created, "won"));
+    expect(await availableOf(acc.id)).toBe(30);
+    const entries = (await ledger(acc.id)).filter((e) => e.type === "chargeback");
+    expect(entries.map((e) => e.amount)).toEqual([-30, 30]);
+    await expectLedgerBalanced(acc.id);
+  });
+
+  it("a dispute that took nothing gives nothing back", async () => {
+    const acc = await newAccount();
+    const pi = "pi_won_nothing_left";
+    await buyProfessional(acc.id, pi);
+    await spend(acc.id, 50);
+    const created = event("charge.dispute.created", dispute(pi, 1900));
+    await deliver(created);
+    const won = closed(created, "won");
+    await deliver(won);
+    expect(await availableOf(acc.id)).toBe(0);
+    expect(await eventRow(won.id)).toMatchObject({ status: "done" });
+    expect((await ledger(acc.id)).map((e) => e.type)).toEqual(["purchase", "usage"]);
+    await expectLedgerBalanced(acc.id);
+  });
+
+  it("a monthly allowance comes back as allowance, expiring when its period ends", async () => {
+    const acc = await newAccount();
+    const pi = "pi_won_allowance";
+    const start = nowSec() - DAY;
+    const end = start + 30 * DAY;
+    await deliver(
+      event("invoice.paid", {
+        ...invoice(acc.id, "pro", "sub_won_allowance", { start, end }),
+        payment_intent: pi,
+      }),
+    );
+    const created = event("charge.dispute.created", dispute(pi, 1500));
+    await deliver(created);
+    expect(await availableOf(acc.id)).toBe(0);
+    await deliver(closed(created, "won"));
+    const tokens = await tokensOf(acc.id);
+    expect(tokens.available).toBe(100);
+    expect(tokens.grants).toEqual([
+      expect.objectContaining({
+        source: "allowance",
+        remaining: 100,
+        expiresAt: new Date(end * 1000).toISOString(),
+      }),
+    ]);
+    await expectLedgerBalanced(acc.id);
+  });
+
+  it("restores once for sequential and concurrent duplicates, and for a second closed event", async () => {
+    const acc = await newAccount();
+    const pi = "pi_won_duplicates";
+    await buyProfessional(acc.id, pi);
+    await spend(acc.id, 10);
+    const created = event("charge.dispute.created", dispute(pi, 1900));
+    await deliver(created);
+    const won = closed(created, "won");
+    for (let i = 0; i < 3; i++) expect((await deliver(won)).status).toBe(200);
+    const again = await deliver(won);
+    expect(await again.json()).toMatchObject({ status: "done", duplicate: true });
+    const results = await Promise.all(Array.from({ length: 8 }, () => deliver(won)));
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+    // Another event closing the same dispute changes nothing either.
+    const other = closed(created, "won");
+    expect(await (await deliver(other)).json()).toMatchObject({ status: "ignored" });
+
+    expect(await availableOf(acc.id)).toBe(40);
+    expect((await ledger(acc.id)).filter((e) => e.type === "chargeback").map((e) => e.amount)).toEqual([
+      -40, 40,
+    ]);
+    await expectLedgerBalanced(acc.id);
+  });
+
+  it("restores once when the first deliveries of a won dispute race each other", async () => {
+    const acc = await newAccount();
+    const pi = "pi_won_race";
+    await buyProfessional(acc.id, pi);
+    const created = event("charge.dispute.created", dispute(pi, 950)); // half: 25 tokens
+    await deliver(created);
+    expect(await availableOf(acc.id)).toBe(25);
+    const won = closed(created, "won");
+    await Promise.all(Array.from({ length: 6 }, () => deliver(won)));
+    expect(await availableOf(acc.id)).toBe(50);
+    expect(await purchaseOf(pi)).toEqual({ refunded_amount: 0, disputed_amount: 0 });
+    await expectLedgerBalanced(acc.id);
+  });
+
+  it("ends the same whichever of purchase, dispute and its win arrives first", async () => {
+    const orders = [
+      ["paid", "created", "won"],
+      ["won", "created", "paid"],
+      ["created", "won", "paid"],
+      ["won", "paid", "created"],
+    ] as const;
+    for (const order of orders) {
+      const acc = await newAccount();
+      const pi = `pi_won_order_${order.join("_")}`;
+      const created = event("charge.dispute.created", dispute(pi, 950));
+      const steps = {
+        paid: paidPack(acc.id, "professional", { paymentIntent: pi, amount: 1900 }),
+        created,
+        won: closed(created, "won"),
+      };
+      for (const step of order) expect((await deliver(steps[step])).status, order.join(" ")).toBe(200);
+      await deliver(steps.won);
+      expect(await availableOf(acc.id), order.join(" ")).toBe(50);
+      expect(await eventRow(steps.won.id), order.join(" ")).toMatchObject({ status: "done" });
+      // Taken and given back: the same entries as in order.
+      expect((await ledger(acc.id)).map((e) => [e.type, e.amount])).toEqual([
+        ["purchase", 50],
+        ["chargeback", -25],
+        ["chargeback", 25],
+      ]);
+      expect(await purchaseOf(pi)).toEqual({ refunded_amount: 0, disputed_amount: 0 });
+      await expectLedgerBalanced(acc.id);
+    }
+  });
+
+  it("a lost dispute, or a closed inquiry, gives nothing back", async () => {
+    for (const status of ["lost", "warning_closed"] as const) {
+      const acc = await newAccount();
+      const pi = `pi_dispute_${status}`;
+      await buyProfessional(acc.id, pi);
+      const created = event("charge.dispute.created", dispute(pi, 1900));
+      await deliver(created);
+      const end = closed(created, status);
+      const res = await deliver(end);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: "ignored" });
+      await deliver(end);
+      expect(await availableOf(acc.id), status).toBe(0);
+      expect(await purchaseOf(pi), status).toEqual({ refunded_amount: 0, disputed_amount: 1900 });
+      await expectLedgerBalanced(acc.id);
+    }
+  });
+
+  it("a refund after a won dispute takes back only what is left of the purchase, in either order", async () => {
+    for (const order of ["won first", "refund first"] as const) {
+      const acc = await newAccount();
+      const pi = `pi_won_then_refund_${order.replace(" ", "_")}`;
+      await buyProfessional(acc.id, pi); // bought first: burns first
+      await deliver(paidPack(acc.id, "starter", { paymentIntent: `${pi}_other`, amount: 500 }));
+      await spend(acc.id, 20); // 30 of the professional pack left, the starter's 10 untouched
+      const created = event("charge.dispute.created", dispute(pi, 1900));
+      await deliver(created);
+      expect(await availableOf(acc.id)).toBe(10);
+
+      const won = closed(created, "won");
+      const refund = event("charge.refunded", charge(pi, 1900, 1900));
+      const events = order === "won first" ? [won, refund] : [refund, won];
+      for (const e of events) await deliverTwice(e);
+      // The 30 given back go again with the full refund; the other pack keeps its 10.
+      expect(await availableOf(acc.id), order).toBe(10);
+      expect((await tokensOf(acc.id)).grants, order).toEqual([
+        expect.objectContaining({ source: "purchase", remaining: 10 }),
+      ]);
+      expect(await purchaseOf(pi), order).toEqual({ refunded_amount: 1900, disputed_amount: 0 });
+      await expectLedgerBalanced(acc.id);
+    }
+  });
+
+  it("a partial refund after a won dispute takes its pro-rata share of the purchase", async () => {
+    const acc = await newAccount();
+    const pi = "pi_won_partial_refund";
+    await buyProfessional(acc.id, pi);
+    const created = event("charge.dispute.created", dispute(pi, 1900));
+    await deliver(created);
+    await deliver(closed(created, "won"));
+    expect(await availableOf(acc.id)).toBe(50);
+    await deliverTwice(event("charge.refunded", charge(pi, 1900, 950)));
+    expect(await availableOf(acc.id)).toBe(25);
+    await expectLedgerBalanced(acc.id);
+  });
+
+  it("a win that arrives while its chargeback cannot reach the wallet waits, and the cron finishes both", async () => {
+    const acc = await newAccount();
+    const pi = "pi_won_wallet_down";
+    await buyProfessional(acc.id, pi);
+    const created = event("charge.dispute.created", dispute(pi, 1900));
+    const w = wallet(env, acc.id);
+    await w.stub.setFaults({ unavailable: true });
+    await expect(applyEvent(env, created)).rejects.toThrow();
+    const won = closed(created, "won");
+    await expect(applyEvent(env, won)).resolves.toMatchObject({ status: "deferred" });
+    await w.stub.setFaults({ unavailable: false });
+
+    expect(await drivePendingEvents(env)).toEqual({ driven: 1, failed: 0 });
+    expect(await eventRow(created.id)).toMatchObject({ status: "done", debited: 50 });
+    expect(await eventRow(won.id)).toMatchObject({ status: "done" });
+    expect(await availableOf(acc.id)).toBe(50);
+    expect(await drivePendingEvents(env)).toEqual({ driven: 0, failed: 0 });
+    await deliver(won);
+    expect(await availableOf(acc.id)).toBe(50);
+    await expectLedgerBalanced(acc.id);
+  });
+
+  it("a restore whose wallet call failed is finished by the cron, once", async () => {
+    const acc = await newAccount();
+    const pi = "pi_won_restore_down";
+    await buyProfessional(acc.id, pi);
+    const created = event("charge.dispute.created", dispute(pi, 1900));
+    await deliver(created);
+    const won = closed(created, "won");
+    const w = wallet(env, acc.id);
+    await w.stub.setFaults({ loseAnswers: { op: "grant", times: 1 } });
+    await expect(applyEvent(env, won)).rejects.toThrow();
+    expect(await eventRow(won.id)).toMatchObject({ status: "pending" });
+
+    expect(await drivePendingEvents(env)).toEqual({ driven: 1, failed: 0 });
+    expect(await eventRow(won.id)).toMatchObject({ status: "done" });
+    expect(await availableOf(acc.id)).toBe(50);
+    expect((await ledger(acc.id)).filter((e) => e.amount > 0).map((e) => e.type)).toEqual([
+      "purchase",
+      "chargeback",
+    ]);
+    await expectLedgerBalanced(acc.id);
   });
 });
 

@@ -9,14 +9,15 @@
  *    every other statement runs only if that claim won, so a duplicate
  *    delivery changes nothing.
  * 2. A wallet step, if any, driven from the committed rows: grants keyed by the
- *    purchase id, clawbacks keyed by the event id. Their arguments come only
- *    from immutable D1 state, so a retry after a crash replays the same
- *    operation and the wallet applies it once. The event stays `pending`
- *    until this step is done; any later delivery drives it again.
+ *    purchase id, clawbacks keyed by the event id, a won dispute's restored
+ *    tokens keyed by the dispute id. Their arguments come only from immutable
+ *    D1 state, so a retry after a crash replays the same operation and the
+ *    wallet applies it once. The event stays `pending` until this step is
+ *    done; any later delivery drives it again.
  *
  * The demo checkout builds the same events and calls `applyEvent` directly.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { accounts, checkouts, purchases, stripeEvents, subscriptions } from "../db/schema";
 import type { Env } from "../env";
@@ -49,12 +50,16 @@ export class UnreadableEvent extends Error {}
 type EventRow = typeof stripeEvents.$inferSelect;
 type PurchaseRow = typeof purchases.$inferSelect;
 
+/** Events that take tokens back from a purchase or give them back. */
+const REVERSALS = ["charge.refunded", "charge.dispute.created", "charge.dispute.closed"];
+
 interface Plan {
   /** Status of the event row when it is first recorded. */
   status: EventOutcome;
   note?: string;
   paymentIntentId?: string | null;
   reversalAmount?: number | null;
+  disputeId?: string | null;
   /** The event's effect on our tables, each run only if this delivery's claim won. */
   statements?: (owned: Owned) => D1PreparedStatement[];
 }
@@ -78,8 +83,9 @@ export async function applyEvent(env: Env, event: StripeEventLike): Promise<Appl
   const now = Date.now();
   const statements = [
     env.DB.prepare(
-      `INSERT INTO stripe_events (id, type, status, claim, payment_intent_id, reversal_amount, note, created_at, processed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO stripe_events (id, type, status, claim, payment_intent_id, reversal_amount, dispute_id, note,
+         created_at, processed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     ).bind(
       event.id,
       event.type,
@@ -87,6 +93,7 @@ export async function applyEvent(env: Env, event: StripeEventLike): Promise<Appl
       claim,
       plan.paymentIntentId ?? null,
       plan.reversalAmount ?? null,
+      plan.disputeId ?? null,
       plan.note ?? null,
       now,
       plan.status === "done" || plan.status === "ignored" ? now : null,
@@ -94,8 +101,9 @@ export async function applyEvent(env: Env, event: StripeEventLike): Promise<Appl
     ...(plan.statements?.(owned) ?? []),
   ];
   // A refund or dispute is claimed against its purchase in the same batch when
-  // the purchase is already paid; otherwise it waits as `deferred`.
-  if (plan.status === "deferred") statements.push(...claimReversal(env, event.id));
+  // the purchase is already paid (a won dispute, when its chargeback is done);
+  // otherwise it waits as `deferred`.
+  if (plan.status === "deferred") statements.push(...claimWaiting(env, event));
   await env.DB.batch(statements);
 
   const row = await findEvent(env, event.id);
@@ -113,7 +121,7 @@ async function resume(env: Env, row: EventRow): Promise<Omit<ApplyResult, "dupli
   }
   if (row.status === "deferred") {
     // A redelivered refund may find its purchase paid by now.
-    await env.DB.batch(claimReversal(env, row.id));
+    await env.DB.batch(claimWaiting(env, row));
     const after = await findEvent(env, row.id);
     if (after?.status === "pending") return resume(env, after);
   }
@@ -132,16 +140,34 @@ export async function drivePendingEvents(env: Env, limit = 50): Promise<{ driven
     .where(eq(stripeEvents.status, "pending"))
     .orderBy(stripeEvents.createdAt)
     .limit(limit);
+  let driven = 0;
   let failed = 0;
   for (const row of rows) {
     try {
       await drive(env, row);
+      driven++;
     } catch (error) {
       failed++;
       log("warn", "stripe.drive_failed", { eventId: row.id, error: String(error) });
     }
   }
-  return { driven: rows.length - failed, failed };
+  // A won dispute is claimed right after its chargeback is done; should that
+  // claim have failed, nothing else would try it again.
+  const won = await db(env.DB)
+    .select()
+    .from(stripeEvents)
+    .where(and(eq(stripeEvents.status, "deferred"), eq(stripeEvents.type, "charge.dispute.closed")))
+    .orderBy(stripeEvents.createdAt)
+    .limit(limit);
+  for (const row of won) {
+    try {
+      if ((await resume(env, row)).status !== "deferred") driven++;
+    } catch (error) {
+      failed++;
+      log("warn", "stripe.drive_failed", { eventId: row.id, error: String(error) });
+    }
+  }
+  return { driven, failed };
 }
 
 // ── step 1: the event's effect on our tables ─────────────────────────────
@@ -166,7 +192,21 @@ async function planEvent(env: Env, event: StripeEventLike): Promise<Plan> {
       const paymentIntentId = idOf(o.payment_intent);
       const disputed = int(o.amount, "amount");
       if (!paymentIntentId) return { status: "ignored", note: "dispute without a payment intent" };
-      return { status: "deferred", paymentIntentId, reversalAmount: disputed };
+      return { status: "deferred", paymentIntentId, reversalAmount: disputed, disputeId: optStr(o.id) };
+    }
+    // The dispute's end, keyed on `charge.dispute.closed` with status `won`
+    // rather than `charge.dispute.funds_reinstated`: Stripe also reinstates
+    // funds when a dispute of a partly refunded payment is *lost* (the refunded
+    // part comes back; status `lost`, "partially won" in the Dashboard), so
+    // that event does not say the customer's claim failed. `closed` comes once
+    // per dispute with its final status. Only `won` gives tokens back; `lost`,
+    // `warning_closed` (an inquiry) and the rest change nothing.
+    case "charge.dispute.closed": {
+      const status = optStr(o.status) ?? "unknown";
+      if (status !== "won") return { status: "ignored", note: `dispute ${status}: nothing to restore` };
+      const paymentIntentId = idOf(o.payment_intent);
+      if (!paymentIntentId) return { status: "ignored", note: "dispute without a payment intent" };
+      return { status: "deferred", paymentIntentId, disputeId: str(o.id, "id") };
     }
     default:
       return { status: "ignored", note: "event type not handled" };
@@ -419,20 +459,12 @@ function setAccountPlan(
 function claimReversal(env: Env, eventId: string): D1PreparedStatement[] {
   const purchaseOf = `(SELECT p.id FROM purchases p, stripe_events e
       WHERE e.id = ? AND p.payment_intent_id = e.payment_intent_id ORDER BY p.created_at LIMIT 1)`;
-  // The purchase's reversed amount, noted before (`reversed_from`) and after (`reversed_to`) the claim.
-  const noteReversed = (column: "reversed_from" | "reversed_to") =>
-    env.DB.prepare(
-      `UPDATE stripe_events SET ${column} = (
-         SELECT min(p.amount, p.refunded_amount + p.disputed_amount) FROM purchases p
-         WHERE p.id = stripe_events.purchase_id)
-       WHERE id = ? AND status = 'pending' AND reversed_to IS NULL`,
-    ).bind(eventId);
   return [
     env.DB.prepare(
       `UPDATE stripe_events SET status = 'pending', purchase_id = ${purchaseOf}
        WHERE id = ? AND status = 'deferred' AND ${purchaseOf} IS NOT NULL`,
     ).bind(eventId, eventId, eventId),
-    noteReversed("reversed_from"),
+    noteReversed(env, eventId, "reversed_from"),
     env.DB.prepare(
       `UPDATE purchases SET
          refunded_amount = CASE WHEN e.type = 'charge.refunded'
@@ -442,8 +474,73 @@ function claimReversal(env: Env, eventId: string): D1PreparedStatement[] {
        FROM (SELECT * FROM stripe_events WHERE id = ? AND status = 'pending' AND reversed_to IS NULL) AS e
        WHERE purchases.id = e.purchase_id`,
     ).bind(eventId),
-    noteReversed("reversed_to"),
+    noteReversed(env, eventId, "reversed_to"),
   ];
+}
+
+/**
+ * Moves a `deferred` won dispute to `pending` once its chargeback (the
+ * dispute's `charge.dispute.created`) is done, so what it took is known, and
+ * no other refund or dispute of the purchase is still pending (see
+ * `restoredGrants` for why). In the same transaction the purchase's disputed
+ * amount goes back to 0 (Stripe lets a charge be disputed once), noting the
+ * purchase's reversed amount before and after as `claimReversal` does, so a
+ * later refund claims its range from what is really reversed. A second
+ * `closed` event for a dispute already restored is ignored. Safe to run any
+ * number of times, by anyone.
+ */
+function claimRestore(env: Env, eventId: string): D1PreparedStatement[] {
+  const chargeback = `(SELECT c.purchase_id, c.status FROM stripe_events c, stripe_events e
+      WHERE e.id = ? AND ${sameDispute("c", "e")} ORDER BY c.created_at, c.id LIMIT 1)`;
+  return [
+    env.DB.prepare(
+      `UPDATE stripe_events SET status = 'ignored', note = 'dispute already restored', processed_at = ?
+       WHERE id = ? AND status = 'deferred' AND EXISTS (SELECT 1 FROM stripe_events o
+         WHERE o.payment_intent_id = stripe_events.payment_intent_id AND o.dispute_id = stripe_events.dispute_id
+           AND o.type = 'charge.dispute.closed' AND o.status IN ('pending', 'done') AND o.id <> stripe_events.id)`,
+    ).bind(Date.now(), eventId),
+    env.DB.prepare(
+      `UPDATE stripe_events SET status = 'pending', purchase_id = c.purchase_id
+       FROM ${chargeback} AS c
+       WHERE stripe_events.id = ? AND stripe_events.status = 'deferred'
+         AND c.status = 'done' AND c.purchase_id IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM stripe_events o
+           WHERE o.payment_intent_id = stripe_events.payment_intent_id AND o.purchase_id = c.purchase_id
+             AND o.status = 'pending' AND o.type IN (${REVERSALS.map((t) => `'${t}'`).join(", ")}))`,
+    ).bind(eventId, eventId),
+    noteReversed(env, eventId, "reversed_from"),
+    env.DB.prepare(
+      `UPDATE purchases SET disputed_amount = 0
+       FROM (SELECT * FROM stripe_events WHERE id = ? AND status = 'pending' AND reversed_to IS NULL) AS e
+       WHERE purchases.id = e.purchase_id`,
+    ).bind(eventId),
+    noteReversed(env, eventId, "reversed_to"),
+  ];
+}
+
+/** What moves a `deferred` event on: its purchase being paid, or (a won dispute) its chargeback being done. */
+function claimWaiting(env: Env, e: { id: string; type: string }): D1PreparedStatement[] {
+  return e.type === "charge.dispute.closed" ? claimRestore(env, e.id) : claimReversal(env, e.id);
+}
+
+/** The purchase's reversed amount, noted on a claimed event before (`reversed_from`) and after (`reversed_to`) its claim. */
+function noteReversed(env: Env, eventId: string, column: "reversed_from" | "reversed_to") {
+  return env.DB.prepare(
+    `UPDATE stripe_events SET ${column} = (
+       SELECT min(p.amount, p.refunded_amount + p.disputed_amount) FROM purchases p
+       WHERE p.id = stripe_events.purchase_id)
+     WHERE id = ? AND status = 'pending' AND reversed_to IS NULL`,
+  ).bind(eventId);
+}
+
+/**
+ * SQL: `c` is the `charge.dispute.created` of the dispute `e` closes. Rows
+ * recorded before dispute ids were kept match by payment intent alone (a
+ * charge is disputed once).
+ */
+function sameDispute(c: string, e: string): string {
+  return `${c}.type = 'charge.dispute.created' AND ${c}.payment_intent_id = ${e}.payment_intent_id
+    AND (${c}.dispute_id = ${e}.dispute_id OR ${c}.dispute_id IS NULL)`;
 }
 
 // ── step 2: the wallet ───────────────────────────────────────────────────
@@ -458,6 +555,8 @@ async function drive(env: Env, row: EventRow): Promise<void> {
   if (!purchase) {
     // An allowance refused because the subscription had ended, or a session whose purchase vanished.
     note = "no purchase to grant";
+  } else if (row.type === "charge.dispute.closed") {
+    ({ debited, note } = await restore(env, row, purchase));
   } else if (row.type === "charge.refunded" || row.type === "charge.dispute.created") {
     debited = await clawBack(env, row, purchase);
   } else {
@@ -468,18 +567,22 @@ async function drive(env: Env, row: EventRow): Promise<void> {
     .update(stripeEvents)
     .set({ status: purchase ? "done" : "ignored", debited, note, processedAt: new Date() })
     .where(and(eq(stripeEvents.id, row.id), eq(stripeEvents.status, "pending")));
+  // A won dispute waits for its chargeback and the purchase's other clawbacks to be done.
+  if (purchase?.paymentIntentId && REVERSALS.includes(row.type)) {
+    await settleDeferred(env, purchase.paymentIntentId);
+  }
 }
 
-/** Refunds and disputes that arrived before their purchase was paid. */
+/** Refunds and disputes that arrived before their purchase was paid, and won disputes waiting for their chargeback. */
 async function settleDeferred(env: Env, paymentIntentId: string): Promise<void> {
   const d = db(env.DB);
   const waiting = await d
-    .select({ id: stripeEvents.id })
+    .select({ id: stripeEvents.id, type: stripeEvents.type })
     .from(stripeEvents)
     .where(and(eq(stripeEvents.paymentIntentId, paymentIntentId), eq(stripeEvents.status, "deferred")));
-  for (const { id } of waiting) {
-    await env.DB.batch(claimReversal(env, id));
-    const row = await findEvent(env, id);
+  for (const e of waiting) {
+    await env.DB.batch(claimWaiting(env, e));
+    const row = await findEvent(env, e.id);
     if (row?.status === "pending") await drive(env, row);
   }
 }
@@ -491,24 +594,133 @@ async function settleDeferred(env: Env, paymentIntentId: string): Promise<void> 
 async function clawBack(env: Env, row: EventRow, purchase: PurchaseRow): Promise<number> {
   const from = row.reversedFrom ?? 0;
   const to = row.reversedTo ?? from;
-  const want =
-    proRata(purchase.tokens, to, purchase.amount) - proRata(purchase.tokens, from, purchase.amount);
-  if (want <= 0) return 0;
-  const grantId = await ensureGranted(env, purchase);
   const dispute = row.type === "charge.dispute.created";
+  return takeBack(env, row, purchase, { from, to }, dispute ? "chargeback" : "refund");
+}
+
+/**
+ * Takes the pro-rata tokens of the money range `from`–`to` out of what is
+ * left of the purchase: its grant and any grant that gave back a won
+ * dispute's chargeback. Keyed by the event id.
+ */
+async function takeBack(
+  env: Env,
+  row: EventRow,
+  purchase: PurchaseRow,
+  range: { from: number; to: number },
+  type: "chargeback" | "refund",
+): Promise<number> {
+  const want =
+    proRata(purchase.tokens, range.to, purchase.amount) -
+    proRata(purchase.tokens, Math.max(0, range.from), purchase.amount);
+  if (want <= 0) return 0;
+  const grantIds = [await ensureGranted(env, purchase), ...(await restoredGrants(env, purchase))];
   const result = await wallet(env, purchase.accountId).debit({
     key: `stripe:${row.id}`,
     amount: want,
-    type: dispute ? "chargeback" : "refund",
-    description: dispute
-      ? "Payment disputed: unspent tokens removed"
-      : "Payment refunded: unspent tokens removed",
+    type,
+    description:
+      type === "chargeback"
+        ? "Payment disputed: unspent tokens removed"
+        : "Payment refunded: unspent tokens removed",
     reference: purchase.id,
     partial: true,
-    grantIds: [grantId],
+    grantIds,
   });
   if (!result.ok) throw new Error(`clawback failed: ${result.code}: ${result.message}`);
   return result.debited;
+}
+
+/**
+ * A won dispute: gives back exactly what its chargeback took (`ensureRestored`),
+ * then takes the share of money that stays reversed although the dispute no
+ * longer holds it. That is a refund claimed while the dispute still counted:
+ * its range was the dispute's, so it took nothing for it (0 in every other case).
+ */
+async function restore(
+  env: Env,
+  row: EventRow,
+  purchase: PurchaseRow,
+): Promise<{ debited: number; note: string }> {
+  const chargeback = await chargebackOf(env, row);
+  if (chargeback?.status !== "done") throw new Error(`won dispute ${row.id} before its chargeback`);
+  await restoredGrants(env, purchase); // this dispute's grant among them
+  const held = (chargeback.reversedTo ?? 0) - (chargeback.reversedFrom ?? 0);
+  const from = (row.reversedFrom ?? 0) - held;
+  const debited = await takeBack(env, row, purchase, { from, to: row.reversedTo ?? 0 }, "refund");
+  return { debited, note: `dispute won: ${chargeback.debited ?? 0} tokens restored` };
+}
+
+/**
+ * The grants that gave back this purchase's won disputes, made if they were
+ * not yet: what is left of them belongs to the purchase, so later clawbacks
+ * take from them too. A won dispute is claimed only while no clawback of its
+ * purchase is pending, so a pending clawback names the same grants on every
+ * retry (the wallet refuses a key replayed with other arguments).
+ */
+async function restoredGrants(env: Env, purchase: PurchaseRow): Promise<string[]> {
+  if (!purchase.paymentIntentId) return [];
+  const won = await db(env.DB)
+    .select()
+    .from(stripeEvents)
+    .where(
+      and(
+        eq(stripeEvents.paymentIntentId, purchase.paymentIntentId),
+        eq(stripeEvents.purchaseId, purchase.id),
+        eq(stripeEvents.type, "charge.dispute.closed"),
+        inArray(stripeEvents.status, ["pending", "done"]),
+      ),
+    )
+    .orderBy(stripeEvents.createdAt, stripeEvents.id);
+  const ids: string[] = [];
+  for (const row of won) {
+    const grantId = await ensureRestored(env, row, purchase);
+    if (grantId) ids.push(grantId);
+  }
+  return ids;
+}
+
+/**
+ * Gives back the tokens a won dispute's chargeback took, once: the grant is
+ * keyed by the dispute id, so duplicate, concurrent and retried deliveries
+ * (and a second `closed` event for the dispute) restore once. The amount is
+ * the chargeback's `debited` (final once it is done), not the disputed share:
+ * tokens spent before the dispute were never taken, so none come back. They
+ * return like the purchase's own tokens (same source and expiry) in a positive
+ * `chargeback` entry that undoes the negative one; API.md fixes the types.
+ */
+async function ensureRestored(env: Env, row: EventRow, purchase: PurchaseRow): Promise<string | null> {
+  if (row.grantId) return row.grantId;
+  const chargeback = await chargebackOf(env, row);
+  const amount = chargeback?.status === "done" ? (chargeback.debited ?? 0) : 0;
+  if (amount <= 0) return null;
+  const result = await wallet(env, purchase.accountId).grant({
+    key: `dispute-won:${row.disputeId}`,
+    source: purchase.kind === "pack" ? "purchase" : "allowance",
+    type: "chargeback",
+    amount,
+    expiresAt: purchase.kind === "allowance" ? (purchase.periodEnd?.getTime() ?? null) : null,
+    description: "Dispute won: removed tokens restored",
+    reference: purchase.id,
+  });
+  if (!result.ok) throw new Error(`dispute restore failed: ${result.code}: ${result.message}`);
+  await db(env.DB)
+    .update(stripeEvents)
+    .set({ grantId: result.grantId })
+    .where(and(eq(stripeEvents.id, row.id), isNull(stripeEvents.grantId)));
+  return result.grantId;
+}
+
+/** The chargeback of the dispute a won event closes, found as `claimRestore` finds it. */
+function chargebackOf(env: Env, row: EventRow): Promise<EventRow | undefined> {
+  return db(env.DB).query.stripeEvents.findFirst({
+    where: and(
+      eq(stripeEvents.type, "charge.dispute.created"),
+      eq(stripeEvents.paymentIntentId, row.paymentIntentId ?? ""),
+      or(eq(stripeEvents.disputeId, row.disputeId ?? ""), isNull(stripeEvents.disputeId)),
+    ),
+    orderBy: [stripeEvents.createdAt, stripeEvents.id],
+  });
 }
 
 /**

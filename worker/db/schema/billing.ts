@@ -103,7 +103,7 @@ export const subscriptions = sqliteTable(
  * Every Stripe event we accepted, recorded in the same D1 batch as its effect
  * on our tables. `pending` still has a wallet step to drive (idempotent, keyed
  * by purchase or event id); `deferred` is a refund or dispute waiting for its
- * purchase to be paid.
+ * purchase to be paid, or a won dispute waiting for its chargeback.
  */
 export const stripeEvents = sqliteTable(
   "stripe_events",
@@ -122,6 +122,10 @@ export const stripeEvents = sqliteTable(
     reversedTo: integer(),
     /** Tokens this event took back. */
     debited: integer(),
+    /** The dispute (du_…) of a `charge.dispute.*` event: a won dispute finds its chargeback by it. */
+    disputeId: text(),
+    /** The wallet grant this event made: a won dispute's restored tokens, which later refunds may take back. */
+    grantId: text(),
     note: text(),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
     processedAt: integer({ mode: "timestamp_ms" }),
