@@ -199,11 +199,14 @@ async function planEvent(env: Env, event: StripeEventLike): Promise<Plan> {
     // funds when a dispute of a partly refunded payment is *lost* (the refunded
     // part comes back; status `lost`, "partially won" in the Dashboard), so
     // that event does not say the customer's claim failed. `closed` comes once
-    // per dispute with its final status. Only `won` gives tokens back; `lost`,
-    // `warning_closed` (an inquiry) and the rest change nothing.
+    // per dispute with its final status. `won` gives the tokens back, and so
+    // does `warning_closed`: an inquiry that ended without becoming a
+    // chargeback, so no money ever left us. `lost` and the rest change nothing.
     case "charge.dispute.closed": {
       const status = optStr(o.status) ?? "unknown";
-      if (status !== "won") return { status: "ignored", note: `dispute ${status}: nothing to restore` };
+      if (status !== "won" && status !== "warning_closed") {
+        return { status: "ignored", note: `dispute ${status}: nothing to restore` };
+      }
       const paymentIntentId = idOf(o.payment_intent);
       if (!paymentIntentId) return { status: "ignored", note: "dispute without a payment intent" };
       return { status: "deferred", paymentIntentId, disputeId: str(o.id, "id") };
