@@ -11,6 +11,7 @@ import {
   expiredGrants,
   GRANT_SOURCES,
   type GrantSource,
+  isLive,
   priorityOf,
   splitSettlement,
 } from "./ledger";
@@ -52,6 +53,11 @@ interface GrantRow extends Record<string, SqlStorageValue> {
   /** Bumped when the grant's unburned amount changes; 0 once D1's mirror has it. */
   mirror_dirty: number;
 }
+
+/** A grant row with the camel-cased times the ledger functions read. */
+type GrantView = GrantRow & { expiresAt: number | null; createdAt: number };
+
+const grantView = (g: GrantRow): GrantView => ({ ...g, expiresAt: g.expires_at, createdAt: g.created_at });
 
 interface HoldRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -230,8 +236,7 @@ export class Wallet extends DurableObject<Env> {
     if (bad) return this.answer(bad);
     return this.change(`reserve:${args.key}`, args, () => {
       const now = Date.now();
-      this.expireDue(now);
-      const grants = this.liveGrants(now);
+      const grants = this.expireDue(now);
       const allocations = allocate(grants, args.amount, now);
       if (!allocations) return insufficient(args.amount, availableOf(grants, now));
       for (const a of allocations) {
@@ -377,8 +382,7 @@ export class Wallet extends DurableObject<Env> {
       const now = Date.now();
       this.setMeta("forward_to", args.to);
       this.setMeta("forward_description", args.description);
-      this.expireDue(now);
-      const grants = this.liveGrants(now);
+      const grants = this.expireDue(now);
       const available = availableOf(grants, now);
       if (available === 0) return { ok: true as const, moved: 0 };
       const taken = this.take(
@@ -703,9 +707,10 @@ export class Wallet extends DurableObject<Env> {
    * which closes once, so they move once.
    */
   private forwardReleased(holdId: string, release: Allocation[], now: number): void {
-    const to = this.meta("forward_to");
     const released = release.reduce((n, r) => n + r.amount, 0);
-    if (to === null || released === 0) return;
+    if (released === 0) return;
+    const to = this.meta("forward_to");
+    if (to === null) return;
     const key = `forward:${holdId}`;
     const description = this.meta("forward_description") ?? "Tokens released after a transfer";
     const grants = this.liveGrants(now);
@@ -787,9 +792,15 @@ export class Wallet extends DurableObject<Env> {
     return { amount, allocations };
   }
 
-  /** Writes an `expiry` entry for each grant past its expiry with spendable tokens left. */
-  private expireDue(now: number): void {
-    for (const g of expiredGrants(this.grantsWithTokens(), now)) {
+  /**
+   * Writes an `expiry` entry for each grant past its expiry with spendable
+   * tokens left. Returns the grants still live, in burn order (what
+   * `liveGrants` would read next, without reading again).
+   */
+  private expireDue(now: number): GrantView[] {
+    const grants = this.grantsWithTokens();
+    const expired = expiredGrants(grants, now);
+    for (const g of expired) {
       this.sql.exec("UPDATE grants SET remaining = 0, mirror_dirty = mirror_dirty + 1 WHERE id = ?", g.id);
       this.append({
         type: "expiry",
@@ -801,6 +812,7 @@ export class Wallet extends DurableObject<Env> {
       });
       this.expiries++;
     }
+    return grants.filter((g) => !expired.includes(g) && isLive(g, now)).sort(burnOrder);
   }
 
   /** Appends a ledger entry (and its outbox mark) inside the current transaction. */
@@ -846,17 +858,14 @@ export class Wallet extends DurableObject<Env> {
     return this.count("SELECT coalesce(sum(remaining + held), 0) AS n FROM grants");
   }
 
-  private grantsWithTokens() {
-    return this.sql
-      .exec<GrantRow>("SELECT * FROM grants WHERE remaining > 0")
-      .toArray()
-      .map((g) => ({ ...g, expiresAt: g.expires_at, createdAt: g.created_at }));
+  private grantsWithTokens(): GrantView[] {
+    return this.sql.exec<GrantRow>("SELECT * FROM grants WHERE remaining > 0").toArray().map(grantView);
   }
 
   /** Grants with spendable tokens that have not expired, in burn order. */
-  private liveGrants(now: number) {
+  private liveGrants(now: number): GrantView[] {
     return this.grantsWithTokens()
-      .filter((g) => g.expiresAt === null || g.expiresAt > now)
+      .filter((g) => isLive(g, now))
       .sort(burnOrder);
   }
 
@@ -867,16 +876,21 @@ export class Wallet extends DurableObject<Env> {
     );
   }
 
+  /** The balance as callers see it: two reads, whatever the number of grants. */
   private tokens(): Tokens {
     const now = Date.now();
-    const live = this.liveGrants(now);
+    const owned = this.sql
+      .exec<GrantRow>("SELECT * FROM grants WHERE remaining > 0 OR held > 0")
+      .toArray()
+      .map(grantView);
+    const live = owned.filter((g) => isLive(g, now)).sort(burnOrder);
     const totals = this.sql
       .exec<{ used: number; purchased: number }>("SELECT used, purchased FROM totals")
       .one();
     return {
       available: availableOf(live, now),
-      held: this.count("SELECT coalesce(sum(held), 0) AS n FROM grants"),
-      balance: this.balanceNow(),
+      held: owned.reduce((n, g) => n + g.held, 0),
+      balance: owned.reduce((n, g) => n + g.remaining + g.held, 0),
       used: totals.used,
       purchased: totals.purchased,
       grants: live.map((g) => ({
@@ -945,18 +959,21 @@ export class Wallet extends DurableObject<Env> {
 
   private outboxPending(): boolean {
     return (
-      this.count("SELECT count(*) AS n FROM (SELECT 1 FROM entries WHERE synced = 0 LIMIT 1)") > 0 ||
-      this.count("SELECT count(*) AS n FROM (SELECT 1 FROM grants WHERE mirror_dirty > 0 LIMIT 1)") > 0
+      this.count(
+        `SELECT EXISTS (SELECT 1 FROM entries WHERE synced = 0)
+           OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0) AS n`,
+      ) > 0
     );
   }
 
   /**
    * Sends one batch. Returns the seq D1 now has every entry through, and
-   * whether there was anything to send; when there was not, `flushing` is
-   * cleared in the same synchronous step that found the outbox empty.
+   * whether more may be waiting; when none is, `flushing` is cleared in the
+   * same synchronous step that found the outbox empty.
    */
   private async flushBatch(): Promise<{ through: number; more: boolean }> {
     const walletId = this.boundId;
+    const appendedAtRead = this.appended;
     const rows = this.sql
       .exec<EntryRow>("SELECT * FROM entries WHERE synced = 0 ORDER BY seq LIMIT ?", FLUSH_BATCH)
       .toArray();
@@ -1047,6 +1064,13 @@ export class Wallet extends DurableObject<Env> {
         );
       }
     });
+    // Every change to a grant's mirror comes with a ledger entry, so nothing
+    // appended since the read and a partial batch mean the outbox is empty:
+    // the loop ends here, in the same synchronous step, without reading again.
+    if (rows.length < FLUSH_BATCH && grants.length < FLUSH_BATCH && this.appended === appendedAtRead) {
+      this.flushing = false;
+      return { through: this.count("SELECT coalesce(max(seq), 0) AS n FROM entries"), more: false };
+    }
     const first = rows[0]?.seq;
     return { through: first === undefined ? 0 : (rows[rows.length - 1]?.seq ?? first), more: true };
   }
@@ -1084,14 +1108,18 @@ export class Wallet extends DurableObject<Env> {
   /** The next moment something is due: a hold deadline, a grant expiry, or a retry. */
   private async scheduleAlarm(): Promise<void> {
     const now = Date.now();
-    const due = this.sql
-      .exec<{ t: number | null }>(
-        `SELECT min(t) AS t FROM (
-           SELECT min(deadline) AS t FROM holds WHERE status = 'open'
-           UNION ALL SELECT min(expires_at) FROM grants WHERE expires_at IS NOT NULL AND remaining + held > 0)`,
+    // One read: the next deadline or expiry, and whether D1 or a credit needs a retry.
+    const { due, retry } = this.sql
+      .exec<{ due: number | null; retry: number }>(
+        `SELECT (SELECT min(t) FROM (
+                   SELECT min(deadline) AS t FROM holds WHERE status = 'open'
+                   UNION ALL SELECT min(expires_at) FROM grants
+                     WHERE expires_at IS NOT NULL AND remaining + held > 0)) AS due,
+                EXISTS (SELECT 1 FROM entries WHERE synced = 0)
+                  OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0)
+                  OR EXISTS (SELECT 1 FROM credits) AS retry`,
       )
-      .one().t;
-    const retry = this.outboxPending() || this.count("SELECT count(*) AS n FROM credits") > 0;
+      .one();
     const candidates = [due, retry ? now + RETRY_MS : null].filter((t): t is number => t !== null);
     if (candidates.length === 0) return;
     const when = Math.max(Math.min(...candidates), now);
