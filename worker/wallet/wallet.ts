@@ -182,6 +182,10 @@ export class Wallet extends DurableObject<Env> {
   /** The alarm as this object last set or read it (undefined: not read since start). */
   private alarmAt: number | null | undefined;
   private syncWaiters: { seq: number; resolve: () => void }[] = [];
+  /** The seq of the last entry appended by this instance (unknown after a restart). */
+  private lastSeq: number | undefined;
+  /** Whether the credits outbox may hold something (unknown after a restart). */
+  private creditsMaybe = true;
   private appended = 0;
   private expiries = 0;
   private faults: Required<WalletFaults> = { d1: "ok", unavailable: false, loseAnswers: null };
@@ -601,8 +605,11 @@ export class Wallet extends DurableObject<Env> {
 
   /** After a committed change: deliver pending credits, push the outbox to D1, set the next alarm. */
   private async afterChange(): Promise<void> {
-    if (this.count("SELECT count(*) AS n FROM credits") > 0) await this.deliverCredits();
-    await this.flush();
+    if (this.creditsMaybe) {
+      if (this.count("SELECT count(*) AS n FROM credits") > 0) await this.deliverCredits();
+      else this.creditsMaybe = false;
+    }
+    await this.flush(true);
     await this.scheduleAlarm();
   }
 
@@ -744,6 +751,7 @@ export class Wallet extends DurableObject<Env> {
       const at = expiry.get(a.grantId) ?? null;
       parts.set(at, (parts.get(at) ?? 0) + a.amount);
     }
+    this.creditsMaybe = true;
     this.sql.exec(
       "INSERT INTO credits (key, to_wallet, amount, description, reference, created_at, parts) VALUES (?, ?, ?, ?, ?, ?, ?)",
       key,
@@ -828,23 +836,26 @@ export class Wallet extends DurableObject<Env> {
     generationId?: string | null;
   }): string {
     const id = newId("txn");
-    this.sql.exec(
-      `INSERT INTO entries (id, type, amount, balance_after, grant_id, hold_id, reference,
-         idempotency_key, description, feature, generation_id, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      id,
-      e.type,
-      e.amount,
-      this.balanceNow(),
-      e.grantId ?? null,
-      e.holdId ?? null,
-      e.reference,
-      e.idempotencyKey,
-      e.description,
-      e.feature ?? null,
-      e.generationId ?? null,
-      Date.now(),
-    );
+    // balance_after: tokens the wallet owns, Σ remaining + held over its grants.
+    this.lastSeq = this.sql
+      .exec<{ seq: number }>(
+        `INSERT INTO entries (id, type, amount, balance_after, grant_id, hold_id, reference,
+           idempotency_key, description, feature, generation_id, created_at)
+         VALUES (?, ?, ?, (SELECT coalesce(sum(remaining + held), 0) FROM grants), ?, ?, ?, ?, ?, ?, ?, ?)
+         RETURNING seq`,
+        id,
+        e.type,
+        e.amount,
+        e.grantId ?? null,
+        e.holdId ?? null,
+        e.reference,
+        e.idempotencyKey,
+        e.description,
+        e.feature ?? null,
+        e.generationId ?? null,
+        Date.now(),
+      )
+      .one().seq;
     if (e.type === "usage") this.sql.exec("UPDATE totals SET used = used - ?", e.amount);
     if (e.type === "purchase") this.sql.exec("UPDATE totals SET purchased = purchased + ?", e.amount);
     this.appended++;
@@ -923,9 +934,9 @@ export class Wallet extends DurableObject<Env> {
    * next one. Each caller waits only for the batch holding its own entries,
    * not for the loop to drain: a busy wallet does not make anyone wait longer.
    */
-  private flush(): Promise<void> {
-    if (!this.outboxPending()) return Promise.resolve();
-    const seq = this.count("SELECT coalesce(max(seq), 0) AS n FROM entries");
+  private flush(appended = false): Promise<void> {
+    if (!appended && !this.outboxPending()) return Promise.resolve();
+    const seq = this.lastSeq ?? this.count("SELECT coalesce(max(seq), 0) AS n FROM entries");
     const synced = new Promise<void>((resolve) => this.syncWaiters.push({ seq, resolve }));
     if (!this.flushing) {
       this.flushing = true;
@@ -980,9 +991,10 @@ export class Wallet extends DurableObject<Env> {
     const grants = this.sql
       .exec<GrantRow>("SELECT * FROM grants WHERE mirror_dirty > 0 LIMIT ?", FLUSH_BATCH)
       .toArray();
+    // An empty outbox: D1 has every entry there is, whatever a waiter expects.
     if (walletId === null || (rows.length === 0 && grants.length === 0)) {
       this.flushing = false;
-      return { through: this.count("SELECT coalesce(max(seq), 0) AS n FROM entries"), more: false };
+      return { through: Number.POSITIVE_INFINITY, more: false };
     }
     if (this.faults.d1 === "down") throw new Error("D1 unavailable (injected fault)");
 
@@ -1069,7 +1081,7 @@ export class Wallet extends DurableObject<Env> {
     // the loop ends here, in the same synchronous step, without reading again.
     if (rows.length < FLUSH_BATCH && grants.length < FLUSH_BATCH && this.appended === appendedAtRead) {
       this.flushing = false;
-      return { through: this.count("SELECT coalesce(max(seq), 0) AS n FROM entries"), more: false };
+      return { through: Number.POSITIVE_INFINITY, more: false };
     }
     const first = rows[0]?.seq;
     return { through: first === undefined ? 0 : (rows[rows.length - 1]?.seq ?? first), more: true };
