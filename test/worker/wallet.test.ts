@@ -76,10 +76,17 @@ describe("concurrency", () => {
     expect(seen.every((t) => t.available >= 0 && t.held >= 0)).toBe(true);
     expect(await w.balance()).toMatchObject({ available: 0, held: 0, balance: 0, used: 100 });
 
+    // Read before anything flushes again: every caller waited for the batch
+    // holding its own entry, so D1 already has every entry and grant state.
     const ledger = await d1Ledger(w.id);
     expect(ledger.rows).toHaveLength(101); // the grant and 100 usages, nothing for refused reserves
     expect(ledger.sum).toBe(0);
     expect(ledger.rows.every((r) => r.balanceAfter >= 0)).toBe(true);
+    expect(ledger.rows.map((r) => r.seq)).toEqual(Array.from({ length: 101 }, (_, i) => i + 1));
+    const mirror = await env.DB.prepare("SELECT sum(remaining) AS n FROM grants WHERE wallet_id = ?")
+      .bind(w.id)
+      .first<{ n: number }>();
+    expect(mirror?.n).toBe(0);
     expect((await reconcile(env)).mismatches.filter((m) => m.accountId === w.id)).toEqual([]);
   });
 
