@@ -10,7 +10,7 @@
 // The Worker runs with LOG_LEVEL=warn: under wrangler dev every request log
 // line is relayed through the wrangler process, which then takes most of a
 // core from the same two the Worker and this client share (the floor drops
-// from ~690 to ~450 req/s with them). BENCH_LOG_LEVEL=info measures with them.
+// from ~800 to ~470 req/s with them). BENCH_LOG_LEVEL=info measures with them.
 // It prints ops/s, p50/p99 latency, D1 rows written per pair (from the D1
 // batch metadata the wallet accumulates) and the invariants: every wallet's
 // balance is what was granted minus what was charged, and reconcile agrees
