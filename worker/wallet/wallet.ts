@@ -820,7 +820,8 @@ export class Wallet extends DurableObject<Env> {
       });
       this.expiries++;
     }
-    return grants.filter((g) => !expired.includes(g) && isLive(g, now)).sort(burnOrder);
+    // Those just expired are past their expiry, so `isLive` leaves them out.
+    return grants.filter((g) => isLive(g, now)).sort(burnOrder);
   }
 
   /** Appends a ledger entry (and its outbox mark) inside the current transaction. */
