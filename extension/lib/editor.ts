@@ -54,13 +54,45 @@ export async function pasteInto(editable: HTMLElement, data: PasteData): Promise
   // ProseMirror reads the DOM selection on `selectionchange`, which fires
   // asynchronously: paste before it has and the old caret is replaced instead.
   await tick(20);
+  const event = pasteEvent(data);
+  editable.dispatchEvent(event);
+  return event.defaultPrevented;
+}
+
+/**
+ * The paste event, carrying the clipboard data in the order editors look for
+ * it. Firefox's ClipboardEvent constructor ignores `clipboardData` (the event
+ * gets an empty DataTransfer of its own), so there a synthetic paste reached
+ * ProseMirror with nothing to paste (test/e2e/firefox.test.ts); Gecko's
+ * non-standard `dataType`/`data` init fields are its way in. Chromium keeps
+ * `clipboardData` and never takes that branch.
+ */
+function pasteEvent(data: PasteData): ClipboardEvent {
   const transfer = new DataTransfer();
   if (data.gfm !== undefined) transfer.setData("text/x-gfm", data.gfm);
   if (data.html !== undefined) transfer.setData("text/html", data.html);
   transfer.setData("text/plain", data.text);
   const event = new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true });
-  editable.dispatchEvent(event);
-  return event.defaultPrevented;
+  // Firefox: the data given here is dropped, and what the content script
+  // adds to the event's own DataTransfer stays unreadable to the page. Only
+  // Gecko's own init fields carry data the page can read: one type, the
+  // richest the editor takes (HTML, else GitLab's Markdown, else the text).
+  if (event.clipboardData?.types.length === 0) {
+    const [dataType, value] =
+      data.html !== undefined
+        ? ["text/html", data.html]
+        : data.gfm !== undefined
+          ? ["text/x-gfm", data.gfm]
+          : ["text/plain", data.text];
+    const init: ClipboardEventInit & { dataType: string; data: string } = {
+      dataType,
+      data: value,
+      bubbles: true,
+      cancelable: true,
+    };
+    return new ClipboardEvent("paste", init);
+  }
+  return event;
 }
 
 /** The words a reader sees, lower-cased: Markdown syntax and link targets left out. */

@@ -1,6 +1,6 @@
 /** The pure parts of writing into pages; the editors themselves are driven in Chromium (test/e2e). */
-import { describe, expect, it } from "vitest";
-import { setFieldValue, showsText, visibleWords } from "@/lib/editor";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { pasteInto, setFieldValue, showsText, visibleWords } from "@/lib/editor";
 
 describe("showsText: did the editor take the ticket?", () => {
   const md = "## Steps\n1. Open [search](https://x.test/s)\n2. Type **fast**\n\n- [ ] No flicker";
@@ -45,5 +45,50 @@ describe("setFieldValue", () => {
     // A controlled input whose state did not change restores its value.
     input.addEventListener("input", () => queueMicrotask(() => (input.value = "kept")));
     expect(await setFieldValue(input, "new")).toBe(false);
+  });
+});
+
+describe("pasteInto", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  /** Pastes into an editable and returns what its paste listener could read. */
+  async function paste(data: { text: string; html?: string; gfm?: string }) {
+    const editable = document.createElement("div");
+    editable.contentEditable = "true";
+    document.body.append(editable);
+    const read: Record<string, string>[] = [];
+    editable.addEventListener("paste", (event) => {
+      const types = [...(event.clipboardData?.types ?? [])];
+      read.push(Object.fromEntries(types.map((type) => [type, event.clipboardData?.getData(type) ?? ""])));
+      event.preventDefault();
+    });
+    const taken = await pasteInto(editable, data);
+    editable.remove();
+    return { taken, read };
+  }
+
+  it("carries every type in the event's clipboardData", async () => {
+    const { taken, read } = await paste({ text: "# T", html: "<h1>T</h1>" });
+    expect(taken).toBe(true);
+    expect(read).toEqual([{ "text/html": "<h1>T</h1>", "text/plain": "# T" }]);
+  });
+
+  it("in Firefox, whose constructor drops clipboardData, sends the richest type through dataType/data", async () => {
+    // Gecko's ClipboardEvent: `clipboardData` in the init is ignored; the
+    // event's own DataTransfer holds only the non-standard dataType/data pair.
+    const Native = ClipboardEvent;
+    class GeckoClipboardEvent extends Native {
+      constructor(type: string, init: ClipboardEventInit & { dataType?: string; data?: string } = {}) {
+        const own = new DataTransfer();
+        if (init.dataType) own.setData(init.dataType, init.data ?? "");
+        super(type, { ...init, clipboardData: own });
+      }
+    }
+    vi.stubGlobal("ClipboardEvent", GeckoClipboardEvent);
+
+    expect((await paste({ text: "# T", html: "<h1>T</h1>" })).read).toEqual([{ "text/html": "<h1>T</h1>" }]);
+    expect((await paste({ text: "# T", gfm: "# T" })).read).toEqual([{ "text/x-gfm": "# T" }]);
+    const plain = await paste({ text: "# T" });
+    expect(plain).toEqual({ taken: true, read: [{ "text/plain": "# T" }] });
   });
 });
