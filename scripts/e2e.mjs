@@ -1,21 +1,47 @@
-// `npm run test:e2e`: the extension in real Chromium against the fixture
-// sites and a real local Worker (mock AI, dev login). Everything it starts,
-// it stops; every file it writes goes to a temp dir (screenshots to .tmp/).
+// `npm run test:e2e`: the extension in real Chromium, and in Firefox ESR when
+// it is installed, against the fixture sites and a real local Worker (mock
+// AI, dev login). Everything it starts, it stops; every file it writes goes
+// to a temp dir (screenshots to .tmp/).
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FIREFOX_EXTENSION_UUID, FIREFOX_PATH } from "../test/fixtures/firefox.mjs";
 import { makeCertificate, startFixtureServer } from "../test/fixtures/server.mjs";
 import { run } from "./lib.mjs";
 import { freePort, startLocalWorker } from "./local-worker.mjs";
 
-export async function buildExtension(dir, apiUrl) {
+export async function buildExtension(dir, apiUrl, browser = "chrome") {
   const outDir = join(dir, "output");
-  await run("wxt", ["build"], {
+  await run("wxt", ["build", "-b", browser], {
     env: { ...process.env, MYBA_API_URL: apiUrl, MYBA_OUT_DIR: outDir },
     stdio: ["ignore", "ignore", "inherit"],
   });
-  return join(outDir, "chrome-mv3");
+  return join(outDir, `${browser}-mv3`);
+}
+
+/**
+ * Whether to run the Firefox tests: yes when Firefox is installed. Without
+ * it they are skipped, loudly; on CI (CI=true) a missing Firefox is an error.
+ */
+function firefoxWanted() {
+  if (existsSync(FIREFOX_PATH)) return true;
+  const message = `${FIREFOX_PATH} not found: the Firefox end-to-end tests (test/e2e/firefox.test.ts) cannot run. Install it with \`apt-get install firefox-esr\`, or point FIREFOX_PATH at a Firefox.`;
+  if (process.env.CI === "true") throw new Error(`e2e: ${message}`);
+  console.warn(`\n  e2e: SKIPPING FIREFOX. ${message}\n`);
+  return false;
+}
+
+/**
+ * The origins the e2e Worker answers (CORS): wrangler.toml's, plus the
+ * Firefox add-on's. Firefox match patterns take no port, so the build's
+ * `http://127.0.0.1:<port>/*` host permission does not cover the local Worker
+ * there, and the add-on's requests are cross-origin ones.
+ */
+function allowedOrigins(firefox) {
+  const configured =
+    /^ALLOWED_ORIGINS\s*=\s*"([^"]*)"/m.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? "";
+  return [configured, firefox ? `moz-extension://${FIREFOX_EXTENSION_UUID}` : ""].filter(Boolean).join(",");
 }
 
 async function main() {
@@ -24,19 +50,29 @@ async function main() {
   let code = 1;
   try {
     const started = Date.now();
+    const firefox = firefoxWanted();
     // The build only needs the Worker's URL: build while the Worker starts.
+    // The two targets one after the other: wxt prepares one .wxt dir for both.
     const workerUrl = `http://127.0.0.1:${await freePort()}`;
+    const builds = async () => [
+      await buildExtension(dir, workerUrl),
+      firefox ? await buildExtension(dir, workerUrl, "firefox") : null,
+    ];
     const steps = await Promise.allSettled([
       startLocalWorker({
         port: Number(new URL(workerUrl).port),
-        vars: { AUTH_DEV_LOGIN: "true", ADMIN_TOKEN: "e2e-admin-token" },
+        vars: {
+          AUTH_DEV_LOGIN: "true",
+          ADMIN_TOKEN: "e2e-admin-token",
+          ALLOWED_ORIGINS: allowedOrigins(firefox),
+        },
         check: (health) =>
           health.ai === "mock" ? null : `the e2e Worker must run on mock AI, got ${JSON.stringify(health)}`,
       }),
-      buildExtension(dir, workerUrl),
+      builds(),
       startFixtureServer(makeCertificate(dir)),
     ]);
-    const [worker, extensionDir, fixtures] = steps.map((step) =>
+    const [worker, extensionDirs, fixtures] = steps.map((step) =>
       step.status === "fulfilled" ? step.value : null,
     );
     if (worker) cleanup.unshift(worker.stop);
@@ -50,7 +86,8 @@ async function main() {
       stdio: "inherit",
       env: {
         ...process.env,
-        E2E_EXTENSION_DIR: extensionDir,
+        E2E_EXTENSION_DIR: extensionDirs[0],
+        ...(extensionDirs[1] ? { E2E_FIREFOX_EXTENSION_DIR: extensionDirs[1] } : {}),
         E2E_FIXTURE_PORT: String(fixtures.port),
         E2E_WORKER_URL: worker.url,
       },
