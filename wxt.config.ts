@@ -3,7 +3,11 @@ import { defineConfig } from "wxt";
 // The Chrome build reads the API base URL at build time (API.md); the popup's
 // settings can override it at run time.
 const apiUrl = process.env.MYBA_API_URL ?? "http://127.0.0.1:8787";
-const apiOrigin = new URL(apiUrl).origin;
+// Host permission for the API without its port: Firefox refuses a port in a
+// match pattern (the permission would then cover nothing, and the add-on's
+// requests would meet CORS), and Chrome matches every port when none is given.
+const { protocol, hostname } = new URL(apiUrl);
+const apiHosts = `${protocol}//${hostname}/*`;
 
 // A fixed public key pins the Chrome extension id
 // (ocbanhjklocoagnmjekgklfdibifkcnm), so OAuth redirect URLs and the
@@ -28,12 +32,7 @@ export default defineConfig({
     permissions: ["storage", "identity", "scripting", "activeTab"],
     // The sites' own hosts too: the background injects panel.js into their tabs
     // (scripting.executeScript), which content-script matches alone do not allow.
-    host_permissions: [
-      `${apiOrigin}/*`,
-      "https://*.atlassian.net/*",
-      "https://gitlab.com/*",
-      "https://linear.app/*",
-    ],
+    host_permissions: [apiHosts, "https://*.atlassian.net/*", "https://gitlab.com/*", "https://linear.app/*"],
     optional_host_permissions: ["https://*/*", "http://*/*"],
     ...(browser === "firefox"
       ? {

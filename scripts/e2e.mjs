@@ -3,10 +3,10 @@
 // AI, dev login). Everything it starts, it stops; every file it writes goes
 // to a temp dir (screenshots to .tmp/).
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FIREFOX_EXTENSION_UUID, FIREFOX_PATH } from "../test/fixtures/firefox.mjs";
+import { FIREFOX_PATH } from "../test/fixtures/firefox.mjs";
 import { makeCertificate, startFixtureServer } from "../test/fixtures/server.mjs";
 import { run } from "./lib.mjs";
 import { freePort, startLocalWorker } from "./local-worker.mjs";
@@ -32,18 +32,6 @@ function firefoxWanted() {
   return false;
 }
 
-/**
- * The origins the e2e Worker answers (CORS): wrangler.toml's, plus the
- * Firefox add-on's. Firefox match patterns take no port, so the build's
- * `http://127.0.0.1:<port>/*` host permission does not cover the local Worker
- * there, and the add-on's requests are cross-origin ones.
- */
-function allowedOrigins(firefox) {
-  const configured =
-    /^ALLOWED_ORIGINS\s*=\s*"([^"]*)"/m.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? "";
-  return [configured, firefox ? `moz-extension://${FIREFOX_EXTENSION_UUID}` : ""].filter(Boolean).join(",");
-}
-
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), "myba-e2e-"));
   const cleanup = [() => rmSync(dir, { recursive: true, force: true })];
@@ -64,7 +52,6 @@ async function main() {
         vars: {
           AUTH_DEV_LOGIN: "true",
           ADMIN_TOKEN: "e2e-admin-token",
-          ALLOWED_ORIGINS: allowedOrigins(firefox),
         },
         check: (health) =>
           health.ai === "mock" ? null : `the e2e Worker must run on mock AI, got ${JSON.stringify(health)}`,
