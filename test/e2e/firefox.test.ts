@@ -13,6 +13,8 @@ import { blocks, type DocNode, e2e } from "./harness";
  * their real names, a real local Worker (mock AI). Per site: the launcher
  * mounts on the create form, a generation streams into the panel, and Insert
  * writes into the page's own fields, read back from the page's app state.
+ * Forms that appear after load (Linear's `c` dialog, GitLab's New item modal)
+ * get the launcher too; pages without a create form get none.
  * scripts/e2e.mjs builds the Firefox target and sets E2E_FIREFOX_EXTENSION_DIR
  * when Firefox is installed.
  */
@@ -112,6 +114,15 @@ const title = async (page: Page) =>
   (await page.$eval(inPanel("myba-preview"), (el) => el.querySelector(".myba-ticket-title")?.textContent)) ??
   "";
 
+/** How many launcher hosts the page holds. */
+const hosts = (page: Page) => page.$$eval("myba-ticket-panel", (els) => els.length);
+
+/** Gives the content script time to have run and looked (it throttles to 50 ms), as mount.test.ts does. */
+async function settled(page: Page) {
+  await page.waitForFunction(() => document.readyState === "complete");
+  await new Promise((resolve) => setTimeout(resolve, 400));
+}
+
 describe.skipIf(!extensionDir)("Firefox: mount, generate and insert on each site", () => {
   beforeAll(async () => {
     profile = mkdtempSync(join(tmpdir(), "myba-firefox-"));
@@ -206,6 +217,82 @@ describe.skipIf(!extensionDir)("Firefox: mount, generate and insert on each site
     expect(await insert(page)).toMatchObject({ ok: true });
     expect(await state(page, "title")).toBe(expected);
     expect(await state<string>(page, "description")).toMatch(/^#{2,3} Acceptance criteria$/m);
+    await page.close();
+  });
+
+  it("Linear: the launcher mounts in the dialog that `c` opens after load, and Insert fills it", async () => {
+    const page = await browser.newPage();
+    await page.goto("https://linear.app/acme/team/ENG/active");
+    await settled(page);
+    expect(await hosts(page)).toBe(0);
+    await page.keyboard.press("c");
+    await expect.poll(() => hosts(page)).toBe(1);
+    expect(await page.evaluate(() => !!document.querySelector('[role="dialog"] myba-ticket-panel'))).toBe(
+      true,
+    );
+    await openPanel(page);
+    expect(await tokens(page)).toBe(0);
+    await topUp(page, 1);
+    await page.reload();
+    await settled(page);
+    await page.keyboard.press("c");
+    await openPanel(page);
+    expect(await tokens(page)).toBe(1);
+    await generate(page, "Archive stale projects after ninety days", "story");
+    const expected = await title(page);
+
+    expect(await insert(page)).toMatchObject({ ok: true });
+    expect(blocks(await doc(page, "title"))).toEqual([{ type: "paragraph", text: expected }]);
+    const description = blocks(await doc(page, "description"));
+    expect(description.filter((b) => b.type === "heading").map((b) => b.text)).toContain(
+      "Acceptance criteria",
+    );
+    expect(description.some((b) => b.type === "bullet_list" && (b.items ?? 0) > 0)).toBe(true);
+    expect(description.filter((b) => /^(#{1,6} |[-*] |\d+\. )/.test(b.text))).toEqual([]);
+    await page.screenshot({ path: join(e2e.screenshotDir(), "firefox-linear-dialog-inserted.png") });
+    await page.close();
+  });
+
+  it("GitLab: the launcher mounts in the New item modal opened from the issue list, and Insert fills it", async () => {
+    const page = await browser.newPage();
+    await page.goto("https://gitlab.com/acme/webapp/-/issues");
+    await settled(page);
+    expect(await hosts(page)).toBe(0);
+    await page.locator(".list-header .btn-confirm").click();
+    await expect.poll(() => hosts(page)).toBe(1);
+    expect(
+      await page.evaluate(() => !!document.querySelector("#create-work-item-modal myba-ticket-panel")),
+    ).toBe(true);
+    await openPanel(page);
+    expect(await tokens(page)).toBe(0);
+    await topUp(page, 1);
+    await page.reload();
+    await settled(page);
+    await page.locator(".list-header .btn-confirm").click();
+    await openPanel(page);
+    expect(await tokens(page)).toBe(1);
+    await generate(page, "Pagination resets when a filter is cleared", "task");
+    const expected = await title(page);
+
+    expect(await insert(page)).toMatchObject({ ok: true });
+    expect(await state(page, "title")).toBe(expected);
+    const json = JSON.stringify(await doc(page, "description"));
+    expect(json).not.toContain('"loading"');
+    expect(blocks(await doc(page, "description")).some((b) => b.type === "heading")).toBe(true);
+    await page.close();
+  });
+
+  it("nothing on pages without a create form", async () => {
+    const page = await browser.newPage();
+    for (const url of [
+      "https://gitlab.com/explore",
+      "https://linear.app/acme/settings/account",
+      "https://example.atlassian.net/wiki/home",
+    ]) {
+      await page.goto(url);
+      await settled(page);
+      expect(await hosts(page), url).toBe(0);
+    }
     await page.close();
   });
 });
