@@ -3,7 +3,7 @@
  * scripts/e2e.mjs builds the extension, starts the Worker and the fixture
  * server, and passes their whereabouts in E2E_* variables.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
@@ -19,7 +19,12 @@ export const e2e = {
   extensionDir: () => required("E2E_EXTENSION_DIR"),
   fixturePort: () => Number(required("E2E_FIXTURE_PORT")),
   workerUrl: () => required("E2E_WORKER_URL"),
-  screenshotDir: () => process.env.E2E_SCREENSHOT_DIR ?? join(process.cwd(), ".tmp", "screenshots"),
+  /** Where screenshots go; created on first use, whichever test file runs first. */
+  screenshotDir: () => {
+    const dir = process.env.E2E_SCREENSHOT_DIR ?? join(process.cwd(), ".tmp", "screenshots");
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  },
 };
 
 export interface Browser {

@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +9,6 @@ let page: Page;
 beforeAll(async () => {
   browser = await launch();
   page = await browser.context.newPage();
-  mkdirSync(e2e.screenshotDir(), { recursive: true });
 });
 afterAll(() => browser?.close());
 
