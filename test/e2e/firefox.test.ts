@@ -123,6 +123,37 @@ async function settled(page: Page) {
   await new Promise((resolve) => setTimeout(resolve, 400));
 }
 
+/**
+ * The free tokens went to earlier tests: checks the panel shows 0, adds one
+ * token, reloads and `reopen`s the form (for a form that opens after load),
+ * then checks the panel shows it.
+ */
+async function withOneToken(page: Page, reopen: () => Promise<void> = async () => {}) {
+  expect(await tokens(page)).toBe(0);
+  await topUp(page, 1);
+  await page.reload();
+  await reopen();
+  await openPanel(page);
+  expect(await tokens(page)).toBe(1);
+}
+
+/** Linear after Insert: the title paragraph, and the description as real structure, no Markdown left. */
+async function expectLinearTicket(page: Page, expected: string) {
+  expect(blocks(await doc(page, "title"))).toEqual([{ type: "paragraph", text: expected }]);
+  const description = blocks(await doc(page, "description"));
+  expect(description.filter((b) => b.type === "heading").map((b) => b.text)).toContain("Acceptance criteria");
+  expect(description.some((b) => b.type === "bullet_list" && (b.items ?? 0) > 0)).toBe(true);
+  expect(description.filter((b) => /^(#{1,6} |[-*] |\d+\. )/.test(b.text))).toEqual([]);
+}
+
+/** GitLab rich text after Insert: the Vue title, and a description rendered (not left loading) with a heading. */
+async function expectGitLabRichTicket(page: Page, expected: string) {
+  expect(await state(page, "title")).toBe(expected);
+  const json = JSON.stringify(await doc(page, "description"));
+  expect(json).not.toContain('"loading"');
+  expect(blocks(await doc(page, "description")).some((b) => b.type === "heading")).toBe(true);
+}
+
 describe.skipIf(!extensionDir)("Firefox: mount, generate and insert on each site", () => {
   beforeAll(async () => {
     profile = mkdtempSync(join(tmpdir(), "myba-firefox-"));
@@ -174,10 +205,7 @@ describe.skipIf(!extensionDir)("Firefox: mount, generate and insert on each site
     const expected = await title(page);
 
     expect(await insert(page)).toMatchObject({ ok: true });
-    expect(await state(page, "title")).toBe(expected);
-    const json = JSON.stringify(await doc(page, "description"));
-    expect(json).not.toContain('"loading"');
-    expect(blocks(await doc(page, "description")).some((b) => b.type === "heading")).toBe(true);
+    await expectGitLabRichTicket(page, expected);
     await page.close();
   });
 
@@ -190,13 +218,7 @@ describe.skipIf(!extensionDir)("Firefox: mount, generate and insert on each site
     const expected = await title(page);
 
     expect(await insert(page)).toMatchObject({ ok: true });
-    expect(blocks(await doc(page, "title"))).toEqual([{ type: "paragraph", text: expected }]);
-    const description = blocks(await doc(page, "description"));
-    expect(description.filter((b) => b.type === "heading").map((b) => b.text)).toContain(
-      "Acceptance criteria",
-    );
-    expect(description.some((b) => b.type === "bullet_list" && (b.items ?? 0) > 0)).toBe(true);
-    expect(description.filter((b) => /^(#{1,6} |[-*] |\d+\. )/.test(b.text))).toEqual([]);
+    await expectLinearTicket(page, expected);
     await page.screenshot({ path: join(e2e.screenshotDir(), "firefox-linear-inserted.png") });
     await page.close();
   });
@@ -206,11 +228,7 @@ describe.skipIf(!extensionDir)("Firefox: mount, generate and insert on each site
     await page.goto("https://gitlab.com/acme/webapp/-/issues/new");
     await openPanel(page);
     // The three free tokens went to the other sites.
-    expect(await tokens(page)).toBe(0);
-    await topUp(page, 1);
-    await page.reload();
-    await openPanel(page);
-    expect(await tokens(page)).toBe(1);
+    await withOneToken(page);
     await generate(page, "Export to CSV drops the last row", "bug");
     const expected = await title(page);
 
@@ -231,24 +249,15 @@ describe.skipIf(!extensionDir)("Firefox: mount, generate and insert on each site
       true,
     );
     await openPanel(page);
-    expect(await tokens(page)).toBe(0);
-    await topUp(page, 1);
-    await page.reload();
-    await settled(page);
-    await page.keyboard.press("c");
-    await openPanel(page);
-    expect(await tokens(page)).toBe(1);
+    await withOneToken(page, async () => {
+      await settled(page);
+      await page.keyboard.press("c");
+    });
     await generate(page, "Archive stale projects after ninety days", "story");
     const expected = await title(page);
 
     expect(await insert(page)).toMatchObject({ ok: true });
-    expect(blocks(await doc(page, "title"))).toEqual([{ type: "paragraph", text: expected }]);
-    const description = blocks(await doc(page, "description"));
-    expect(description.filter((b) => b.type === "heading").map((b) => b.text)).toContain(
-      "Acceptance criteria",
-    );
-    expect(description.some((b) => b.type === "bullet_list" && (b.items ?? 0) > 0)).toBe(true);
-    expect(description.filter((b) => /^(#{1,6} |[-*] |\d+\. )/.test(b.text))).toEqual([]);
+    await expectLinearTicket(page, expected);
     await page.screenshot({ path: join(e2e.screenshotDir(), "firefox-linear-dialog-inserted.png") });
     await page.close();
   });
@@ -264,21 +273,15 @@ describe.skipIf(!extensionDir)("Firefox: mount, generate and insert on each site
       await page.evaluate(() => !!document.querySelector("#create-work-item-modal myba-ticket-panel")),
     ).toBe(true);
     await openPanel(page);
-    expect(await tokens(page)).toBe(0);
-    await topUp(page, 1);
-    await page.reload();
-    await settled(page);
-    await page.locator(".list-header .btn-confirm").click();
-    await openPanel(page);
-    expect(await tokens(page)).toBe(1);
+    await withOneToken(page, async () => {
+      await settled(page);
+      await page.locator(".list-header .btn-confirm").click();
+    });
     await generate(page, "Pagination resets when a filter is cleared", "task");
     const expected = await title(page);
 
     expect(await insert(page)).toMatchObject({ ok: true });
-    expect(await state(page, "title")).toBe(expected);
-    const json = JSON.stringify(await doc(page, "description"));
-    expect(json).not.toContain('"loading"');
-    expect(blocks(await doc(page, "description")).some((b) => b.type === "heading")).toBe(true);
+    await expectGitLabRichTicket(page, expected);
     await page.close();
   });
 
