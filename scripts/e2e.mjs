@@ -49,10 +49,7 @@ async function main() {
     const steps = await Promise.allSettled([
       startLocalWorker({
         port: Number(new URL(workerUrl).port),
-        vars: {
-          AUTH_DEV_LOGIN: "true",
-          ADMIN_TOKEN: "e2e-admin-token",
-        },
+        vars: { AUTH_DEV_LOGIN: "true", ADMIN_TOKEN: "e2e-admin-token" },
         check: (health) =>
           health.ai === "mock" ? null : `the e2e Worker must run on mock AI, got ${JSON.stringify(health)}`,
       }),
