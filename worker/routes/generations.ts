@@ -6,7 +6,7 @@ import { generations as generationsTable } from "../db/schema";
 import type { AppEnv } from "../env";
 import { notFound } from "../lib/errors";
 import { keysetPage } from "../lib/pagination";
-import { requireSession } from "../lib/session";
+import { ownGenerations, requireSession } from "../lib/session";
 import { validate } from "../lib/validation";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -53,24 +53,16 @@ export const generations = new Hono<AppEnv>()
     const rows = await db(c.env.DB)
       .select()
       .from(generationsTable)
-      .where(
-        and(
-          eq(generationsTable.accountId, c.var.session.accountId),
-          cursor ? lt(generationsTable.id, cursor) : undefined,
-        ),
-      )
+      .where(and(ownGenerations(c.var.session), cursor ? lt(generationsTable.id, cursor) : undefined))
       .orderBy(desc(generationsTable.id))
       .limit(limit + 1);
     return c.json(keysetPage(rows, limit, item, (r) => r.id));
   })
   .get("/generations/:id", requireSession, validate("query", format), async (c) => {
     const row = await db(c.env.DB).query.generations.findFirst({
-      where: and(
-        eq(generationsTable.id, c.req.param("id")),
-        eq(generationsTable.accountId, c.var.session.accountId),
-      ),
+      where: and(eq(generationsTable.id, c.req.param("id")), ownGenerations(c.var.session)),
     });
-    // Another account's generation is "not found", not "forbidden": ids reveal nothing.
+    // Another account's (or session's) generation is "not found", not "forbidden": ids reveal nothing.
     if (!row) throw notFound("The generation");
     if (c.req.valid("query").format === "md") {
       return c.body(markdown(row), 200, { "Content-Type": "text/markdown; charset=utf-8" });
@@ -96,7 +88,7 @@ export const generations = new Hono<AppEnv>()
       .from(t)
       .where(
         and(
-          eq(t.accountId, c.var.session.accountId),
+          ownGenerations(c.var.session),
           gte(t.createdAt, new Date(since)),
           or(eq(t.status, "succeeded"), gt(t.charged, 0)),
         ),
