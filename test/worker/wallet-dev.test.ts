@@ -53,7 +53,7 @@ describe("/__dev wallet levers", () => {
     expect(await over.json()).toMatchObject({
       error: { code: "member_limit_reached", limit: 2, spent: 2, resetsAt: expect.any(String) },
     });
-    const stats = await (await SELF.fetch(`http://w${team}/stats`)).json();
+    const stats = await (await SELF.fetch(`http://127.0.0.1${team}/stats`)).json();
     expect(stats).toMatchObject({
       tokens: { available: 8, used: 2 },
       members: [{ accountId: "acc_dev_member", spent: 2, held: 0 }],

@@ -8,6 +8,7 @@ import { notFound } from "../lib/errors";
 import { keysetPage } from "../lib/pagination";
 import { ownGenerations, requireSession } from "../lib/session";
 import { validate } from "../lib/validation";
+import { teamsOf } from "../teams/views";
 import { wallet } from "../wallet/client";
 
 const page = z.object({
@@ -18,9 +19,12 @@ const page = z.object({
 export const me = new Hono<AppEnv>()
   .get("/", requireSession, async (c) => {
     const { accountId } = c.var.session;
-    const [account, tokens] = await Promise.all([
-      db(c.env.DB).query.accounts.findFirst({ where: eq(accounts.id, accountId) }),
+    const d = db(c.env.DB);
+    const [account, tokens, teams] = await Promise.all([
+      d.query.accounts.findFirst({ where: eq(accounts.id, accountId) }),
       wallet(c.env, accountId).balance(),
+      // Anonymous accounts cannot join teams: no query for them.
+      c.var.session.kind === "user" ? teamsOf(c.env, d, accountId) : [],
     ]);
     if (!account) throw notFound("The account");
     c.header("X-Tokens-Remaining", String(tokens.available));
@@ -34,6 +38,13 @@ export const me = new Hono<AppEnv>()
         status: account.status,
       },
       tokens,
+      teams: teams.map((t) => ({
+        id: t.id,
+        name: t.name,
+        role: t.role,
+        tokens: { available: t.tokens.available },
+        limit: t.limit,
+      })),
     });
   })
   .get("/transactions", requireSession, validate("query", page), async (c) => {
