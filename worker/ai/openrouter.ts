@@ -1,3 +1,4 @@
+import { createParser } from "eventsource-parser";
 import { log } from "../lib/log";
 import type { ChatMessage, Usage } from "./types";
 
@@ -168,36 +169,24 @@ async function* streamModel(
 
     reader = res.body.getReader();
     const decoder = new TextDecoder();
-    let buffer = "";
-    let data: string[] = [];
-    for (;;) {
+    // Comments (": OPENROUTER PROCESSING") only prove life, which any byte does.
+    const payloads: string[] = [];
+    const parser = createParser({ onEvent: (event) => payloads.push(event.data) });
+    for (let ended = false; !ended; ) {
       const { done, value } = await Promise.race([settledLater(reader.read()), aborted]);
-      if (done) break;
-      alive();
-      buffer += decoder.decode(value, { stream: true });
-      let newline = buffer.indexOf("\n");
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline).replace(/\r$/, "");
-        buffer = buffer.slice(newline + 1);
-        newline = buffer.indexOf("\n");
-        if (line === "") {
-          // A blank line ends an SSE event.
-          if (data.length > 0) {
-            const payload = data.join("\n");
-            data = [];
-            if (payload === "[DONE]") return;
-            yield* chunkEvents(payload);
-          }
-        } else if (line.startsWith("data:")) {
-          data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
-        }
-        // Lines starting with ":" are comments (": OPENROUTER PROCESSING"): they only prove life.
+      if (done) {
+        // The body ended. A final event without its blank line still counts.
+        parser.feed(`${decoder.decode()}\n\n`);
+        ended = true;
+      } else {
+        alive();
+        parser.feed(decoder.decode(value, { stream: true }));
+      }
+      for (const payload of payloads.splice(0)) {
+        if (payload === "[DONE]") return;
+        yield* chunkEvents(payload);
       }
     }
-    // The body ended. A final event without its blank line still counts.
-    const tail = [...data, ...(buffer.startsWith("data:") ? [buffer.slice(5).trim()] : [])].join("\n").trim();
-    if (tail === "[DONE]") return;
-    if (tail) yield* chunkEvents(tail);
     throw new UpstreamError("stream_cut", "The model's stream ended before it was complete.");
   } finally {
     clearTimeout(stallTimer);
