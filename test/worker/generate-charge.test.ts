@@ -52,3 +52,14 @@ describe("chargeFor, the charging rule", () => {
     ).toBe(4);
   });
 });
+
+describe("chargeFor, blank output", () => {
+  it("charges nothing for an empty or whitespace-only answer, delivered or not", () => {
+    expect(
+      chargeFor(flat, { ending: "completed", output: " \n\n ", delivered: " \n\n ", usage: usage(3) }),
+    ).toBe(0);
+    expect(chargeFor(flat, { ending: "client_closed", output: "\n\n", delivered: "\n\n", usage: null })).toBe(
+      0,
+    );
+  });
+});

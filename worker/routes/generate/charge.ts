@@ -29,20 +29,26 @@ export interface RunResult {
  *   price for the output delivered until then (tokens reported by the model
  *   if it had finished, else estimated), i.e. the base cost without usage;
  * - the client went away before any text, or the model or we failed: 0.
+ * Text is anything but whitespace: an answer the parser finds odd (fenced,
+ * chatty, unlabelled) was still delivered, so it is charged; only an empty
+ * or whitespace-only output is free.
  */
 export function chargeFor(price: FeaturePrice, run: RunResult): number {
   switch (run.ending) {
     case "failed":
       return 0;
     case "completed":
+      if (isBlank(run.output)) return 0;
       return costFor(price, run.usage?.outputTokens ?? estimateTokens(run.output));
     case "client_closed": {
-      if (!run.delivered) return 0;
+      if (isBlank(run.delivered)) return 0;
       const reported = run.delivered.length === run.output.length ? run.usage?.outputTokens : undefined;
       return costFor(price, reported ?? estimateTokens(run.delivered));
     }
   }
 }
+
+const isBlank = (text: string) => text.trim() === "";
 
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / CHARS_PER_TOKEN);

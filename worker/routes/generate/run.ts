@@ -84,7 +84,9 @@ export async function execute(
 
   const cancelled = signal.aborted;
   const parsed = parseTicket(cancelled ? delivered : output);
-  if (!cancelled && !failure && !parsed.title && !parsed.description) {
+  // Only an empty or whitespace-only answer is the model's failure; any text
+  // it delivered is a ticket (the parser always finds one) and is paid for.
+  if (!cancelled && !failure && output.trim() === "") {
     failure = new UpstreamError("bad_response", "The model returned an empty answer.");
   }
   const ending: Ending = cancelled ? "client_closed" : failure ? "failed" : "completed";
