@@ -16,6 +16,8 @@ export const APP_TITLE = "MyBA";
 export type StreamEvent =
   /** The upstream accepted the request for this model; deltas follow. */
   | { type: "model"; model: string }
+  /** OpenRouter's id of this generation (its `X-Generation-Id` header, else the chunks' `id`). */
+  | { type: "upstream_id"; id: string }
   | { type: "delta"; text: string }
   | { type: "usage"; usage: Usage }
   /** The model stopped at `max_tokens`. */
@@ -53,6 +55,8 @@ export class UpstreamError extends Error {
   }
 }
 
+export type DataCollection = "allow" | "deny";
+
 export interface ChatOptions {
   baseUrl: string;
   apiKey: string;
@@ -61,6 +65,16 @@ export interface ChatOptions {
   messages: ChatMessage[];
   maxTokens: number;
   temperature?: number;
+  /**
+   * OpenRouter's `user`: a stable pseudonym of the paying wallet (never an
+   * email), so abuse is isolated to that user.
+   */
+  user?: string;
+  /**
+   * Provider preference: "deny" (default) routes only to providers that
+   * neither store nor train on prompts.
+   */
+  dataCollection?: DataCollection;
   /** Aborts the upstream request (the client went away). */
   signal?: AbortSignal;
   stallTimeoutMs?: number;
@@ -152,6 +166,8 @@ async function* streamModel(
         // OpenRouter's usage accounting; `stream_options` for OpenAI-compatible hops.
         usage: { include: true },
         stream_options: { include_usage: true },
+        ...(o.user ? { user: o.user } : {}),
+        provider: { data_collection: o.dataCollection ?? "deny" },
       }),
       signal: controller.signal,
     }).catch((error: unknown) => {
@@ -166,6 +182,8 @@ async function* streamModel(
     }
     if (!res.body) throw new UpstreamError("bad_response", "The model's answer had no body.");
     yield { type: "model", model };
+    let upstreamId = res.headers.get("X-Generation-Id");
+    if (upstreamId) yield { type: "upstream_id", id: upstreamId };
 
     reader = res.body.getReader();
     const decoder = new TextDecoder();
@@ -184,7 +202,12 @@ async function* streamModel(
       }
       for (const payload of payloads.splice(0)) {
         if (payload === "[DONE]") return;
-        yield* chunkEvents(payload);
+        const chunk = parseChunk(payload);
+        if (!upstreamId && typeof chunk.id === "string" && chunk.id) {
+          upstreamId = chunk.id;
+          yield { type: "upstream_id", id: upstreamId };
+        }
+        yield* chunkEvents(chunk);
       }
     }
     throw new UpstreamError("stream_cut", "The model's stream ended before it was complete.");
@@ -198,18 +221,21 @@ async function* streamModel(
 }
 
 interface Chunk {
+  id?: string;
   error?: { code?: number | string; message?: string };
   choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number; cost?: number };
 }
 
-function* chunkEvents(payload: string): Generator<StreamEvent> {
-  let chunk: Chunk;
+function parseChunk(payload: string): Chunk {
   try {
-    chunk = JSON.parse(payload) as Chunk;
+    return JSON.parse(payload) as Chunk;
   } catch {
     throw new UpstreamError("bad_response", "The model sent a chunk that is not JSON.");
   }
+}
+
+function* chunkEvents(chunk: Chunk): Generator<StreamEvent> {
   if (chunk.error) {
     throw new UpstreamError(
       "stream_error",
