@@ -68,6 +68,7 @@ export async function admit(
         .values({
           id: generationId,
           accountId,
+          sessionId: c.var.session.id,
           idempotencyKey: key,
           requestHash,
           site: input.site,

@@ -5,6 +5,7 @@ import { FEATURES } from "../../billing/pricing";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { sha256Hex } from "../../lib/ids";
+import { isLoopbackHost } from "../../lib/loopback";
 import { requireActive, requireSession } from "../../lib/session";
 import { idempotencyKeyHeader, validate } from "../../lib/validation";
 import { admit } from "./admit";
@@ -14,7 +15,13 @@ import { execute, type RunOutcome } from "./run";
 import { background, type Send, serverTiming, sseBody } from "./sse";
 
 export { CHARGE_UNCONFIRMED } from "./charge";
-export { GENERATE_LIMITS, HOLD_TTL_MS, INPUT_LIMITS, MAX_OUTPUT_CHARS } from "./config";
+export {
+  GENERATE_LIMITS,
+  HOLD_TTL_MS,
+  INPUT_LIMITS,
+  MAX_GENERATE_BODY_BYTES,
+  MAX_OUTPUT_CHARS,
+} from "./config";
 
 const contextField = z.string().nullish();
 const generateBody = z.object({
@@ -23,7 +30,14 @@ const generateBody = z.object({
   issueType: z.enum(ISSUE_TYPES).default("auto"),
   prompt: z.string().trim().min(1, "Describe the ticket in a few words."),
   context: z
-    .object({ title: contextField, description: contextField, project: contextField, url: contextField })
+    .object({
+      title: contextField,
+      description: contextField,
+      project: contextField,
+      url: contextField,
+      /** The form's own description template (Markdown), filled section by section. */
+      template: contextField,
+    })
     .nullish(),
 });
 type GenerateBody = z.infer<typeof generateBody>;
@@ -36,6 +50,15 @@ export const generate = new Hono<AppEnv>().post(
   validate("header", idempotencyKeyHeader),
   validate("json", generateBody),
   async (c) => {
+    // The mock model is a development convenience: off loopback, a missing
+    // key means no model, refused before any hold (docs/decisions/011).
+    if (!c.env.OPENROUTER_API_KEY && !isLoopbackHost(c.req.url)) {
+      throw new ApiError(
+        503,
+        "unavailable",
+        "No AI model is configured on this server. Nothing was charged.",
+      );
+    }
     const input = ticketRequest(c.req.valid("json"));
     const key = c.req.valid("header")["idempotency-key"];
     const sse = (c.req.header("Accept") ?? "").includes("text/event-stream");
@@ -92,12 +115,12 @@ export const generate = new Hono<AppEnv>().post(
   },
 );
 
+const CONTEXT_FIELDS = ["title", "description", "project", "url", "template"] as const;
+
 function ticketRequest(body: GenerateBody): TicketRequest {
   const ctx = body.context ?? {};
   const context = Object.fromEntries(
-    (["title", "description", "project", "url"] as const)
-      .map((k) => [k, ctx[k]?.trim() ?? ""] as const)
-      .filter(([, v]) => v !== ""),
+    CONTEXT_FIELDS.map((k) => [k, ctx[k]?.trim() ?? ""] as const).filter(([, v]) => v !== ""),
   );
   const request: TicketRequest = {
     site: body.site,
@@ -108,9 +131,7 @@ function ticketRequest(body: GenerateBody): TicketRequest {
   };
   const tooLong = [
     ["prompt", request.prompt.length, INPUT_LIMITS.prompt],
-    ...(["title", "description", "project", "url"] as const).map(
-      (k) => [`context.${k}`, context[k]?.length ?? 0, INPUT_LIMITS[k]] as const,
-    ),
+    ...CONTEXT_FIELDS.map((k) => [`context.${k}`, context[k]?.length ?? 0, INPUT_LIMITS[k]] as const),
   ].find(([, length, max]) => length > max);
   if (tooLong) {
     const [field, , max] = tooLong;

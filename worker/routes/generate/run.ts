@@ -7,6 +7,7 @@ import type { TicketRequest, Usage } from "../../ai/types";
 import type { FeaturePrice } from "../../billing/pricing";
 import type { Db } from "../../db/client";
 import { generations } from "../../db/schema";
+import { sha256Hex } from "../../lib/ids";
 import { log } from "../../lib/log";
 import type { Tokens } from "../../wallet/types";
 import { CHARGE_UNCONFIRMED, chargeFor, type Ending, type HoldRef, settleOrVoid } from "./charge";
@@ -49,6 +50,7 @@ export async function execute(
   let output = "";
   let delivered = "";
   let model: string | null = null;
+  let upstreamId: string | null = null;
   let usage: Usage | null = null;
   let firstDeltaMs: number | null = null;
   let failure: UpstreamError | null = null;
@@ -58,10 +60,12 @@ export async function execute(
       ...providerFor(env, input),
       messages: buildMessages(input),
       maxTokens: MAX_OUTPUT_TOKENS[input.feature],
+      user: await upstreamUser(job.walletId),
       signal,
     });
     for await (const event of stream) {
       if (event.type === "model") model = event.model;
+      else if (event.type === "upstream_id") upstreamId = event.id;
       else if (event.type === "usage") usage = event.usage;
       else if (event.type === "delta") {
         const text = event.text.slice(0, MAX_OUTPUT_CHARS - output.length);
@@ -115,6 +119,7 @@ export async function execute(
       description: status === "failed" ? null : parsed.description,
       output: cancelled ? delivered : output,
       model,
+      upstreamId,
       errorCode,
       charged,
       inputTokens: usage?.inputTokens ?? null,
@@ -150,6 +155,14 @@ export async function execute(
     outcome: { status, title: parsed.title, description: parsed.description, charged, tokens },
     recorded,
   };
+}
+
+/**
+ * OpenRouter's `user` for a wallet: a hash of its id, stable across requests
+ * and telling OpenRouter nothing about the person (never an email).
+ */
+export async function upstreamUser(walletId: string): Promise<string> {
+  return `myba_${(await sha256Hex(`openrouter-user:${walletId}`)).slice(0, 32)}`;
 }
 
 function userMessage(e: UpstreamError | null): string {
