@@ -1,2 +1,0 @@
-ALTER TABLE `generations` ADD `wallet_id` text;--> statement-breakpoint
-ALTER TABLE `generations` ADD `upstream_id` text;
