@@ -15,6 +15,7 @@ import type { AppEnv } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { clientIp, type Limit, rateLimited, rateLimitQueries, rateLimitVerdict } from "../../lib/rate-limit";
+import { membership } from "../../teams/membership";
 import { wallet } from "../../wallet/client";
 import type { Tokens } from "../../wallet/types";
 import { GENERATE_LIMITS, HOLD_TTL_MS } from "./config";
@@ -38,12 +39,20 @@ export async function admit(
   input: TicketRequest,
   key: string,
   requestHash: string,
+  teamId: string | null,
 ): Promise<Admission> {
   const { accountId } = c.var.session;
   const d = db(c.env.DB);
+  // A team pays only for its members: anyone else is refused before any hold.
+  // A removed member has no row, so their next request stops here at once.
+  const member = teamId ? await membership(d, teamId, accountId) : null;
+  if (teamId && !member) {
+    throw new ApiError(403, "forbidden", "You are not a member of that team.");
+  }
   const generationId = newId("gen");
   const started = Date.now();
-  const walletId = accountId;
+  const walletId = teamId ?? accountId;
+  const memberArgs = member ? { accountId, monthlyLimit: member.monthlyLimit } : undefined;
   // The hold is taken at the price this isolate saw last; the batch below
   // reads the current one, and a changed price is held again (see below).
   const guessedHeld = maxCost(lastSeenPricing()[input.feature]);
@@ -55,6 +64,7 @@ export async function admit(
       amount: guessedHeld,
       ttlMs: HOLD_TTL_MS,
       reference: generationId,
+      member: memberArgs,
     })
     .then(
       (result) => ({ result }),
@@ -69,6 +79,7 @@ export async function admit(
           id: generationId,
           accountId,
           sessionId: c.var.session.id,
+          walletId: teamId,
           idempotencyKey: key,
           requestHash,
           site: input.site,
@@ -138,6 +149,7 @@ export async function admit(
         amount: held,
         ttlMs: HOLD_TTL_MS,
         reference: generationId,
+        member: memberArgs,
       });
     } catch (error) {
       await dropRow();
@@ -154,6 +166,16 @@ export async function admit(
         "insufficient_tokens",
         `This needs ${held} token${held === 1 ? "" : "s"}; you have ${available}.`,
         { required: held, available, shortage: Math.max(0, held - available), tokens: hold.tokens },
+        { "X-Tokens-Remaining": String(hold.tokens.available) },
+      );
+    }
+    if (hold.code === "member_limit_reached") {
+      const resets = hold.resetsAt ? ` It resets on ${hold.resetsAt.slice(0, 10)}.` : "";
+      throw new ApiError(
+        402,
+        "member_limit_reached",
+        `You have used your monthly limit on this team's tokens. Ask a team owner or admin to raise it.${resets}`,
+        { limit: hold.limit, spent: hold.spent, resetsAt: hold.resetsAt, tokens: hold.tokens },
         { "X-Tokens-Remaining": String(hold.tokens.available) },
       );
     }

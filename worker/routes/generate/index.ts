@@ -29,6 +29,8 @@ const generateBody = z.object({
   feature: z.enum(FEATURES).default("generate"),
   issueType: z.enum(ISSUE_TYPES).default("auto"),
   prompt: z.string().trim().min(1, "Describe the ticket in a few words."),
+  /** Who pays: absent or null for the caller's own wallet, else a team they belong to. */
+  wallet: z.string().max(64).nullish(),
   context: z
     .object({
       title: contextField,
@@ -59,13 +61,16 @@ export const generate = new Hono<AppEnv>().post(
         "No AI model is configured on this server. Nothing was charged.",
       );
     }
-    const input = ticketRequest(c.req.valid("json"));
+    const body = c.req.valid("json");
+    const input = ticketRequest(body);
     const key = c.req.valid("header")["idempotency-key"];
     const sse = (c.req.header("Accept") ?? "").includes("text/event-stream");
     const timing = serverTiming();
-    const requestHash = await sha256Hex(JSON.stringify(input));
+    const teamId = body.wallet ?? null;
+    // The paying wallet is part of the request: the same key for another wallet is a conflict.
+    const requestHash = await sha256Hex(JSON.stringify(teamId ? { ...input, wallet: teamId } : input));
 
-    const admission = await admit(c, input, key, requestHash);
+    const admission = await admit(c, input, key, requestHash, teamId);
     timing.mark("checks");
     if (admission.kind === "replay") return replay(c, admission.row, requestHash, sse);
     const { job, tokens } = admission;

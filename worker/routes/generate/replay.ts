@@ -19,7 +19,7 @@ export async function replay(c: Context<AppEnv>, row: GenerationRow, requestHash
     }
     throw new ApiError(502, "upstream_error", "The first attempt with this Idempotency-Key did not finish.");
   }
-  const tokens = await wallet(c.env, row.accountId).balance();
+  const tokens = await wallet(c.env, row.walletId ?? row.accountId).balance();
   c.header("X-Tokens-Remaining", String(tokens.available));
   const failed = row.status === "failed";
   const message = "The first attempt with this Idempotency-Key failed. Nothing was charged.";
