@@ -10,9 +10,10 @@ export type Provider = Pick<
 
 /**
  * OpenRouter when a key is configured, otherwise the built-in mock speaking
- * OpenRouter's wire format through the same client (API.md, "Configuration").
+ * OpenRouter's wire format through the same client (API.md, "Configuration");
+ * `mockVariant` picks the mock's wording (the route refuses the mock off loopback).
  */
-export function providerFor(env: Env, req: TicketRequest): Provider {
+export function providerFor(env: Env, req: TicketRequest, mockVariant = 0): Provider {
   const stallTimeoutMs = Number(env.OPENROUTER_STALL_TIMEOUT_MS) || DEFAULT_STALL_TIMEOUT_MS;
   // Only an explicit "allow" lets providers that store or train on prompts serve us.
   const dataCollection = env.OPENROUTER_DATA_COLLECTION?.trim().toLowerCase() === "allow" ? "allow" : "deny";
@@ -21,7 +22,7 @@ export function providerFor(env: Env, req: TicketRequest): Provider {
       baseUrl: DEFAULT_BASE_URL,
       apiKey: "mock",
       models: [MOCK_MODEL],
-      fetch: mockFetch(req),
+      fetch: mockFetch(req, mockVariant),
       stallTimeoutMs,
     };
   }

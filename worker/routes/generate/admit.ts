@@ -185,6 +185,7 @@ export async function admit(
     env: c.env,
     d,
     accountId,
+    idempotencyKey: key,
     walletId,
     generationId,
     holdId: hold.holdId,

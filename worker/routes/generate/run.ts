@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import { mockVariant } from "../../ai/mock";
 import { streamChat, UpstreamError } from "../../ai/openrouter";
 import { parseTicket } from "../../ai/parse";
 import { buildMessages, MAX_OUTPUT_TOKENS } from "../../ai/prompts";
@@ -17,6 +18,7 @@ import { MAX_OUTPUT_CHARS } from "./config";
 export interface Job extends HoldRef {
   d: Db;
   accountId: string;
+  idempotencyKey: string;
   /** The maximum cost held: the current price, which the pending row may have guessed wrong. */
   held: number;
   input: TicketRequest;
@@ -57,7 +59,7 @@ export async function execute(
 
   try {
     const stream = streamChat({
-      ...providerFor(env, input),
+      ...providerFor(env, input, mockVariant(job.idempotencyKey)),
       messages: buildMessages(input),
       maxTokens: MAX_OUTPUT_TOKENS[input.feature],
       user: await upstreamUser(job.walletId),
