@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { mockFetch, mockTicket } from "../../worker/ai/mock";
 import { type StreamEvent, streamChat, UpstreamError } from "../../worker/ai/openrouter";
-import { MAX_TITLE_CHARS, parseTicket } from "../../worker/ai/parse";
+import { MAX_TITLE_CHARS, parseTicket, UNTITLED } from "../../worker/ai/parse";
 import { buildMessages } from "../../worker/ai/prompts";
 import type { TicketRequest } from "../../worker/ai/types";
 
@@ -43,6 +43,25 @@ describe("parseTicket", () => {
     expect(parseTicket("Sure, here it is:\nExport audit log\nAdmins need it.").title).toBe(
       "Export audit log",
     );
+  });
+
+  it("always finds a ticket in text: fences on every line, a preamble, no label, only symbols", () => {
+    const fenced = ["```Title: Export audit log```", "```", "```## Context", "```Admins need it.```"].join(
+      "\n",
+    );
+    expect(parseTicket(fenced)).toEqual({
+      title: "Export audit log",
+      description: "## Context\nAdmins need it.",
+    });
+    expect(parseTicket("```markdown\n```")).toEqual({ title: UNTITLED, description: "```markdown\n```" });
+    expect(parseTicket("Sure, here it is:\n\n## Export audit log\n\nAdmins need it.")).toEqual({
+      title: "Export audit log",
+      description: "Admins need it.",
+    });
+    expect(parseTicket("Title:\n\nAdmins need the audit log as CSV.\nMonthly.")).toEqual({
+      title: "Admins need the audit log as CSV",
+      description: "Monthly.",
+    });
   });
 
   it("caps the title length and handles empty output", () => {
