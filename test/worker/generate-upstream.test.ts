@@ -122,6 +122,8 @@ describe("the body size limit", () => {
     });
     const { res } = await generate(up.env, a.token, over);
     expect(res.status).toBe(413);
-    expect(await res.json()).toMatchObject({ error: { code: "payload_too_large", field: "context.template" } });
+    expect(await res.json()).toMatchObject({
+      error: { code: "payload_too_large", field: "context.template" },
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { addMember, api, createTeam, fundTeam, ledgerFlushed, spendFromTeam, user } from "./team-helpers";
 
@@ -104,5 +105,57 @@ describe("GET /api/teams/:id/usage", () => {
     expect((await api("GET", `/api/teams/${teamId}/usage`, bob.token)).status).toBe(403);
     expect((await api("GET", `/api/teams/${teamId}/usage`, stranger.token)).status).toBe(404);
     expect((await api("GET", `/api/teams/${teamId}/usage?days=0`, owner.token)).status).toBe(400);
+  });
+});
+
+describe("a member's real generation from the team wallet", () => {
+  it("shows in the team's usage, ledger and the member's limit", async () => {
+    const owner = await user("owner");
+    const member = await user("member");
+    const teamId = await createTeam(owner);
+    await addMember(owner, teamId, member, { monthlyLimit: 3 });
+    await fundTeam(teamId, 5);
+    const res = await SELF.fetch("http://localhost/api/generate", {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${member.token}`,
+        "Content-Type": "application/json",
+        "Idempotency-Key": crypto.randomUUID(),
+      },
+      body: JSON.stringify({
+        site: "linear",
+        feature: "generate",
+        issueType: "bug",
+        prompt: "Export hangs",
+        wallet: teamId,
+      }),
+    });
+    expect(res.status).toBe(200);
+    const body = await res.json<{ charged: number; tokens: { available: number } }>();
+    expect(body.tokens.available).toBe(5 - body.charged);
+    await ledgerFlushed(teamId, 2);
+    for (let i = 0; i < 50; i++) {
+      const u = await api<{ generations: number }>("GET", `/api/teams/${teamId}/usage`, owner.token);
+      if (u.body.generations === 1) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const usage = await api<{ byMember: Record<string, { spent: number }> }>(
+      "GET",
+      `/api/teams/${teamId}/usage`,
+      owner.token,
+    );
+    expect(usage.body.byMember[member.id]?.spent).toBe(body.charged);
+    const txns = await api<{ items: { type: string; accountId?: string }[] }>(
+      "GET",
+      `/api/teams/${teamId}/transactions`,
+      owner.token,
+    );
+    expect(txns.body.items[0]).toMatchObject({ type: "usage", accountId: member.id });
+    const mine = await api<{ items: { limit: { monthly: number; spent: number } }[] }>(
+      "GET",
+      "/api/teams",
+      member.token,
+    );
+    expect(mine.body.items[0]?.limit).toMatchObject({ monthly: 3, spent: body.charged });
   });
 });
