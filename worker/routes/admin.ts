@@ -8,7 +8,7 @@ import { computeStats } from "../admin/stats";
 import { db } from "../db/client";
 import { validate } from "../lib/validation";
 import { reconcile } from "../wallet/reconcile";
-import { adminTeams } from "./admin-teams";
+import { adminTeams } from "./admin/teams";
 
 const statsQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
 const auditQuery = z.object({

@@ -1,16 +1,16 @@
 import { and, count, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { recordAudit } from "../admin/audit";
-import { type Db, db } from "../db/client";
-import { ledgerEntries, teamMembers, teams } from "../db/schema";
-import type { AppEnv } from "../env";
-import { ApiError, notFound } from "../lib/errors";
-import { keysetPage } from "../lib/pagination";
-import { validate } from "../lib/validation";
-import { TEAM_ID } from "../teams/membership";
-import { membersOf } from "../teams/views";
-import { wallet } from "../wallet/client";
+import { recordAudit } from "../../admin/audit";
+import { type Db, db } from "../../db/client";
+import { ledgerEntries, teamMembers, teams } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { ApiError, notFound } from "../../lib/errors";
+import { keysetPage } from "../../lib/pagination";
+import { validate } from "../../lib/validation";
+import { TEAM_ID } from "../../teams/membership";
+import { membersOf } from "../../teams/views";
+import { wallet } from "../../wallet/client";
 
 /**
  * Admin routes for teams (API.md "Admin routes"), mounted at /admin/teams
