@@ -169,6 +169,19 @@ describe("what counts toward a limit", () => {
     );
     expect(results.every((r) => r.ok)).toBe(true);
     expect(new Set(results.map((r) => (r.ok ? r.holdId : null))).size).toBe(1);
+    // A retry after the member's limit changed is still the same request.
+    const retried = await w.reserve({
+      key: "same",
+      amount: 3,
+      ttlMs: 60_000,
+      member: member("acc_carol", 3),
+    });
+    expect(retried).toMatchObject({ ok: true, replayed: true, holdId: results[0]?.ok && results[0].holdId });
+    expect(
+      await w.reserve({ key: "same", amount: 3, ttlMs: 60_000, member: member("acc_dave", 4) }),
+    ).toMatchObject({
+      code: "idempotency_conflict",
+    });
     expect((await w.memberSpend()).members).toEqual([{ accountId: "acc_carol", spent: 0, held: 3 }]);
   });
 

@@ -106,7 +106,10 @@ export class Wallet extends DurableObject<Env> {
     this.enter(a.walletId);
     const bad = check(args.reserveArgs, a, AMOUNT_MESSAGES.reserve);
     if (bad) return this.refuse(bad);
-    return this.change(`reserve:${a.key}`, a, (now) => {
+    // The limit is the caller's policy at the time, not part of what was asked:
+    // a retry after the limit changed replays the first answer.
+    const asked = { ...a, member: a.member?.accountId };
+    return this.change(`reserve:${a.key}`, asked, (now) => {
       const overLimit = a.member ? checkLimit(this.book.sql, a.member, a.amount, now) : null;
       if (overLimit) return overLimit;
       const grants = this.book.expireDue(now);
