@@ -246,6 +246,28 @@ try {
   const rowsSolo = ((await rowsWritten(url, [solo])) - soloBefore) / (charged.get(solo) - soloStart);
   row("charge, sequential", sequential, `  D1 rows/pair ${rowsSolo.toFixed(2)}`);
 
+  // Limits that bind: 10 members with a limit of 5 each send 20 charges each at
+  // once; exactly 5 each go through (not timed: refusals are cheap).
+  const tight = Array.from({ length: 10 }, (_, i) => ({
+    accountId: `acc_bench_tight_${i}`,
+    monthlyLimit: 5,
+  }));
+  for (const m of tight) chargedBy.set(m.accountId, 0);
+  await Promise.all(
+    Array.from({ length: 200 }, async (_, i) => {
+      const m = tight[i % tight.length];
+      const res = await charge(url, teamId, m);
+      const body = await res.json();
+      if (res.ok) {
+        charged.set(teamId, charged.get(teamId) + 1);
+        chargedBy.set(m.accountId, chargedBy.get(m.accountId) + 1);
+        poolLow = Math.min(poolLow, body.tokens.available);
+      } else if (body.error?.code === "member_limit_reached") limitRefusals++;
+      else throw new Error(`tight limits: HTTP ${res.status} ${JSON.stringify(body)}`);
+    }),
+  );
+  const tightWrong = tight.filter((m) => chargedBy.get(m.accountId) !== m.monthlyLimit);
+
   const expected = new Map([...charged].map(([id, n]) => [id, GRANT - n]));
   const badBalances = await checkBalances(url, expected);
   const reconcile = await call(url, "/__dev/reconcile");
@@ -253,9 +275,12 @@ try {
   violations += single.failures + spread.failures + sequential.failures;
   violations += teamRun.failures + personalRun.failures;
   const { members: spend } = await call(url, `/__dev/wallets/${teamId}/stats`);
-  const overLimit = spend.filter((s) => s.spent > MEMBER_LIMIT || s.spent !== chargedBy.get(s.accountId));
+  const limitOf = (id) => tight.find((m) => m.accountId === id)?.monthlyLimit ?? MEMBER_LIMIT;
+  const overLimit = spend.filter(
+    (s) => s.spent > limitOf(s.accountId) || s.spent !== chargedBy.get(s.accountId),
+  );
   const poolNegative = poolLow < 0;
-  violations += overLimit.length + (poolNegative ? 1 : 0);
+  violations += overLimit.length + tightWrong.length + (poolNegative ? 1 : 0);
 
   console.log("");
   console.log(
@@ -280,7 +305,8 @@ try {
   console.log(
     `team invariants:          pool never negative ${poolNegative ? `WRONG (${poolLow})` : `ok (lowest ${poolLow})`}; ` +
       `members over limit or miscounted ${overLimit.length ? `WRONG ${JSON.stringify(overLimit)}` : "none"} ` +
-      `(${spend.length} members, ${limitRefusals} limit refusals)`,
+      `(${spend.length} members, ${limitRefusals} limit refusals); ` +
+      `binding limits ${tightWrong.length ? `WRONG ${JSON.stringify(tightWrong)}` : "exact (5 of 20 each)"}`,
   );
   console.log(`retried charges:          ${retries} (answers lost to Worker reloads; each charged once)`);
   console.log(
