@@ -97,7 +97,7 @@ export function mockTicket(req: TicketRequest, variant = 0): string {
 
   if (req.feature === "generate" && looksLikeTemplate(ctx.template)) {
     // The form's own template: its sections in order, filled from the request alone.
-    const body = fillTemplate(ctx.template, req.prompt, say.openQuestion, req.site === "jira");
+    const body = fillTemplate(ctx.template, req.prompt, say.openQuestion);
     return `Title: ${titleOf(facts.title, max)}\n\n${body}\n`;
   }
 
@@ -153,7 +153,7 @@ const SECTIONS: Record<Kind, (f: Facts) => Section[]> = {
       heading: "Steps to reproduce",
       body: [
         `1. Open the app${f.env[0] ? ` in ${f.env[0]}` : ""}`,
-        `2. ${f.topic ? `Go to the ${f.topic}` : f.say.whereStep}`,
+        `2. ${f.topic ? `Use the ${f.topic}` : f.say.whereStep}`,
         `3. ${f.say.repeatStep}`,
       ].join("\n"),
     },
