@@ -112,7 +112,11 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
 
   const id = `gen-${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
   // OpenRouter names the generation in a header too (and in every chunk's `id`).
-  res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Generation-Id": id });
+  res.writeHead(200, {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Generation-Id": id,
+  });
   const send = (chunk: object) =>
     res.write(
       `data: ${JSON.stringify({ id, provider: "Fake", model, object: "chat.completion.chunk", created: 1, ...chunk })}\n\n`,
