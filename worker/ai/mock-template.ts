@@ -81,15 +81,12 @@ export function fillTemplate(
   template: string,
   request: string,
   question: (section: string) => string,
-  numbered: boolean,
 ): string {
   const sections = templateSections(template);
   const sentences = splitSentences(request);
   const kinds = sections.map((s) => kindOf(s.name));
   const claimed = new Set<number>();
-  const fills = sections.map((s, i) =>
-    fillFor(kinds[i] ?? "other", s, { sentences, claimed, request, numbered }),
-  );
+  const fills = sections.map((s, i) => fillFor(kinds[i] ?? "other", s, { sentences, claimed, request }));
   // The first summary-like section (or the first section) gets whatever no other section took.
   const rest = sentences.filter((_, j) => !claimed.has(j));
   const summaryAt = Math.max(0, kinds.indexOf("summary"));
@@ -119,7 +116,6 @@ interface Source {
   /** Sentences already placed in a section: each goes in one only. */
   claimed: Set<number>;
   request: string;
-  numbered: boolean;
 }
 
 /** The request's sentences (or facts) that belong in one section; empty when it says nothing about it. */
@@ -135,7 +131,7 @@ function fillFor(kind: Kind, section: TemplateSection, src: Source): string[] {
   };
   switch (kind) {
     case "steps":
-      return pick((t) => STEP.test(t)).map((t, n) => (src.numbered ? `${n + 1}. ${t}` : `- ${t}`));
+      return pick((t) => STEP.test(t)).map((t, n) => `${n + 1}. ${t}`);
     case "expected":
       return pick((t) => /\b(should|expect|instead|must)\b/i.test(t));
     case "actual":
