@@ -27,15 +27,7 @@ const ACCOUNTS = 50;
 const WIDE = { wallets: 200, rounds: 2 };
 /** Sequential charged generations on one fresh wallet, to count D1 rows per generation. */
 const ROW_SAMPLE = 10;
-const TABLES = [
-  "generations",
-  "ledger_entries",
-  "grants",
-  "rate_limits",
-  "accounts",
-  "sessions",
-  "audit_log",
-];
+const TABLES = ["generations", "ledger_entries", "grants", "wallets", "rate_limits", "audit_log"];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
