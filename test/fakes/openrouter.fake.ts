@@ -216,8 +216,8 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
     case "long": {
       for (let i = 0; i < 2000 && !res.destroyed; i++) {
         delta(i === 0 ? "Title: Long\n\n" : "word ".repeat(4));
-        // Pause now and then so the Worker's early hang-up is seen before the end.
-        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+        // Pause now and then (long enough on a loaded machine) so the Worker's early hang-up is seen before the end.
+        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 20));
       }
       if (!res.destroyed) finish(9000);
       return;

@@ -1,9 +1,11 @@
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { runScheduled } from "../../worker/admin/cron";
 import { db } from "../../worker/db/client";
-import { teamMembers, teams } from "../../worker/db/schema";
+import { generations, teamMembers, teams } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
+import { CHARGE_UNCONFIRMED } from "../../worker/routes/generate";
 import { wallet } from "../../worker/wallet/client";
 import {
   balance,
@@ -129,7 +131,7 @@ describe("POST /api/generate paid by a team wallet", () => {
     expect(rest.at(-1)).toMatchObject({ event: "done", data: { charged: 1 } });
     expect(await balance(teamId)).toMatchObject({ available: 9, held: 0 });
     expect(await up.requests()).toHaveLength(1);
-  });
+  }, 20_000);
 
   it("gives the limit back at the start of the next UTC month (the wallet's clock)", async () => {
     const member = await fundedAccount(0);
@@ -152,5 +154,30 @@ describe("POST /api/generate paid by a team wallet", () => {
     expect(renewed.res.status).toBe(200);
     await renewed.settled();
     expect((await balance(teamId)).available).toBe(7);
+  });
+
+  it("confirms an unconfirmed team charge from the team's ledger (the cron reads the paying wallet)", async () => {
+    const member = await fundedAccount(0);
+    const teamId = await teamWith(10, { [member.id]: null });
+    await wallet(env, teamId).stub.setFaults({ loseAnswers: { op: "settle", times: 10 } });
+    const { res, settled } = await generate(
+      upstream("fake/ok").env,
+      member.token,
+      ticketBody({ wallet: teamId }),
+    );
+    await settled();
+    expect(await res.json()).toMatchObject({ charged: 1 });
+    await wallet(env, teamId).stub.setFaults({ loseAnswers: null });
+    const [row] = await generationRows(member.id);
+    expect(row).toMatchObject({ charged: 1, errorCode: CHARGE_UNCONFIRMED });
+    await db(env.DB)
+      .update(generations)
+      .set({ createdAt: new Date(Date.now() - 3_600_000) })
+      .where(eq(generations.id, row?.id as string));
+
+    const result = await runScheduled(env);
+    expect(result.confirmed).toBeGreaterThanOrEqual(1);
+    expect((await generationRows(member.id))[0]).toMatchObject({ charged: 1, errorCode: null });
+    expect((await balance(teamId)).available).toBe(9);
   });
 });

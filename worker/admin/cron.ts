@@ -60,7 +60,7 @@ export async function runScheduled(env: Env, now = Date.now()) {
  */
 async function sweepOverdue(env: Env, now: number) {
   const { results } = await env.DB.prepare(
-    `SELECT DISTINCT account_id AS id FROM generations
+    `SELECT DISTINCT coalesce(wallet_id, account_id) AS id FROM generations
      WHERE created_at BETWEEN ?1 AND ?2 AND (status = 'pending' OR error_code = ?4) LIMIT ?3`,
   )
     .bind(now - LOOKBACK_MS, now - STALE_GENERATION_MS, SWEEP_LIMIT, CHARGE_UNCONFIRMED)
@@ -101,11 +101,12 @@ async function confirmCharges(env: Env, now: number, wallets: string[]) {
     const r = await env.DB.prepare(
       `UPDATE generations SET
          charged = coalesce((SELECT -sum(l.amount) FROM ledger_entries l
-           WHERE l.wallet_id = generations.account_id AND l.generation_id = generations.id
+           WHERE l.wallet_id = coalesce(generations.wallet_id, generations.account_id)
+             AND l.generation_id = generations.id
              AND l.type = 'usage'), 0),
          error_code = CASE status WHEN 'cancelled' THEN 'client_closed' END
        WHERE error_code = ?1 AND created_at BETWEEN ?2 AND ?3
-         AND account_id IN (${batch.map((_, j) => `?${j + 4}`).join(", ")})`,
+         AND coalesce(wallet_id, account_id) IN (${batch.map((_, j) => `?${j + 4}`).join(", ")})`,
     )
       .bind(CHARGE_UNCONFIRMED, now - LOOKBACK_MS, now - STALE_GENERATION_MS, ...batch)
       .run();
