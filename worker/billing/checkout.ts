@@ -6,7 +6,7 @@ import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { randomToken } from "../lib/ids";
 import { log } from "../lib/log";
-import type { StripeEventLike } from "./events";
+import type { StripeEventLike } from "./events/types";
 import { firstPurchasePrice, type PlanRow, type Price } from "./plans";
 import { stripeClient } from "./stripe";
 
