@@ -6,6 +6,11 @@ export const generations = sqliteTable(
   {
     id: text().primaryKey(), // gen_…
     accountId: text().notNull(),
+    /**
+     * The session that asked for it. A visitor id is not a secret, so an
+     * anonymous session sees only the generations made through itself.
+     */
+    sessionId: text(),
     idempotencyKey: text().notNull(),
     /** SHA-256 of the request body, to refuse a reused key with another body. */
     requestHash: text().notNull(),
