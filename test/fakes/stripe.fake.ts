@@ -10,14 +10,20 @@ import type { AddressInfo } from "node:net";
  *
  * Test hooks: `GET /__fake/requests` lists every API request received (with
  * the parsed form body), and an account id containing `stripe_down` makes
- * customer creation fail as Stripe would on a bad request.
+ * customer creation fail as Stripe would on a bad request. Each request
+ * records the `Stripe-Version` it was sent with.
  */
 export async function start() {
   const customers = new Map<string, Record<string, unknown>>();
   const sessions = new Map<string, Record<string, unknown>>();
   const idempotent = new Map<string, { status: number; body: unknown }>();
-  const requests: { method: string; path: string; body: Record<string, unknown>; idempotencyKey?: string }[] =
-    [];
+  const requests: {
+    method: string;
+    path: string;
+    body: Record<string, unknown>;
+    idempotencyKey?: string;
+    stripeVersion?: string;
+  }[] = [];
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://fake");
@@ -29,7 +35,8 @@ export async function start() {
     }
     const body = parseForm(await readBody(req));
     const idempotencyKey = header(req, "idempotency-key");
-    requests.push({ method: req.method ?? "GET", path: url.pathname, body, idempotencyKey });
+    const stripeVersion = header(req, "stripe-version");
+    requests.push({ method: req.method ?? "GET", path: url.pathname, body, idempotencyKey, stripeVersion });
 
     const replayKey = idempotencyKey ? `${auth} ${req.method} ${url.pathname} ${idempotencyKey}` : null;
     const prior = replayKey ? idempotent.get(replayKey) : undefined;

@@ -4,7 +4,7 @@ import { db } from "../../db/client";
 import { purchases } from "../../db/schema";
 import type { Env } from "../../env";
 import { wallet } from "../../wallet/client";
-import type { PurchaseRow } from "./types";
+import { type PurchaseRow, walletOf } from "./types";
 
 /**
  * The purchase's wallet grant, made if it was not yet. Keyed by the purchase
@@ -13,7 +13,7 @@ import type { PurchaseRow } from "./types";
 export async function ensureGranted(env: Env, p: PurchaseRow): Promise<string> {
   if (p.grantId) return p.grantId;
   const carried = p.kind === "allowance" ? await decideCarryOver(env, p) : 0;
-  const result = await wallet(env, p.accountId).grant({
+  const result = await wallet(env, walletOf(p)).grant({
     key: `purchase:${p.id}`,
     source: p.kind === "pack" ? "purchase" : "allowance",
     type: p.kind === "pack" ? "purchase" : "allowance",
@@ -50,7 +50,7 @@ async function decideCarryOver(env: Env, p: PurchaseRow): Promise<number> {
       : undefined;
   if (previous) {
     const oldGrant = await ensureGranted(env, previous);
-    const taken = await wallet(env, p.accountId).debit({
+    const taken = await wallet(env, walletOf(p)).debit({
       key: `rollover:${p.id}`,
       amount: p.rolloverCap,
       type: "allowance",
@@ -66,7 +66,7 @@ async function decideCarryOver(env: Env, p: PurchaseRow): Promise<number> {
         `SELECT coalesce(-sum(amount), 0) AS n FROM ledger_entries
          WHERE wallet_id = ? AND grant_id = ? AND type = 'expiry'`,
       )
-        .bind(p.accountId, oldGrant)
+        .bind(walletOf(p), oldGrant)
         .first<{ n: number }>();
       carried = Math.min(p.rolloverCap, carried + (expired?.n ?? 0));
     }

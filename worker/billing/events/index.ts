@@ -17,16 +17,17 @@
  *
  * The demo checkout builds the same events and calls `applyEvent` directly.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, gt } from "drizzle-orm";
 import { db } from "../../db/client";
 import { purchases, stripeEvents } from "../../db/schema";
 import type { Env } from "../../env";
 import { randomToken } from "../../lib/ids";
 import { log } from "../../lib/log";
-import { cancellationEffect, checkoutEffect, invoiceEffect } from "./effects";
+import { checkoutEffect } from "./effects";
 import { ensureGranted } from "./grants";
-import { asRecord } from "./payload";
-import { claimWaiting, clawBack, restore, reversalEffect } from "./reversals";
+import { UnreadableEvent } from "./payload";
+import { claimWaiting, clawBack, collectOwed, restore, reversalEffect } from "./reversals";
+import { invoiceEffect, invoicePaymentEffect, subscriptionStatusEffect } from "./subscriptions";
 import {
   type ApplyResult,
   type EventEffect,
@@ -37,8 +38,8 @@ import {
   type StripeEventLike,
 } from "./types";
 
-export { UnreadableEvent } from "./payload";
 export type { ApplyResult, EventOutcome, StripeEventLike } from "./types";
+export { UnreadableEvent };
 
 export async function applyEvent(env: Env, event: StripeEventLike): Promise<ApplyResult> {
   const existing = await findEvent(env, event.id);
@@ -53,9 +54,9 @@ export async function applyEvent(env: Env, event: StripeEventLike): Promise<Appl
   const now = Date.now();
   const statements = [
     env.DB.prepare(
-      `INSERT INTO stripe_events (id, type, status, claim, payment_intent_id, reversal_amount, dispute_id, note,
-         created_at, processed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO stripe_events (id, type, status, claim, payment_intent_id, reversal_amount, dispute_id,
+         invoice_id, note, created_at, processed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     ).bind(
       event.id,
       event.type,
@@ -64,6 +65,7 @@ export async function applyEvent(env: Env, event: StripeEventLike): Promise<Appl
       effect.paymentIntentId ?? null,
       effect.reversalAmount ?? null,
       effect.disputeId ?? null,
+      effect.invoiceId ?? null,
       effect.note ?? null,
       now,
       effect.status === "done" || effect.status === "ignored" ? now : null,
@@ -90,6 +92,7 @@ async function resume(env: Env, row: EventRow): Promise<Omit<ApplyResult, "dupli
     const after = await findEvent(env, row.id);
     return { eventId: row.id, status: after?.status ?? "pending", note: after?.note ?? undefined };
   }
+  if (row.status === "done" && row.owed > 0) await collect(env, row);
   if (row.status === "deferred") {
     // A redelivered refund may find its purchase paid by now.
     await env.DB.batch(claimWaiting(env, row));
@@ -122,6 +125,22 @@ export async function drivePendingEvents(env: Env, limit = 50): Promise<{ driven
       log("warn", "stripe.drive_failed", { eventId: row.id, error: String(error) });
     }
   }
+  // Clawbacks that could not take what generations held: taken once released.
+  const owing = await db(env.DB)
+    .select()
+    .from(stripeEvents)
+    .where(and(eq(stripeEvents.status, "done"), gt(stripeEvents.owed, 0)))
+    .orderBy(stripeEvents.createdAt)
+    .limit(limit);
+  for (const row of owing) {
+    try {
+      await collect(env, row);
+      driven++;
+    } catch (error) {
+      failed++;
+      log("warn", "stripe.collect_failed", { eventId: row.id, error: String(error) });
+    }
+  }
   // A won dispute is claimed right after its chargeback is done; should that
   // claim have failed, nothing else would try it again.
   const won = await db(env.DB)
@@ -143,17 +162,20 @@ export async function drivePendingEvents(env: Env, limit = 50): Promise<{ driven
 // ── step 1: the event's effect on our tables ─────────────────────────────
 
 async function effectOf(env: Env, event: StripeEventLike): Promise<EventEffect> {
-  const o = asRecord(event.data?.object);
+  if (typeof event.data !== "object" || event.data === null) throw new UnreadableEvent("data: missing");
   switch (event.type) {
     case "checkout.session.completed":
     case "checkout.session.async_payment_succeeded":
-      return checkoutEffect(env, event, o);
+      return checkoutEffect(env, event);
     case "invoice.paid":
-      return invoiceEffect(env, o);
+      return invoiceEffect(env, event);
+    case "invoice_payment.paid":
+      return invoicePaymentEffect(env, event);
+    case "customer.subscription.updated":
     case "customer.subscription.deleted":
-      return cancellationEffect(env, event, o);
+      return subscriptionStatusEffect(env, event);
     default:
-      return reversalEffect(event.type, o);
+      return reversalEffect(event);
   }
 }
 
@@ -165,26 +187,45 @@ async function drive(env: Env, row: EventRow): Promise<void> {
     ? await d.query.purchases.findFirst({ where: eq(purchases.id, row.purchaseId) })
     : undefined;
   let debited: number | null = null;
+  let owed = 0;
   let note: string | null = row.note;
-  if (!purchase) {
+  if (!purchase && row.type === "invoice_payment.paid") {
+    // Its invoice comes later and reads the payment intent from this row.
+    note = "invoice not recorded yet";
+  } else if (!purchase) {
     // An allowance refused because the subscription had ended, or a session whose purchase vanished.
     note = "no purchase to grant";
   } else if (row.type === "charge.dispute.closed") {
     ({ debited, note } = await restore(env, row, purchase));
   } else if (row.type === "charge.refunded" || row.type === "charge.dispute.created") {
-    debited = await clawBack(env, row, purchase);
+    ({ debited, owed } = await clawBack(env, row, purchase));
   } else {
     await ensureGranted(env, purchase);
     if (purchase.paymentIntentId) await settleDeferred(env, purchase.paymentIntentId);
   }
   await d
     .update(stripeEvents)
-    .set({ status: purchase ? "done" : "ignored", debited, note, processedAt: new Date() })
+    .set({
+      status: purchase || row.type === "invoice_payment.paid" ? "done" : "ignored",
+      debited,
+      owed,
+      note,
+      processedAt: new Date(),
+    })
     .where(and(eq(stripeEvents.id, row.id), eq(stripeEvents.status, "pending")));
   // A won dispute waits for its chargeback and the purchase's other clawbacks to be done.
   if (purchase?.paymentIntentId && REVERSALS.includes(row.type)) {
     await settleDeferred(env, purchase.paymentIntentId);
   }
+}
+
+/** One attempt at what a clawback still owes; a won dispute waiting for it may go on after. */
+async function collect(env: Env, row: EventRow): Promise<void> {
+  if (!row.purchaseId) return;
+  const purchase = await db(env.DB).query.purchases.findFirst({ where: eq(purchases.id, row.purchaseId) });
+  if (!purchase) return;
+  await collectOwed(env, row, purchase);
+  if (purchase.paymentIntentId) await settleDeferred(env, purchase.paymentIntentId);
 }
 
 /** Refunds and disputes that arrived before their purchase was paid, and won disputes waiting for their chargeback. */

@@ -2,30 +2,44 @@
  * Refunds and disputes (docs/decisions/003-payments.md): what each claims of
  * its purchase's money in D1, and the tokens it takes back or gives back.
  */
-import { and, eq, inArray, isNull, or } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, ne, or, sql } from "drizzle-orm";
 import { db } from "../../db/client";
-import { stripeEvents } from "../../db/schema";
+import { purchases, stripeEvents } from "../../db/schema";
 import type { Env } from "../../env";
 import { wallet } from "../../wallet/client";
 import { proRata } from "../../wallet/ledger";
 import { ensureGranted } from "./grants";
-import { idOf, int, optStr, str } from "./payload";
-import { type EventEffect, type EventRow, type PurchaseRow, REVERSALS } from "./types";
+import { chargePayload, disputePayload, read } from "./payload";
+import {
+  type EventEffect,
+  type EventRow,
+  type PurchaseRow,
+  REVERSALS,
+  type StripeEventLike,
+  walletOf,
+} from "./types";
 
 /** A refund or dispute event's effect: recorded `deferred`, then claimed against its purchase. */
-export function reversalEffect(type: string, o: Record<string, unknown>): EventEffect {
-  switch (type) {
+export function reversalEffect(event: StripeEventLike): EventEffect {
+  switch (event.type) {
     case "charge.refunded": {
-      const paymentIntentId = idOf(o.payment_intent);
-      const refunded = int(o.amount_refunded, "amount_refunded");
-      if (!paymentIntentId) return { status: "ignored", note: "charge without a payment intent" };
-      return { status: "deferred", paymentIntentId, reversalAmount: refunded };
+      const charge = read(chargePayload, event.data.object);
+      if (!charge.payment_intent) return { status: "ignored", note: "charge without a payment intent" };
+      return {
+        status: "deferred",
+        paymentIntentId: charge.payment_intent,
+        reversalAmount: charge.amount_refunded,
+      };
     }
     case "charge.dispute.created": {
-      const paymentIntentId = idOf(o.payment_intent);
-      const disputed = int(o.amount, "amount");
-      if (!paymentIntentId) return { status: "ignored", note: "dispute without a payment intent" };
-      return { status: "deferred", paymentIntentId, reversalAmount: disputed, disputeId: optStr(o.id) };
+      const dispute = read(disputePayload, event.data.object);
+      if (!dispute.payment_intent) return { status: "ignored", note: "dispute without a payment intent" };
+      return {
+        status: "deferred",
+        paymentIntentId: dispute.payment_intent,
+        reversalAmount: dispute.amount,
+        disputeId: dispute.id,
+      };
     }
     // The dispute's end, keyed on `charge.dispute.closed` with status `won`
     // rather than `charge.dispute.funds_reinstated`: Stripe also reinstates
@@ -36,13 +50,13 @@ export function reversalEffect(type: string, o: Record<string, unknown>): EventE
     // does `warning_closed`: an inquiry that ended without becoming a
     // chargeback, so no money ever left us. `lost` and the rest change nothing.
     case "charge.dispute.closed": {
-      const status = optStr(o.status) ?? "unknown";
+      const dispute = read(disputePayload, event.data.object);
+      const status = dispute.status ?? "unknown";
       if (status !== "won" && status !== "warning_closed") {
         return { status: "ignored", note: `dispute ${status}: nothing to restore` };
       }
-      const paymentIntentId = idOf(o.payment_intent);
-      if (!paymentIntentId) return { status: "ignored", note: "dispute without a payment intent" };
-      return { status: "deferred", paymentIntentId, disputeId: str(o.id, "id") };
+      if (!dispute.payment_intent) return { status: "ignored", note: "dispute without a payment intent" };
+      return { status: "deferred", paymentIntentId: dispute.payment_intent, disputeId: dispute.id };
     }
     default:
       return { status: "ignored", note: "event type not handled" };
@@ -91,7 +105,7 @@ function claimReversal(env: Env, eventId: string): D1PreparedStatement[] {
  * number of times, by anyone.
  */
 function claimRestore(env: Env, eventId: string): D1PreparedStatement[] {
-  const chargeback = `(SELECT c.purchase_id, c.status FROM stripe_events c, stripe_events e
+  const chargeback = `(SELECT c.purchase_id, c.status, c.owed FROM stripe_events c, stripe_events e
       WHERE e.id = ? AND ${sameDispute("c", "e")} ORDER BY c.created_at, c.id LIMIT 1)`;
   return [
     env.DB.prepare(
@@ -104,7 +118,7 @@ function claimRestore(env: Env, eventId: string): D1PreparedStatement[] {
       `UPDATE stripe_events SET status = 'pending', purchase_id = c.purchase_id
        FROM ${chargeback} AS c
        WHERE stripe_events.id = ? AND stripe_events.status = 'deferred'
-         AND c.status = 'done' AND c.purchase_id IS NOT NULL
+         AND c.status = 'done' AND c.owed = 0 AND c.purchase_id IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM stripe_events o
            WHERE o.payment_intent_id = stripe_events.payment_intent_id AND o.purchase_id = c.purchase_id
              AND o.status = 'pending' AND o.type IN (${REVERSALS.map((t) => `'${t}'`).join(", ")}))`,
@@ -145,21 +159,77 @@ function sameDispute(c: string, e: string): string {
 }
 
 /**
- * Takes back this event's share of the purchase's tokens, only from what is
- * left of its grant: the pro-rata tokens of the money range this event claimed.
+ * Takes back this event's share of the purchase's tokens: the pro-rata
+ * tokens of the money range this event claimed, from what is left of the
+ * purchase's own grants. A chargeback takes any shortfall from the wallet's
+ * other paid tokens (decision 008: a chargeback leaves no tokens that were
+ * not paid for). What generations hold now cannot be taken yet: up to that
+ * much stays `owed`, and `collectOwed` takes it once they release it.
  */
-export async function clawBack(env: Env, row: EventRow, purchase: PurchaseRow): Promise<number> {
+export async function clawBack(
+  env: Env,
+  row: EventRow,
+  purchase: PurchaseRow,
+): Promise<{ debited: number; owed: number }> {
   const from = row.reversedFrom ?? 0;
   const to = row.reversedTo ?? from;
-  const dispute = row.type === "charge.dispute.created";
-  return takeBack(env, row, purchase, { from, to }, dispute ? "chargeback" : "refund");
+  const want = share(purchase, { from, to });
+  if (want <= 0) return { debited: 0, owed: 0 };
+  const type = row.type === "charge.dispute.created" ? "chargeback" : "refund";
+  const first = await debitFrom(
+    env,
+    purchase,
+    `stripe:${row.id}`,
+    want,
+    type,
+    await ownGrants(env, purchase),
+  );
+  let { debited } = first;
+  let held = first.held;
+  if (type === "chargeback" && debited < want) {
+    const others = await otherPaidGrants(env, row, purchase);
+    if (others.length > 0) {
+      const more = await debitFrom(env, purchase, `stripe:${row.id}:shortfall`, want - debited, type, others);
+      debited += more.debited;
+      held = more.held;
+    }
+  }
+  return { debited, owed: Math.min(want - debited, held) };
 }
 
 /**
- * Takes the pro-rata tokens of the money range `from`–`to` out of what is
- * left of the purchase: its grant and any grant that gave back a won
- * dispute's chargeback. Keyed by the event id.
+ * Takes what a clawback still owes from the grants it may take from, now
+ * that generations may have released what they held. One attempt per call,
+ * keyed by its number (stored with its result), so a retry replays it. Once
+ * nothing is held any more, whatever is still owed was spent: it is dropped.
  */
+export async function collectOwed(env: Env, row: EventRow, purchase: PurchaseRow): Promise<void> {
+  if (row.owed <= 0) return;
+  const type = row.type === "charge.dispute.created" ? "chargeback" : "refund";
+  const grantIds = [
+    ...(await ownGrants(env, purchase)),
+    ...(type === "chargeback" ? await otherPaidGrants(env, row, purchase) : []),
+  ];
+  const attempt = row.owedAttempts;
+  const taken = await debitFrom(env, purchase, `stripe:${row.id}:owed:${attempt}`, row.owed, type, grantIds);
+  const left = taken.held > 0 ? row.owed - taken.debited : 0;
+  await env.DB.prepare(
+    `UPDATE stripe_events SET owed = ?, owed_attempts = ?, debited = coalesce(debited, 0) + ?
+     WHERE id = ? AND owed_attempts = ?`,
+  )
+    .bind(left, attempt + 1, taken.debited, row.id, attempt)
+    .run();
+}
+
+/** The pro-rata tokens of the money range `from`–`to` of a purchase. */
+function share(purchase: PurchaseRow, range: { from: number; to: number }): number {
+  return (
+    proRata(purchase.tokens, range.to, purchase.amount) -
+    proRata(purchase.tokens, Math.max(0, range.from), purchase.amount)
+  );
+}
+
+/** Takes the pro-rata tokens of a money range out of what is left of the purchase. Keyed by the event id. */
 async function takeBack(
   env: Env,
   row: EventRow,
@@ -167,25 +237,64 @@ async function takeBack(
   range: { from: number; to: number },
   type: "chargeback" | "refund",
 ): Promise<number> {
-  const want =
-    proRata(purchase.tokens, range.to, purchase.amount) -
-    proRata(purchase.tokens, Math.max(0, range.from), purchase.amount);
+  const want = share(purchase, range);
   if (want <= 0) return 0;
-  const grantIds = [await ensureGranted(env, purchase), ...(await restoredGrants(env, purchase))];
-  const result = await wallet(env, purchase.accountId).debit({
-    key: `stripe:${row.id}`,
-    amount: want,
+  return (await debitFrom(env, purchase, `stripe:${row.id}`, want, type, await ownGrants(env, purchase)))
+    .debited;
+}
+
+/** The purchase's grant and any grant that gave back a won dispute's chargeback. */
+async function ownGrants(env: Env, purchase: PurchaseRow): Promise<string[]> {
+  return [await ensureGranted(env, purchase), ...(await restoredGrants(env, purchase))];
+}
+
+/**
+ * The grants of the wallet's other purchases made before this event: paid
+ * tokens a chargeback's shortfall may be taken from. Only purchases older
+ * than the event, each granted if it was not yet, so a retry names the same
+ * grants (the wallet refuses a key replayed with other arguments).
+ */
+async function otherPaidGrants(env: Env, row: EventRow, purchase: PurchaseRow): Promise<string[]> {
+  const others = await db(env.DB)
+    .select()
+    .from(purchases)
+    .where(
+      and(
+        eq(sql`coalesce(${purchases.walletId}, ${purchases.accountId})`, walletOf(purchase)),
+        ne(purchases.id, purchase.id),
+        lte(purchases.createdAt, row.createdAt),
+      ),
+    )
+    .orderBy(purchases.createdAt, purchases.id);
+  const ids: string[] = [];
+  for (const p of others) ids.push(await ensureGranted(env, p));
+  return ids;
+}
+
+const DESCRIPTIONS = {
+  chargeback: "Payment disputed: unspent tokens removed",
+  refund: "Payment refunded: unspent tokens removed",
+};
+
+async function debitFrom(
+  env: Env,
+  purchase: PurchaseRow,
+  key: string,
+  amount: number,
+  type: "chargeback" | "refund",
+  grantIds: string[],
+): Promise<{ debited: number; held: number }> {
+  const result = await wallet(env, walletOf(purchase)).debit({
+    key,
+    amount,
     type,
-    description:
-      type === "chargeback"
-        ? "Payment disputed: unspent tokens removed"
-        : "Payment refunded: unspent tokens removed",
+    description: DESCRIPTIONS[type],
     reference: purchase.id,
     partial: true,
     grantIds,
   });
   if (!result.ok) throw new Error(`clawback failed: ${result.code}: ${result.message}`);
-  return result.debited;
+  return { debited: result.debited, held: result.tokens.held };
 }
 
 /**
@@ -251,7 +360,7 @@ async function ensureRestored(env: Env, row: EventRow, purchase: PurchaseRow): P
   const chargeback = await chargebackOf(env, row);
   const amount = chargeback?.status === "done" ? (chargeback.debited ?? 0) : 0;
   if (amount <= 0) return null;
-  const result = await wallet(env, purchase.accountId).grant({
+  const result = await wallet(env, walletOf(purchase)).grant({
     key: `dispute-won:${row.disputeId}`,
     source: purchase.kind === "pack" ? "purchase" : "allowance",
     type: "chargeback",

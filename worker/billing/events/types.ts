@@ -24,6 +24,9 @@ export interface ApplyResult {
 export type EventRow = typeof stripeEvents.$inferSelect;
 export type PurchaseRow = typeof purchases.$inferSelect;
 
+/** The wallet a purchase's tokens went to: the account's own, or the team it was bought for. */
+export const walletOf = (p: Pick<PurchaseRow, "walletId" | "accountId">) => p.walletId ?? p.accountId;
+
 /** Events that take tokens back from a purchase or give them back. */
 export const REVERSALS = ["charge.refunded", "charge.dispute.created", "charge.dispute.closed"];
 
@@ -35,6 +38,7 @@ export interface EventEffect {
   paymentIntentId?: string | null;
   reversalAmount?: number | null;
   disputeId?: string | null;
+  invoiceId?: string | null;
   /** The event's effect on our tables, each run only if this delivery's claim won. */
   statements?: (owned: Owned) => D1PreparedStatement[];
 }
