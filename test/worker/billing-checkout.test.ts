@@ -236,6 +236,50 @@ describe("demo billing (no Stripe keys)", () => {
     expect(again.status).toBe(400);
   });
 
+  it("every page has a way back, and the thank-you page confirms +N tokens", async () => {
+    const acc = await newAccount();
+    const { url, id } = await (
+      await call("/api/checkout", { token: acc.token, body: { planId: "professional" }, env: demoEnv() })
+    ).json<{ url: string; id: string }>();
+    const checkoutPage = await (await call(new URL(url).pathname, { env: demoEnv() })).text();
+    expect(checkoutPage).toContain("+50 tokens");
+    expect(checkoutPage).toMatch(
+      /<a class="secondary" href="\/api\/billing\/cancel" data-testid="demo-cancel">Cancel<\/a>/,
+    );
+
+    const cancel = await (await call("/api/billing/cancel", { env: demoEnv() })).text();
+    expect(cancel).toContain('data-testid="billing-close"');
+    expect(cancel).toContain("window.close()");
+
+    const before = await (await call(`/api/billing/success?session_id=${id}`, { env: demoEnv() })).text();
+    expect(before).toContain("+50 tokens");
+    expect(before).toContain("being confirmed");
+
+    const pay = await call(`${new URL(url).pathname}/pay`, { method: "POST", env: demoEnv() });
+    const thanks = await (await call(pay.headers.get("Location") ?? "", { env: demoEnv() })).text();
+    expect(thanks).toContain('<p class="added" data-testid="billing-added">+50 tokens</p>');
+    expect(thanks).toContain("in your MyBA balance now");
+    expect(thanks).toContain('data-testid="billing-close"');
+
+    // A subscription confirms its monthly tokens; an unknown session gets the plain text, and a way back.
+    const sub = await (
+      await call("/api/checkout", {
+        token: (await newAccount()).token,
+        body: { planId: "pro" },
+        env: demoEnv(),
+      })
+    ).json<{ url: string; id: string }>();
+    await call(`${new URL(sub.url).pathname}/pay`, { method: "POST", env: demoEnv() });
+    const subThanks = await (
+      await call(`/api/billing/success?session_id=${sub.id}`, { env: demoEnv() })
+    ).text();
+    expect(subThanks).toContain("+100 tokens a month");
+    expect(subThanks).toContain("in your MyBA balance now");
+    const unknown = await (await call("/api/billing/success?session_id=cs_nope", { env: demoEnv() })).text();
+    expect(unknown).not.toContain("+");
+    expect(unknown).toContain('data-testid="billing-close"');
+  });
+
   it("answers 404 for an unknown demo session", async () => {
     expect(
       (await call("/api/billing/demo/cs_demo_nope/pay", { method: "POST", env: demoEnv() })).status,

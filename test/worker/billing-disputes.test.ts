@@ -1,7 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { drivePendingEvents } from "../../worker/billing/events";
-import { newId } from "../../worker/lib/ids";
 import { wallet } from "../../worker/wallet/client";
 import { reconcile } from "../../worker/wallet/reconcile";
 import {
@@ -16,7 +15,7 @@ import {
   tokensOf,
 } from "./billing-helpers";
 
-const uid = () => newId("x").slice(2);
+const uid = () => crypto.randomUUID().replaceAll("-", "").slice(0, 16);
 
 /** Buys a pack through a signed webhook; returns its payment intent. */
 async function buy(accountId: string, planId: "professional" | "starter" = "professional") {

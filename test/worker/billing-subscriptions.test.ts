@@ -1,7 +1,6 @@
 import Stripe from "stripe";
 import { describe, expect, inject, it } from "vitest";
 import { STRIPE_API_VERSION } from "../../worker/billing/stripe";
-import { newId } from "../../worker/lib/ids";
 import {
   availableOf,
   call,
@@ -24,7 +23,7 @@ import {
 /** The "pro" subscription: 100 tokens a month for $15.00, 50% rollover. */
 const PRO = { tokens: 100, price: 1500 };
 
-const uid = () => newId("x").slice(2);
+const uid = () => crypto.randomUUID().replaceAll("-", "").slice(0, 16);
 
 /** A subscriber: the account, its subscription id, and the current period. */
 async function subscriber() {

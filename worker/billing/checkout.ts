@@ -189,6 +189,9 @@ export async function findDemoCheckout(d: Db, id: string): Promise<CheckoutRow |
   return d.query.checkouts.findFirst({ where: and(eq(checkouts.id, id), eq(checkouts.demo, true)) });
 }
 
+/** The invoice of a demo subscription's first period. */
+export const demoInvoiceId = (checkoutId: string) => `in_demo_${checkoutId.slice("cs_demo_".length)}`;
+
 /**
  * The events Stripe would send for a paid demo checkout. They go through the
  * same `applyEvent` as signed webhooks; ids derive from the session, so
@@ -233,7 +236,7 @@ export function demoEvents(checkout: CheckoutRow): StripeEventLike[] {
       created,
       data: {
         object: {
-          id: `in_demo_${suffix}`,
+          id: demoInvoiceId(checkout.id),
           object: "invoice",
           amount_paid: checkout.amount,
           billing_reason: "subscription_create",

@@ -9,14 +9,15 @@ import {
   createStripeCheckout,
   demoBillingAllowed,
   demoEvents,
+  demoInvoiceId,
   findDemoCheckout,
 } from "../billing/checkout";
 import { applyEvent, UnreadableEvent } from "../billing/events";
-import { cancelPage, demoPage, formatMoney, successPage } from "../billing/pages";
+import { type Confirmation, cancelPage, demoPage, formatMoney, successPage } from "../billing/pages";
 import { findPlan, listPlans, planById } from "../billing/plans";
 import { stripeConfigured, verifyEvent } from "../billing/stripe";
 import { type Db, db } from "../db/client";
-import { accounts } from "../db/schema";
+import { accounts, checkouts, purchases } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { log } from "../lib/log";
@@ -57,6 +58,29 @@ async function buyerFor(d: Db, account: Buyer["account"], teamId: string | undef
     throw new ApiError(403, "forbidden", "Only the team's owners and admins can buy for it.");
   }
   return { account, walletId: member.teamId };
+}
+
+const successQuery = z.object({ session_id: z.string().max(255).optional() });
+
+/**
+ * What the thank-you page can confirm for a session: its tokens, and whether
+ * they were granted already. The session id is the capability, as on Stripe's
+ * own page; an unknown one gets the generic text.
+ */
+async function confirmation(d: Db, sessionId: string): Promise<Confirmation | null> {
+  const checkout = await d.query.checkouts.findFirst({ where: eq(checkouts.id, sessionId) });
+  if (!checkout) return null;
+  const subscription = checkout.mode === "subscription";
+  // A pack's purchase is its session's; a demo subscription's first allowance is its demo invoice's.
+  const where = subscription
+    ? eq(purchases.invoiceId, demoInvoiceId(checkout.id))
+    : eq(purchases.checkoutSessionId, sessionId);
+  const purchase = await d.query.purchases.findFirst({ where });
+  return {
+    tokens: subscription ? checkout.tokens : (purchase?.tokens ?? checkout.tokens),
+    subscription,
+    granted: Boolean(purchase?.grantId),
+  };
 }
 
 export const billing = new Hono<AppEnv>()
@@ -139,7 +163,10 @@ export const billing = new Hono<AppEnv>()
     }
   })
 
-  .get("/billing/success", (c) => c.html(successPage()))
+  .get("/billing/success", validate("query", successQuery), async (c) => {
+    const sessionId = c.req.valid("query").session_id;
+    return c.html(successPage(sessionId ? await confirmation(db(c.env.DB), sessionId) : null));
+  })
   .get("/billing/cancel", (c) => c.html(cancelPage()))
 
   .get("/billing/demo/:id", async (c) => {
@@ -151,6 +178,7 @@ export const billing = new Hono<AppEnv>()
     return c.html(
       demoPage({
         payUrl: billingPaths.demoPay(checkout.id),
+        cancelUrl: billingPaths.cancel,
         planName: plan?.name ?? checkout.planId,
         tokens: checkout.tokens,
         amount: formatMoney(checkout.amount, checkout.currency),
