@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
+import { CHECKOUT_LIMITS } from "../../worker/routes/billing";
 import { availableOf, call, deliver, demoEnv, event, newAccount, packSession } from "./billing-helpers";
 
 interface FakeRequest {
@@ -127,6 +128,38 @@ describe("POST /api/checkout with Stripe", () => {
       subscription_data: { metadata: { accountId: acc.id, planId: "pro" } },
       line_items: [{ price_data: { unit_amount: "1500", recurring: { interval: "month" } } }],
     });
+  });
+
+  it("limits checkouts per account and per address, before anything reaches Stripe", async () => {
+    const acc = await newAccount();
+    for (let i = 0; i < CHECKOUT_LIMITS.perAccount; i++) {
+      expect((await call("/api/checkout", { token: acc.token, body: { planId: "starter" } })).status).toBe(
+        200,
+      );
+    }
+    const limited = await call("/api/checkout", { token: acc.token, body: { planId: "starter" } });
+    expect(limited.status).toBe(429);
+    expect(await limited.json()).toMatchObject({ error: { code: "rate_limited" } });
+    expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
+    const sessions = (await stripeRequests(acc.id)).filter((r) => r.path === "/v1/checkout/sessions");
+    expect(sessions).toHaveLength(CHECKOUT_LIMITS.perAccount);
+
+    // Fresh accounts behind one address share its limit.
+    const ip = `203.0.113.${Math.floor(Math.random() * 250) + 1}`;
+    const accounts = await Promise.all(Array.from({ length: 4 }, () => newAccount()));
+    const statuses: number[] = [];
+    for (let i = 0; i < CHECKOUT_LIMITS.perAddress + 1; i++) {
+      const who = accounts[i % accounts.length] as (typeof accounts)[number];
+      const res = await call("/api/checkout", {
+        token: who.token,
+        body: { planId: "starter" },
+        headers: { "CF-Connecting-IP": ip },
+        env: demoEnv(),
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses.filter((s) => s === 429)).toHaveLength(1);
+    expect(statuses.at(-1)).toBe(429);
   });
 
   it("answers 502 when Stripe refuses, without recording a checkout", async () => {
