@@ -130,7 +130,9 @@ describe("POST /api/checkout with Stripe", () => {
     });
   });
 
-  it("limits checkouts per account and per address, before anything reaches Stripe", async () => {
+  it("limits checkouts per account and per address, before anything reaches Stripe", {
+    timeout: 30_000,
+  }, async () => {
     const acc = await newAccount();
     for (let i = 0; i < CHECKOUT_LIMITS.perAccount; i++) {
       expect((await call("/api/checkout", { token: acc.token, body: { planId: "starter" } })).status).toBe(

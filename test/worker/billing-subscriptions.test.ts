@@ -156,7 +156,9 @@ describe("refunds and disputes of subscription payments", () => {
     };
   }
 
-  it("a full refund of a renewal takes back its unspent allowance, in any order of the three events", async () => {
+  it("a full refund of a renewal takes back its unspent allowance, in any order of the three events", {
+    timeout: 30_000,
+  }, async () => {
     for (const order of orders(["paid", "payment", "refund"] as const)) {
       const { acc, sub, start, end } = await subscriber();
       const pi = `pi_${uid()}`;

@@ -101,7 +101,7 @@ describe("POST /api/promo/redeem", () => {
     expect(await availableOf(acc.id)).toBe(0);
   });
 
-  it("limits attempts per account and per address, good codes or bad", async () => {
+  it("limits attempts per account and per address, good codes or bad", { timeout: 30_000 }, async () => {
     const acc = await newAccount();
     const statuses = [];
     for (let i = 0; i <= REDEEM_LIMITS.perAccount; i++)

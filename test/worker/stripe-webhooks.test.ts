@@ -424,7 +424,9 @@ describe("won disputes", () => {
     await expectLedgerBalanced(acc.id);
   });
 
-  it("ends the same whichever of purchase, dispute and its win arrives first", async () => {
+  it("ends the same whichever of purchase, dispute and its win arrives first", {
+    timeout: 30_000,
+  }, async () => {
     const orders = [
       ["paid", "created", "won"],
       ["won", "created", "paid"],
@@ -486,7 +488,9 @@ describe("won disputes", () => {
     await expectLedgerBalanced(acc.id);
   });
 
-  it("a refund after a won dispute ends the same in either order, the dispute's shortfall included", async () => {
+  it("a refund after a won dispute ends the same in either order, the dispute's shortfall included", {
+    timeout: 30_000,
+  }, async () => {
     for (const order of ["won first", "refund first"] as const) {
       const acc = await newAccount();
       const pi = `pi_won_then_refund_${order.replace(" ", "_")}`;
