@@ -23,10 +23,11 @@ import { purchases, stripeEvents } from "../../db/schema";
 import type { Env } from "../../env";
 import { randomToken } from "../../lib/ids";
 import { log } from "../../lib/log";
+import { claimWaiting, reversalEffect } from "./claims";
 import { checkoutEffect } from "./effects";
 import { ensureGranted } from "./grants";
 import { UnreadableEvent } from "./payload";
-import { claimWaiting, clawBack, collectOwed, restore, reversalEffect } from "./reversals";
+import { clawBack, collectOwed, restore } from "./reversals";
 import { invoiceEffect, invoicePaymentEffect, subscriptionStatusEffect } from "./subscriptions";
 import {
   type ApplyResult,
