@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import Stripe from "stripe";
 import { describe, expect, inject, it } from "vitest";
 import { STRIPE_API_VERSION } from "../../worker/billing/stripe";
@@ -43,6 +44,30 @@ function orders<T>(items: T[]): T[][] {
     orders([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]),
   );
 }
+
+describe("payloads the Worker cannot read", () => {
+  it("answer 400 and are not recorded, whatever the event type, never 500", async () => {
+    const acc = await newAccount();
+    const inv = invoice(acc.id, "pro", `sub_${uid()}`, { start: nowSec(), end: nowSec() + DAY });
+    const bad: [string, unknown][] = [
+      ["invoice.paid", { ...inv, amount_paid: "1500" }],
+      ["invoice.paid", { ...inv, parent: "subscription_details" }],
+      ["invoice_payment.paid", { ...invoicePayment("in_x", "pi_x"), payment: "pi_x" }],
+      ["customer.subscription.updated", { ...subscription(acc.id, "pro", "sub_x", "active"), id: 42 }],
+      ["charge.dispute.created", { ...dispute("pi_x", 100), amount: -5 }],
+      ["checkout.session.completed", ["not", "an", "object"]],
+    ];
+    for (const [type, object] of bad) {
+      const e = { ...event(type, {}), data: { object } } as TestEvent;
+      const res = await deliver(e);
+      expect(res.status, type).toBe(400);
+      expect(await res.json(), type).toMatchObject({ error: { code: "invalid_request" } });
+      const row = await env.DB.prepare("SELECT id FROM stripe_events WHERE id = ?").bind(e.id).first();
+      expect(row, type).toBeNull();
+    }
+    expect(await availableOf(acc.id)).toBe(0);
+  });
+});
 
 describe("Stripe API version", () => {
   it("pins the version the SDK speaks on every request to Stripe", async () => {
