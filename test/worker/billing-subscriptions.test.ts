@@ -224,6 +224,23 @@ describe("refunds and disputes of subscription payments", () => {
     expect(await availableOf(acc.id)).toBe(PRO.tokens);
   });
 
+  it("without an invoice_payment event, the Invoice Payments API names the payment intent", async () => {
+    const { acc, sub, start, end } = await subscriber();
+    const pi = `pi_${uid()}`;
+    const inv = invoice(acc.id, "pro", sub, { start, end });
+    await fetch(`${inject("fakes").stripe}/__fake/invoice_payments`, {
+      method: "POST",
+      body: JSON.stringify(invoicePayment(inv.id, pi)),
+    });
+    await deliver(event("invoice.paid", inv));
+    await deliver(event("charge.dispute.created", dispute(pi, PRO.price)));
+    expect(await availableOf(acc.id)).toBe(0);
+    const asked = await (await fetch(`${inject("fakes").stripe}/__fake/requests`)).json<
+      { method: string; path: string; stripeVersion?: string }[]
+    >();
+    expect(asked.some((r) => r.method === "GET" && r.path === "/v1/invoice_payments")).toBe(true);
+  });
+
   it("an invoice that carries its payments (expanded) needs no invoice_payment event", async () => {
     const { acc, sub, start, end } = await subscriber();
     const pi = `pi_${uid()}`;

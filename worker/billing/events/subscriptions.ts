@@ -5,13 +5,16 @@
  * decides whether its plan's features apply.
  */
 import { eq } from "drizzle-orm";
+import type { z } from "zod";
 import { db } from "../../db/client";
 import { accounts, subscriptions } from "../../db/schema";
 import type { SUBSCRIPTION_STATUSES } from "../../db/schema/billing";
 import type { Env } from "../../env";
 import { newId } from "../../lib/ids";
+import { log } from "../../lib/log";
 import { proRata } from "../../wallet/ledger";
 import { planById, rolloverCap } from "../plans";
+import { stripeClient, stripeConfigured } from "../stripe";
 import {
   linkPurchase,
   markPaid,
@@ -55,7 +58,7 @@ export async function invoiceEffect(env: Env, event: StripeEventLike): Promise<E
   const line = inv.lines?.data[0]?.period;
   const periodStart = 1000 * (line?.start ?? inv.period_start);
   const periodEnd = 1000 * (line?.end ?? inv.period_end);
-  const paymentIntentId = inv.payments?.data[0]?.payment?.payment_intent ?? null;
+  const paymentIntentId = await paymentIntentOf(env, inv);
   const currency = inv.currency ?? plan.currency;
   const now = Date.now();
   const paidBy = { accountId: owner.accountId, customerId: inv.customer, now };
@@ -137,6 +140,27 @@ export function invoicePaymentEffect(env: Env, event: StripeEventLike): EventEff
       linkPurchase(env, owned, "invoice_id", invoiceId),
     ],
   };
+}
+
+/**
+ * The payment intent that paid an invoice: from its `payments` when the event
+ * carries them, else from the Invoice Payments API. A failed lookup is not
+ * fatal: the `invoice_payment.paid` event links the two as well.
+ */
+async function paymentIntentOf(env: Env, inv: z.output<typeof invoicePayload>): Promise<string | null> {
+  const carried = inv.payments?.data[0]?.payment?.payment_intent;
+  if (carried) return carried;
+  if (!stripeConfigured(env)) return null;
+  try {
+    const list = await stripeClient(env).invoicePayments.list({ invoice: inv.id, status: "paid", limit: 1 });
+    const first = list.data[0];
+    if (!first) return null;
+    const payment = read(invoicePaymentPayload, first).payment;
+    return payment.type === "payment_intent" ? payment.payment_intent : null;
+  } catch (error) {
+    log("warn", "stripe.invoice_payments_failed", { invoiceId: inv.id, error: String(error) });
+    return null;
+  }
 }
 
 type Status = (typeof SUBSCRIPTION_STATUSES)[number];
