@@ -11,13 +11,14 @@ import { anonymous } from "./routes/anonymous";
 import { auth } from "./routes/auth";
 import { billing } from "./routes/billing";
 import { dev } from "./routes/dev";
-import { generate } from "./routes/generate";
+import { generate, MAX_GENERATE_BODY_BYTES } from "./routes/generate";
 import { generations } from "./routes/generations";
 import { health } from "./routes/health";
 import { me } from "./routes/me";
 import { promo } from "./routes/promo";
+import { teams } from "./routes/teams";
 
-/** Request bodies above this are refused with 413 (webhooks have their own limit). */
+/** Request bodies above this are refused with 413 (webhooks and generations have their own limit). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const app = new Hono<AppEnv>();
@@ -42,14 +43,18 @@ app.use(
   cors({
     origin: (origin, c) => (allowedOrigins(c.env.ALLOWED_ORIGINS).has(origin) ? origin : null),
     allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Accept"],
-    allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     exposeHeaders: ["X-Request-Id", "X-Tokens-Remaining", "Retry-After"],
     maxAge: 600,
   }),
 );
 
 app.use(async (c, next) => {
-  const limit = c.req.path.startsWith("/api/webhooks/") ? 512 * 1024 : MAX_BODY_BYTES;
+  const limit = c.req.path.startsWith("/api/webhooks/")
+    ? 512 * 1024
+    : c.req.path === "/api/generate"
+      ? MAX_GENERATE_BODY_BYTES
+      : MAX_BODY_BYTES;
   return bodyLimit({
     maxSize: limit,
     onError: () => {
@@ -69,6 +74,7 @@ const routes = app
   .route("/api/me", me)
   .route("/api/me", generations)
   .route("/api/promo", promo)
+  .route("/api/teams", teams)
   .route("/auth", auth)
   .route("/admin", admin)
   .route("/__dev", dev);

@@ -11,6 +11,8 @@ export interface Env {
   OPENROUTER_FALLBACK_MODELS?: string;
   /** Milliseconds without a byte from the model before a generation fails (default 30000; tests shorten it). */
   OPENROUTER_STALL_TIMEOUT_MS?: string;
+  /** "allow" lets OpenRouter route to providers that store or train on prompts; default "deny". */
+  OPENROUTER_DATA_COLLECTION?: string;
   STRIPE_SECRET_KEY?: string;
   STRIPE_WEBHOOK_SECRET?: string;
   STRIPE_API_BASE?: string;
@@ -36,12 +38,22 @@ export interface Env {
   LOG_LEVEL?: string;
   /** New anonymous accounts allowed per client IP per day (default 10). */
   ANON_ACCOUNTS_PER_IP_PER_DAY?: string;
+  /** New user accounts receiving the welcome bonus per client address per day (default 5). */
+  WELCOME_ACCOUNTS_PER_IP_PER_DAY?: string;
+  /**
+   * Extension ids a sign-in may return to, comma-separated, besides the
+   * chrome-extension ids in ALLOWED_ORIGINS: a Firefox add-on's redirect id
+   * (40 hex, the SHA-1 of its add-on id) or another Chrome id.
+   */
+  AUTH_REDIRECT_IDS?: string;
 }
 
 export interface Session {
   id: string;
   accountId: string;
   kind: "anonymous" | "user";
+  /** An anonymous session obtained for a visitor id whose account already existed. */
+  resumed?: boolean;
 }
 
 export interface AppEnv {

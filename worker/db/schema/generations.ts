@@ -6,6 +6,8 @@ export const generations = sqliteTable(
   {
     id: text().primaryKey(), // gen_…
     accountId: text().notNull(),
+    /** The wallet that paid: null for the caller's own, otherwise the team's id. */
+    walletId: text(),
     /**
      * The session that asked for it. A visitor id is not a secret, so an
      * anonymous session sees only the generations made through itself.
@@ -23,6 +25,8 @@ export const generations = sqliteTable(
     description: text(),
     output: text(),
     model: text(),
+    /** OpenRouter's id of the generation (its X-Generation-Id), to look it up there. */
+    upstreamId: text(),
     status: text({ enum: ["pending", "succeeded", "failed", "cancelled"] }).notNull(),
     errorCode: text(),
     held: integer().notNull().default(0),
@@ -42,5 +46,6 @@ export const generations = sqliteTable(
     // The insert of a pending row is the idempotency lock: a concurrent duplicate fails here.
     uniqueIndex("generations_account_key_unique").on(t.accountId, t.idempotencyKey),
     index("generations_created_at_idx").on(t.createdAt),
+    index("generations_wallet_idx").on(t.walletId, t.createdAt),
   ],
 );
