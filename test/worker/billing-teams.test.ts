@@ -1,5 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
+import { activePlanOf } from "../../worker/billing/plans";
+import { db } from "../../worker/db/client";
 import type { TeamRole } from "../../worker/db/schema";
 import {
   availableOf,
@@ -137,6 +139,10 @@ describe("buying for a team", () => {
     expect(await availableOf(t.owner.id)).toBe(0);
     const me = await (await call("/api/me", { token: t.owner.token })).json<{ account: { plan?: string } }>();
     expect(me.account.plan).toBeUndefined();
+
+    // Spending from the team's wallet gets the Team plan's features, whatever the member's own plan.
+    expect(await activePlanOf(db(env.DB), t.id)).toBe("team");
+    expect(await activePlanOf(db(env.DB), t.owner.id)).toBeNull();
 
     // A second subscription for the team is refused; the owner may still subscribe for themself.
     expect((await checkout(t.owner.token, { planId: "team", teamId: t.id }, true)).status).toBe(400);
