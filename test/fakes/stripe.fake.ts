@@ -10,18 +10,34 @@ import type { AddressInfo } from "node:net";
  *
  * Test hooks: `GET /__fake/requests` lists every API request received (with
  * the parsed form body), and an account id containing `stripe_down` makes
- * customer creation fail as Stripe would on a bad request.
+ * customer creation fail as Stripe would on a bad request. `POST
+ * /__fake/invoice_payments` registers an invoice payment (its published
+ * shape) for `GET /v1/invoice_payments?invoice=…` to list. Each request
+ * records the `Stripe-Version` it was sent with.
  */
 export async function start() {
   const customers = new Map<string, Record<string, unknown>>();
   const sessions = new Map<string, Record<string, unknown>>();
+  /** Invoice payments by invoice id, as the Invoice Payments API lists them (registered by tests). */
+  const invoicePayments = new Map<string, Record<string, unknown>[]>();
   const idempotent = new Map<string, { status: number; body: unknown }>();
-  const requests: { method: string; path: string; body: Record<string, unknown>; idempotencyKey?: string }[] =
-    [];
+  const requests: {
+    method: string;
+    path: string;
+    body: Record<string, unknown>;
+    idempotencyKey?: string;
+    stripeVersion?: string;
+  }[] = [];
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://fake");
     if (url.pathname === "/__fake/requests") return send(res, 200, requests);
+    if (url.pathname === "/__fake/invoice_payments" && req.method === "POST") {
+      const payment = JSON.parse(await readBody(req)) as Record<string, unknown>;
+      const invoice = String(payment.invoice);
+      invoicePayments.set(invoice, [...(invoicePayments.get(invoice) ?? []), payment]);
+      return send(res, 200, payment);
+    }
 
     const auth = req.headers.authorization ?? "";
     if (!/^Bearer sk_(test|live)_\w+$/.test(auth)) {
@@ -29,13 +45,17 @@ export async function start() {
     }
     const body = parseForm(await readBody(req));
     const idempotencyKey = header(req, "idempotency-key");
-    requests.push({ method: req.method ?? "GET", path: url.pathname, body, idempotencyKey });
+    const stripeVersion = header(req, "stripe-version");
+    requests.push({ method: req.method ?? "GET", path: url.pathname, body, idempotencyKey, stripeVersion });
 
     const replayKey = idempotencyKey ? `${auth} ${req.method} ${url.pathname} ${idempotencyKey}` : null;
     const prior = replayKey ? idempotent.get(replayKey) : undefined;
     if (prior) return send(res, prior.status, prior.body, { "Idempotent-Replayed": "true" });
 
-    const [status, out] = route(req.method ?? "GET", url.pathname, body);
+    const [status, out] = route(req.method ?? "GET", url.pathname, {
+      ...parseForm(url.search.slice(1)),
+      ...body,
+    });
     if (replayKey && status < 500) idempotent.set(replayKey, { status, body: out });
     return send(res, status, out);
   });
@@ -85,6 +105,13 @@ export async function start() {
       };
       sessions.set(sessionId, session);
       return [200, session];
+    }
+    if (method === "GET" && path === "/v1/invoice_payments") {
+      // A list object as Stripe answers it, filtered by invoice and status.
+      const data = (invoicePayments.get(String(body.invoice)) ?? []).filter(
+        (p) => body.status === undefined || p.status === body.status,
+      );
+      return [200, { object: "list", data, has_more: false, url: "/v1/invoice_payments" }];
     }
     const got = /^\/v1\/checkout\/sessions\/([\w-]+)$/.exec(path);
     if (method === "GET" && got?.[1]) {

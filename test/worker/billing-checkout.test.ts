@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
+import { CHECKOUT_LIMITS } from "../../worker/routes/billing";
 import { availableOf, call, deliver, demoEnv, event, newAccount, packSession } from "./billing-helpers";
 
 interface FakeRequest {
@@ -129,6 +130,40 @@ describe("POST /api/checkout with Stripe", () => {
     });
   });
 
+  it("limits checkouts per account and per address, before anything reaches Stripe", {
+    timeout: 30_000,
+  }, async () => {
+    const acc = await newAccount();
+    for (let i = 0; i < CHECKOUT_LIMITS.perAccount; i++) {
+      expect((await call("/api/checkout", { token: acc.token, body: { planId: "starter" } })).status).toBe(
+        200,
+      );
+    }
+    const limited = await call("/api/checkout", { token: acc.token, body: { planId: "starter" } });
+    expect(limited.status).toBe(429);
+    expect(await limited.json()).toMatchObject({ error: { code: "rate_limited" } });
+    expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
+    const sessions = (await stripeRequests(acc.id)).filter((r) => r.path === "/v1/checkout/sessions");
+    expect(sessions).toHaveLength(CHECKOUT_LIMITS.perAccount);
+
+    // Fresh accounts behind one address share its limit.
+    const ip = `203.0.113.${Math.floor(Math.random() * 250) + 1}`;
+    const accounts = await Promise.all(Array.from({ length: 4 }, () => newAccount()));
+    const statuses: number[] = [];
+    for (let i = 0; i < CHECKOUT_LIMITS.perAddress + 1; i++) {
+      const who = accounts[i % accounts.length] as (typeof accounts)[number];
+      const res = await call("/api/checkout", {
+        token: who.token,
+        body: { planId: "starter" },
+        headers: { "CF-Connecting-IP": ip },
+        env: demoEnv(),
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses.filter((s) => s === 429)).toHaveLength(1);
+    expect(statuses.at(-1)).toBe(429);
+  });
+
   it("answers 502 when Stripe refuses, without recording a checkout", async () => {
     const acc = await newAccount({ idHint: "stripe_down" });
     const res = await call("/api/checkout", { token: acc.token, body: { planId: "starter" } });
@@ -234,6 +269,50 @@ describe("demo billing (no Stripe keys)", () => {
 
     const again = await call("/api/checkout", { token: acc.token, body: { planId: "team" }, env: demoEnv() });
     expect(again.status).toBe(400);
+  });
+
+  it("every page has a way back, and the thank-you page confirms +N tokens", async () => {
+    const acc = await newAccount();
+    const { url, id } = await (
+      await call("/api/checkout", { token: acc.token, body: { planId: "professional" }, env: demoEnv() })
+    ).json<{ url: string; id: string }>();
+    const checkoutPage = await (await call(new URL(url).pathname, { env: demoEnv() })).text();
+    expect(checkoutPage).toContain("+50 tokens");
+    expect(checkoutPage).toMatch(
+      /<a class="secondary" href="\/api\/billing\/cancel" data-testid="demo-cancel">Cancel<\/a>/,
+    );
+
+    const cancel = await (await call("/api/billing/cancel", { env: demoEnv() })).text();
+    expect(cancel).toContain('data-testid="billing-close"');
+    expect(cancel).toContain("window.close()");
+
+    const before = await (await call(`/api/billing/success?session_id=${id}`, { env: demoEnv() })).text();
+    expect(before).toContain("+50 tokens");
+    expect(before).toContain("being confirmed");
+
+    const pay = await call(`${new URL(url).pathname}/pay`, { method: "POST", env: demoEnv() });
+    const thanks = await (await call(pay.headers.get("Location") ?? "", { env: demoEnv() })).text();
+    expect(thanks).toContain('<p class="added" data-testid="billing-added">+50 tokens</p>');
+    expect(thanks).toContain("in your MyBA balance now");
+    expect(thanks).toContain('data-testid="billing-close"');
+
+    // A subscription confirms its monthly tokens; an unknown session gets the plain text, and a way back.
+    const sub = await (
+      await call("/api/checkout", {
+        token: (await newAccount()).token,
+        body: { planId: "pro" },
+        env: demoEnv(),
+      })
+    ).json<{ url: string; id: string }>();
+    await call(`${new URL(sub.url).pathname}/pay`, { method: "POST", env: demoEnv() });
+    const subThanks = await (
+      await call(`/api/billing/success?session_id=${sub.id}`, { env: demoEnv() })
+    ).text();
+    expect(subThanks).toContain("+100 tokens a month");
+    expect(subThanks).toContain("in your MyBA balance now");
+    const unknown = await (await call("/api/billing/success?session_id=cs_nope", { env: demoEnv() })).text();
+    expect(unknown).not.toContain("+");
+    expect(unknown).toContain('data-testid="billing-close"');
   });
 
   it("answers 404 for an unknown demo session", async () => {

@@ -116,6 +116,7 @@ export interface TestEvent {
 
 const unique = () => newId("evt").slice(4);
 const nowSec = () => Math.floor(Date.now() / 1000);
+export const DAY = 24 * 60 * 60;
 
 export function event(type: string, object: Record<string, unknown>, id = `evt_${unique()}`): TestEvent {
   return {
@@ -129,76 +130,15 @@ export function event(type: string, object: Record<string, unknown>, id = `evt_$
   };
 }
 
-/** A Checkout Session for a pack as Stripe sends it in checkout.session.* events. */
-export function packSession(
-  accountId: string,
-  planId: string,
-  opts: { amount?: number; paymentStatus?: string; sessionId?: string; paymentIntent?: string } = {},
-) {
-  return {
-    id: opts.sessionId ?? `cs_test_${unique()}`,
-    object: "checkout.session",
-    mode: "payment",
-    payment_status: opts.paymentStatus ?? "paid",
-    status: "complete",
-    client_reference_id: accountId,
-    metadata: { planId },
-    amount_total: opts.amount ?? 1900,
-    currency: "usd",
-    customer: null,
-    payment_intent: opts.paymentIntent ?? `pi_${unique()}`,
-    subscription: null,
-  };
-}
-
-export function charge(paymentIntent: string, amount: number, amountRefunded: number) {
-  return {
-    id: `ch_${unique()}`,
-    object: "charge",
-    amount,
-    amount_refunded: amountRefunded,
-    refunded: amountRefunded >= amount,
-    currency: "usd",
-    payment_intent: paymentIntent,
-  };
-}
-
-export function dispute(paymentIntent: string, amount: number) {
-  return {
-    id: `dp_${unique()}`,
-    object: "dispute",
-    amount,
-    currency: "usd",
-    charge: `ch_${unique()}`,
-    payment_intent: paymentIntent,
-    status: "needs_response",
-  };
-}
-
-/** An invoice.paid payload of a subscription, in the current API version's shape. */
-export function invoice(
-  accountId: string,
-  planId: string,
-  subscriptionId: string,
-  period: { start: number; end: number },
-  opts: { amount?: number; invoiceId?: string } = {},
-) {
-  return {
-    id: opts.invoiceId ?? `in_${unique()}`,
-    object: "invoice",
-    amount_paid: opts.amount ?? 1500,
-    currency: "usd",
-    customer: null,
-    billing_reason: "subscription_cycle",
-    parent: {
-      type: "subscription_details",
-      subscription_details: { subscription: subscriptionId, metadata: { accountId, planId } },
-    },
-    lines: { object: "list", data: [{ object: "line_item", period }] },
-    period_start: period.start,
-    period_end: period.start,
-  };
-}
+export {
+  charge,
+  dispute,
+  invoice,
+  invoicePayment,
+  packSession,
+  subscription,
+  subscriptionSession,
+} from "./billing-stripe-objects";
 
 export async function tokensOf(accountId: string): Promise<Tokens> {
   return wallet(env, accountId).balance();
@@ -217,5 +157,4 @@ export async function spend(accountId: string, amount: number): Promise<void> {
   if (!settled.ok) throw new Error(`settle failed: ${settled.code}`);
 }
 
-export const DAY = 24 * 60 * 60;
 export { nowSec };

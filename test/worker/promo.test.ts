@@ -1,7 +1,14 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createPromoCode, deletePromoCode, listPromoCodes, promoCodeInput } from "../../worker/billing/promo";
+import {
+  CANNOT_REDEEM,
+  createPromoCode,
+  deletePromoCode,
+  listPromoCodes,
+  promoCodeInput,
+} from "../../worker/billing/promo";
 import { db } from "../../worker/db/client";
+import { REDEEM_LIMITS } from "../../worker/routes/promo";
 import { availableOf, call, newAccount, tokensOf } from "./billing-helpers";
 
 const d = () => db(env.DB);
@@ -41,18 +48,6 @@ describe("POST /api/promo/redeem", () => {
     expect(await availableOf(acc.id)).toBe(4);
   });
 
-  it("refuses a code past its expiry", async () => {
-    const code = uniqueCode("old");
-    await createPromoCode(d(), { code, tokens: 5, expiresAt: new Date(Date.now() - 1000).toISOString() });
-    const acc = await newAccount();
-    const res = await redeem(acc.token, code);
-    expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({
-      error: { code: "invalid_request", message: expect.stringMatching(/expired/) },
-    });
-    expect(await availableOf(acc.id)).toBe(0);
-  });
-
   it("stops at max redemptions, also under concurrent redemptions by many accounts", async () => {
     const code = uniqueCode("few");
     await createPromoCode(d(), { code, tokens: 3, maxRedemptions: 2 });
@@ -62,7 +57,7 @@ describe("POST /api/promo/redeem", () => {
     const refused = results.filter((r) => r.status === 400);
     expect(refused).toHaveLength(4);
     expect(await refused[0]?.json()).toMatchObject({
-      error: { message: expect.stringMatching(/fully redeemed/) },
+      error: { code: "invalid_request", message: CANNOT_REDEEM },
     });
     const balances = await Promise.all(accounts.map((a) => tokensOf(a.id)));
     expect(balances.reduce((s, t) => s + t.available, 0)).toBe(6);
@@ -70,15 +65,68 @@ describe("POST /api/promo/redeem", () => {
     expect(listed).toMatchObject({ redemptions: 2, maxRedemptions: 2, tokens: 3 });
   });
 
-  it("answers 404 for an unknown code and a deleted one", async () => {
+  it("gives one answer for unknown, deleted, expired and used-up codes, so guessing learns nothing", async () => {
+    const expired = uniqueCode("old");
+    await createPromoCode(d(), {
+      code: expired,
+      tokens: 5,
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
+    const used = uniqueCode("used");
+    await createPromoCode(d(), { code: used, tokens: 5, maxRedemptions: 1 });
+    expect((await redeem((await newAccount()).token, used)).status).toBe(200);
+    const deleted = uniqueCode("gone");
+    await createPromoCode(d(), { code: deleted, tokens: 2 });
+    await deletePromoCode(d(), deleted.toLowerCase());
+
     const acc = await newAccount();
-    expect((await redeem(acc.token, "NO-SUCH-CODE")).status).toBe(404);
-    const code = uniqueCode("gone");
-    await createPromoCode(d(), { code, tokens: 2 });
-    await deletePromoCode(d(), code.toLowerCase());
-    const res = await redeem(acc.token, code);
-    expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ error: { code: "not_found" } });
+    const answers = [];
+    for (const code of ["NO-SUCH-CODE", deleted, expired, used]) {
+      const res = await redeem(acc.token, code);
+      answers.push({
+        status: res.status,
+        body: await res.json<{ error: { code: string; message: string } }>(),
+      });
+    }
+    const [first, ...rest] = answers;
+    expect(first).toMatchObject({
+      status: 400,
+      body: { error: { code: "invalid_request", message: CANNOT_REDEEM } },
+    });
+    for (const other of rest)
+      expect({ status: other.status, error: other.body.error }).toEqual({
+        status: first?.status,
+        error: first?.body.error,
+      });
+    expect(await availableOf(acc.id)).toBe(0);
+  });
+
+  it("limits attempts per account and per address, good codes or bad", { timeout: 30_000 }, async () => {
+    const acc = await newAccount();
+    const statuses = [];
+    for (let i = 0; i <= REDEEM_LIMITS.perAccount; i++)
+      statuses.push((await redeem(acc.token, `GUESS-${i}`)).status);
+    expect(statuses.slice(0, REDEEM_LIMITS.perAccount).every((s) => s === 400)).toBe(true);
+    const limited = await redeem(acc.token, "GUESS-LAST");
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("Retry-After")).toMatch(/^\d+$/);
+    // A real code is refused too while the account is limited, and grants nothing.
+    const code = uniqueCode("late");
+    await createPromoCode(d(), { code, tokens: 3 });
+    expect((await redeem(acc.token, code)).status).toBe(429);
+    expect(await availableOf(acc.id)).toBe(0);
+
+    // Many fresh accounts from one address share its limit.
+    const ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+    const fromIp = (token: string, c: string) =>
+      call("/api/promo/redeem", { token, body: { code: c }, headers: { "CF-Connecting-IP": ip } });
+    const accounts = await Promise.all(Array.from({ length: 4 }, () => newAccount()));
+    let refused = 0;
+    for (let i = 0; i < REDEEM_LIMITS.perAddress + 2; i++) {
+      const who = accounts[i % accounts.length];
+      if (who && (await fromIp(who.token, `IPGUESS-${i}`)).status === 429) refused++;
+    }
+    expect(refused).toBe(2);
   });
 
   it("is for signed-in, active accounts only", async () => {

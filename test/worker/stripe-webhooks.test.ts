@@ -13,10 +13,12 @@ import {
   dispute,
   event,
   invoice,
+  invoicePayment,
   newAccount,
   nowSec,
   packSession,
   spend,
+  subscriptionSession,
   type TestEvent,
   tokensOf,
   WEBHOOK_SECRET,
@@ -27,18 +29,7 @@ const paidPack = (accountId: string, planId = "professional", opts: Parameters<t
 
 /** A paid checkout of the "pro" subscription ($15.00 a month). */
 const proCheckout = (accountId: string, ids: { session: string; customer: string; subscription: string }) =>
-  event("checkout.session.completed", {
-    id: ids.session,
-    object: "checkout.session",
-    mode: "subscription",
-    payment_status: "paid",
-    client_reference_id: accountId,
-    metadata: { planId: "pro" },
-    amount_total: 1500,
-    currency: "usd",
-    customer: ids.customer,
-    subscription: ids.subscription,
-  });
+  event("checkout.session.completed", subscriptionSession(accountId, "pro", ids));
 
 /** The professional pack: 50 tokens for $19.00, paid through `paymentIntent`. */
 const buyProfessional = (accountId: string, paymentIntent: string) =>
@@ -370,12 +361,15 @@ describe("won disputes", () => {
     const pi = "pi_won_allowance";
     const start = nowSec() - DAY;
     const end = start + 30 * DAY;
-    await deliver(
-      event("invoice.paid", {
-        ...invoice(acc.id, "pro", "sub_won_allowance", { start, end }),
-        payment_intent: pi,
-      }),
+    const paid = invoice(
+      acc.id,
+      "pro",
+      "sub_won_allowance",
+      { start, end },
+      { billingReason: "subscription_create" },
     );
+    await deliver(event("invoice.paid", paid));
+    await deliver(event("invoice_payment.paid", invoicePayment(paid.id, pi)));
     const created = event("charge.dispute.created", dispute(pi, 1500));
     await deliver(created);
     expect(await availableOf(acc.id)).toBe(0);
@@ -430,7 +424,9 @@ describe("won disputes", () => {
     await expectLedgerBalanced(acc.id);
   });
 
-  it("ends the same whichever of purchase, dispute and its win arrives first", async () => {
+  it("ends the same whichever of purchase, dispute and its win arrives first", {
+    timeout: 30_000,
+  }, async () => {
     const orders = [
       ["paid", "created", "won"],
       ["won", "created", "paid"],
@@ -492,7 +488,9 @@ describe("won disputes", () => {
     await expectLedgerBalanced(acc.id);
   });
 
-  it("a refund after a won dispute takes back only what is left of the purchase, in either order", async () => {
+  it("a refund after a won dispute ends the same in either order, the dispute's shortfall included", {
+    timeout: 30_000,
+  }, async () => {
     for (const order of ["won first", "refund first"] as const) {
       const acc = await newAccount();
       const pi = `pi_won_then_refund_${order.replace(" ", "_")}`;
@@ -501,17 +499,16 @@ describe("won disputes", () => {
       await spend(acc.id, 20); // 30 of the professional pack left, the starter's 10 untouched
       const created = event("charge.dispute.created", dispute(pi, 1900));
       await deliver(created);
-      expect(await availableOf(acc.id)).toBe(10);
+      // The chargeback takes the 30 left and the shortfall from the other paid pack (decision 008).
+      expect(await availableOf(acc.id)).toBe(0);
 
       const won = closed(created, "won");
       const refund = event("charge.refunded", charge(pi, 1900, 1900));
       const events = order === "won first" ? [won, refund] : [refund, won];
       for (const e of events) await deliverTwice(e);
-      // The 30 given back go again with the full refund; the other pack keeps its 10.
-      expect(await availableOf(acc.id), order).toBe(10);
-      expect((await tokensOf(acc.id)).grants, order).toEqual([
-        expect.objectContaining({ source: "purchase", remaining: 10 }),
-      ]);
+      // The win gives back the 40 taken; the full refund takes them again: of 60 tokens
+      // bought, 50 were refunded and 20 used, so none are left that were paid for.
+      expect(await availableOf(acc.id), order).toBe(0);
       expect(await purchaseOf(pi), order).toEqual({ refunded_amount: 1900, disputed_amount: 0 });
       await expectLedgerBalanced(acc.id);
     }

@@ -1,4 +1,4 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { Db } from "../db/client";
 import { accounts, checkouts, subscriptions } from "../db/schema";
@@ -7,8 +7,9 @@ import { ApiError } from "../lib/errors";
 import { randomToken } from "../lib/ids";
 import { log } from "../lib/log";
 import { isLoopbackHost } from "../lib/loopback";
-import type { StripeEventLike } from "./events";
-import { firstPurchasePrice, type PlanRow, type Price } from "./plans";
+import type { StripeEventLike } from "./events/types";
+import { bindOffer, claimOffer, type Offer, releaseOffer } from "./first-purchase";
+import type { PlanRow } from "./plans";
 import { stripeClient } from "./stripe";
 
 type Account = typeof accounts.$inferSelect;
@@ -22,20 +23,26 @@ export const billingPaths = {
   demoPay: (id: string) => `/api/billing/demo/${id}/pay`,
 };
 
-/** The price this account pays for `plan` now: packs cost less for accounts that never paid. */
-export function priceFor(account: Pick<Account, "firstPaidAt">, plan: PlanRow): Price {
-  const price = { amount: plan.priceAmount, currency: plan.currency };
-  return plan.kind === "pack" && account.firstPaidAt === null ? firstPurchasePrice(price) : price;
+/** Who buys, and whose wallet the tokens go to: the buyer's own (its account id) or a team's. */
+export interface Buyer {
+  account: Account;
+  walletId: string;
 }
 
-/** Refuses a second subscription while one is active (cancel it first in the billing portal). */
-export async function assertCanBuy(d: Db, account: Account, plan: PlanRow): Promise<void> {
+const forTeam = (b: Buyer) => b.walletId !== b.account.id;
+
+/** Refuses a second subscription for a wallet while one is live (cancel it first in the billing portal). */
+export async function assertCanBuy(d: Db, buyer: Buyer, plan: PlanRow): Promise<void> {
   if (plan.kind !== "subscription") return;
   const active = await d.query.subscriptions.findFirst({
-    where: and(eq(subscriptions.accountId, account.id), eq(subscriptions.status, "active")),
+    where: and(
+      eq(sql`coalesce(${subscriptions.walletId}, ${subscriptions.accountId})`, buyer.walletId),
+      ne(subscriptions.status, "canceled"),
+    ),
   });
   if (active) {
-    throw new ApiError(400, "invalid_request", "This account already has an active subscription.", {
+    const whose = forTeam(buyer) ? "This team" : "This account";
+    throw new ApiError(400, "invalid_request", `${whose} already has an active subscription.`, {
       issues: [{ path: "planId", message: "Already subscribed." }],
     });
   }
@@ -50,13 +57,15 @@ export async function assertCanBuy(d: Db, account: Account, plan: PlanRow): Prom
 export async function createStripeCheckout(
   env: Env,
   d: Db,
-  account: Account,
+  buyer: Buyer,
   plan: PlanRow,
   origin: string,
 ): Promise<{ url: string; id: string }> {
+  const { account, walletId } = buyer;
   const stripe = stripeClient(env);
-  const price = priceFor(account, plan);
-  const metadata = { accountId: account.id, planId: plan.id };
+  const offer = await claimOffer(d, account, plan, { forTeam: forTeam(buyer) });
+  const { price } = offer;
+  const metadata = { accountId: account.id, planId: plan.id, walletId };
   try {
     const customer = await customerFor(stripe, d, account);
     const subscription = plan.kind === "subscription";
@@ -83,11 +92,14 @@ export async function createStripeCheckout(
       ...(subscription ? { subscription_data: { metadata } } : { payment_intent_data: { metadata } }),
       success_url: `${origin}${billingPaths.success}?session_id={CHECKOUT_SESSION_ID}`,
       cancel_url: `${origin}${billingPaths.cancel}`,
+      // A discounted session can be paid only while it holds the offer.
+      ...(offer.sessionExpiresAt ? { expires_at: Math.floor(offer.sessionExpiresAt / 1000) } : {}),
     });
     if (!session.url) throw new Error("Stripe returned a session without a URL");
-    await recordCheckout(d, { id: session.id, account, plan, price, demo: false });
+    await recordCheckout(d, { id: session.id, buyer, plan, offer, demo: false });
     return { url: session.url, id: session.id };
   } catch (error) {
+    await releaseOffer(d, account.id, offer);
     if (error instanceof ApiError) throw error;
     log("error", "stripe.checkout_failed", {
       accountId: account.id,
@@ -129,19 +141,23 @@ async function customerFor(stripe: Stripe, d: Db, account: Account): Promise<str
 
 async function recordCheckout(
   d: Db,
-  c: { id: string; account: Account; plan: PlanRow; price: Price; demo: boolean },
+  c: { id: string; buyer: Buyer; plan: PlanRow; offer: Offer; demo: boolean },
 ): Promise<void> {
   await d.insert(checkouts).values({
     id: c.id,
-    accountId: c.account.id,
+    accountId: c.buyer.account.id,
+    walletId: c.buyer.walletId,
     planId: c.plan.id,
     mode: c.plan.kind === "subscription" ? "subscription" : "payment",
-    amount: c.price.amount,
-    currency: c.price.currency,
+    amount: c.offer.price.amount,
+    currency: c.offer.price.currency,
     tokens: c.plan.tokens,
+    discounted: c.offer.discounted,
+    listAmount: c.offer.listAmount,
     demo: c.demo,
     createdAt: new Date(),
   });
+  await bindOffer(d, c.buyer.account.id, c.offer, c.id);
 }
 
 // ── demo billing ─────────────────────────────────────────────────────────
@@ -158,18 +174,22 @@ export function demoBillingAllowed(env: Env, requestUrl: string): boolean {
 
 export async function createDemoCheckout(
   d: Db,
-  account: Account,
+  buyer: Buyer,
   plan: PlanRow,
   origin: string,
 ): Promise<{ url: string; id: string }> {
   const id = `cs_demo_${randomToken(18)}`;
-  await recordCheckout(d, { id, account, plan, price: priceFor(account, plan), demo: true });
+  const offer = await claimOffer(d, buyer.account, plan, { forTeam: forTeam(buyer) });
+  await recordCheckout(d, { id, buyer, plan, offer, demo: true });
   return { url: `${origin}${billingPaths.demo(id)}`, id };
 }
 
 export async function findDemoCheckout(d: Db, id: string): Promise<CheckoutRow | undefined> {
   return d.query.checkouts.findFirst({ where: and(eq(checkouts.id, id), eq(checkouts.demo, true)) });
 }
+
+/** The invoice of a demo subscription's first period. */
+export const demoInvoiceId = (checkoutId: string) => `in_demo_${checkoutId.slice("cs_demo_".length)}`;
 
 /**
  * The events Stripe would send for a paid demo checkout. They go through the
@@ -179,7 +199,11 @@ export async function findDemoCheckout(d: Db, id: string): Promise<CheckoutRow |
 export function demoEvents(checkout: CheckoutRow): StripeEventLike[] {
   const suffix = checkout.id.slice("cs_demo_".length);
   const created = Math.floor(checkout.createdAt.getTime() / 1000);
-  const metadata = { accountId: checkout.accountId, planId: checkout.planId };
+  const metadata = {
+    accountId: checkout.accountId,
+    planId: checkout.planId,
+    walletId: checkout.walletId ?? checkout.accountId,
+  };
   const subscription = checkout.mode === "subscription" ? `sub_demo_${suffix}` : null;
   const events: StripeEventLike[] = [
     {
@@ -211,9 +235,10 @@ export function demoEvents(checkout: CheckoutRow): StripeEventLike[] {
       created,
       data: {
         object: {
-          id: `in_demo_${suffix}`,
+          id: demoInvoiceId(checkout.id),
           object: "invoice",
           amount_paid: checkout.amount,
+          billing_reason: "subscription_create",
           currency: checkout.currency,
           customer: null,
           parent: { type: "subscription_details", subscription_details: { subscription, metadata } },

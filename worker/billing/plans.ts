@@ -1,7 +1,7 @@
-import { and, asc, eq, notInArray } from "drizzle-orm";
+import { and, asc, desc, eq, notInArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
-import { plans } from "../db/schema";
+import { plans, subscriptions } from "../db/schema";
 
 /** Accounts that have never paid get this much off their first pack. */
 export const FIRST_PURCHASE_DISCOUNT_PERCENT = 20;
@@ -234,4 +234,25 @@ export async function updatePlans(d: Db, input: PlansUpdate): Promise<PlanList> 
   const [first, ...others] = statements;
   if (first) await d.batch([first, ...others]);
   return listPlans(d, { includeInactive: true });
+}
+
+/**
+ * The plan whose features spending from a wallet gets: the wallet's active
+ * subscription's, or null. For a team's wallet this is the team's own
+ * subscription (its members' personal plans do not apply); an account's plan
+ * is also kept on `accounts.plan`.
+ */
+export async function activePlanOf(d: Db, walletId: string): Promise<string | null> {
+  const row = await d
+    .select({ planId: subscriptions.planId })
+    .from(subscriptions)
+    .where(
+      and(
+        eq(sql`coalesce(${subscriptions.walletId}, ${subscriptions.accountId})`, walletId),
+        eq(subscriptions.status, "active"),
+      ),
+    )
+    .orderBy(desc(subscriptions.createdAt))
+    .get();
+  return row?.planId ?? null;
 }

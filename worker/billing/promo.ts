@@ -106,6 +106,8 @@ export async function deletePromoCode(d: Db, code: string): Promise<PromoCode> {
  * conditional statement (D1 runs statements one at a time, so the cap check
  * and the insert cannot interleave); the wallet grant is keyed by code and
  * account, so a crash between the two is healed by the next attempt.
+ * `409 already_redeemed` comes only for a code this account itself redeemed:
+ * it tells the caller nothing it did not already know.
  */
 export async function redeemPromoCode(
   env: Env,
@@ -138,14 +140,16 @@ export async function redeemPromoCode(
     return { granted: mine.tokens, tokens };
   }
 
-  const promo = await d.query.promoCodes.findFirst({ where: eq(promoCodes.code, code) });
-  if (!promo) throw notFound("The promo code");
-  const why =
-    promo.expiresAt && promo.expiresAt.getTime() <= now.getTime()
-      ? "This promo code has expired."
-      : "This promo code has been fully redeemed.";
-  throw new ApiError(400, "invalid_request", why, { issues: [{ path: "code", message: why }] });
+  // Unknown, deleted, expired and used-up codes get one answer, so trying
+  // codes tells nobody which of them exist (decision 008).
+  throw new ApiError(400, "invalid_request", CANNOT_REDEEM, {
+    issues: [{ path: "code", message: CANNOT_REDEEM }],
+  });
 }
+
+/** The one answer for every code this account cannot redeem. */
+export const CANNOT_REDEEM =
+  "This promo code cannot be redeemed. Check its spelling; it may have expired or run out.";
 
 async function grantRedemption(env: Env, d: Db, r: typeof promoRedemptions.$inferSelect): Promise<Tokens> {
   const result = await wallet(env, r.accountId).grant({

@@ -11,6 +11,13 @@ export function stripeConfigured(env: Env): boolean {
 }
 
 /**
+ * The Stripe API version the Worker speaks, pinned rather than left to the
+ * account's default: the shapes events/payload.ts reads are this version's.
+ * It is the version the pinned SDK was built for (`Stripe.API_VERSION`).
+ */
+export const STRIPE_API_VERSION = "2026-10-28.endive" as const;
+
+/**
  * A Stripe client over fetch (Node's http client does not exist on Workers),
  * pointed at `STRIPE_API_BASE` when set (the loopback fake in tests).
  */
@@ -18,6 +25,7 @@ export function stripeClient(env: Env): Stripe {
   if (!env.STRIPE_SECRET_KEY) throw new Error("STRIPE_SECRET_KEY is not set");
   const base = env.STRIPE_API_BASE ? new URL(env.STRIPE_API_BASE) : null;
   return new Stripe(env.STRIPE_SECRET_KEY, {
+    apiVersion: STRIPE_API_VERSION,
     httpClient: Stripe.createFetchHttpClient(),
     maxNetworkRetries: 2,
     timeout: 15_000,

@@ -3,27 +3,85 @@ import { Hono } from "hono";
 import { z } from "zod";
 import {
   assertCanBuy,
+  type Buyer,
   billingPaths,
   createDemoCheckout,
   createStripeCheckout,
   demoBillingAllowed,
   demoEvents,
+  demoInvoiceId,
   findDemoCheckout,
 } from "../billing/checkout";
 import { applyEvent, UnreadableEvent } from "../billing/events";
-import { cancelPage, demoPage, formatMoney, successPage } from "../billing/pages";
+import { type Confirmation, cancelPage, demoPage, formatMoney, successPage } from "../billing/pages";
 import { findPlan, listPlans, planById } from "../billing/plans";
 import { stripeConfigured, verifyEvent } from "../billing/stripe";
-import { db } from "../db/client";
-import { accounts } from "../db/schema";
+import { type Db, db } from "../db/client";
+import { accounts, checkouts, purchases } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { log } from "../lib/log";
+import { clientIp, rateLimit } from "../lib/rate-limit";
 import { bearerToken, findSession, requireActive, requireSession, requireUser } from "../lib/session";
 import { validate } from "../lib/validation";
+import { membership } from "../teams/membership";
 import { wallet } from "../wallet/client";
 
-const checkoutBody = z.object({ planId: z.string().min(1).max(40) });
+const checkoutBody = z.object({
+  planId: z.string().min(1).max(40),
+  /** Buy for this team's wallet (owners and admins). */
+  teamId: z.string().max(64).optional(),
+});
+
+/** Checkouts per hour: each one calls Stripe (a customer, a session), so a script must not be able to loop it. */
+export const CHECKOUT_LIMITS = { perAccount: 20, perAddress: 60, periodMs: 3_600_000 };
+
+const checkoutLimit = rateLimit((c) => {
+  const ip = clientIp(c);
+  const { perAccount, perAddress, periodMs } = CHECKOUT_LIMITS;
+  return [
+    { key: `checkout:acct:${c.var.session.accountId}`, limit: perAccount, periodMs },
+    ...(ip ? [{ key: `checkout:ip:${ip}`, limit: perAddress, periodMs }] : []),
+  ];
+});
+
+/**
+ * Who the checkout buys for: the caller, or a team the caller owns or
+ * administers. A non-member learns nothing of the team (404); a member may
+ * not buy for it (403).
+ */
+async function buyerFor(d: Db, account: Buyer["account"], teamId: string | undefined): Promise<Buyer> {
+  if (teamId === undefined) return { account, walletId: account.id };
+  const member = await membership(d, teamId, account.id);
+  if (!member) throw notFound("The team");
+  if (member.role !== "owner" && member.role !== "admin") {
+    throw new ApiError(403, "forbidden", "Only the team's owners and admins can buy for it.");
+  }
+  return { account, walletId: member.teamId };
+}
+
+const successQuery = z.object({ session_id: z.string().max(255).optional() });
+
+/**
+ * What the thank-you page can confirm for a session: its tokens, and whether
+ * they were granted already. The session id is the capability, as on Stripe's
+ * own page; an unknown one gets the generic text.
+ */
+async function confirmation(d: Db, sessionId: string): Promise<Confirmation | null> {
+  const checkout = await d.query.checkouts.findFirst({ where: eq(checkouts.id, sessionId) });
+  if (!checkout) return null;
+  const subscription = checkout.mode === "subscription";
+  // A pack's purchase is its session's; a demo subscription's first allowance is its demo invoice's.
+  const where = subscription
+    ? eq(purchases.invoiceId, demoInvoiceId(checkout.id))
+    : eq(purchases.checkoutSessionId, sessionId);
+  const purchase = await d.query.purchases.findFirst({ where });
+  return {
+    tokens: subscription ? checkout.tokens : (purchase?.tokens ?? checkout.tokens),
+    subscription,
+    granted: Boolean(purchase?.grantId),
+  };
+}
 
 export const billing = new Hono<AppEnv>()
   // Optional auth: a caller that never paid (or is not signed in yet) sees first-purchase prices.
@@ -49,23 +107,25 @@ export const billing = new Hono<AppEnv>()
     requireSession,
     requireUser,
     requireActive,
+    checkoutLimit,
     validate("json", checkoutBody),
     async (c) => {
-      const { planId } = c.req.valid("json");
+      const { planId, teamId } = c.req.valid("json");
       const d = db(c.env.DB);
       const [account, plan] = await Promise.all([
         d.query.accounts.findFirst({ where: eq(accounts.id, c.var.session.accountId) }),
         findPlan(d, planId),
       ]);
       if (!account) throw notFound("The account");
+      const buyer = await buyerFor(d, account, teamId);
       if (!plan) throw notFound(`The plan ${planId}`);
-      await assertCanBuy(d, account, plan);
+      await assertCanBuy(d, buyer, plan);
       const origin = new URL(c.req.url).origin;
       if (stripeConfigured(c.env)) {
-        return c.json(await createStripeCheckout(c.env, d, account, plan, origin));
+        return c.json(await createStripeCheckout(c.env, d, buyer, plan, origin));
       }
       if (demoBillingAllowed(c.env, c.req.url)) {
-        return c.json(await createDemoCheckout(d, account, plan, origin));
+        return c.json(await createDemoCheckout(d, buyer, plan, origin));
       }
       throw new ApiError(503, "unavailable", "Payments are not available right now.");
     },
@@ -103,7 +163,10 @@ export const billing = new Hono<AppEnv>()
     }
   })
 
-  .get("/billing/success", (c) => c.html(successPage()))
+  .get("/billing/success", validate("query", successQuery), async (c) => {
+    const sessionId = c.req.valid("query").session_id;
+    return c.html(successPage(sessionId ? await confirmation(db(c.env.DB), sessionId) : null));
+  })
   .get("/billing/cancel", (c) => c.html(cancelPage()))
 
   .get("/billing/demo/:id", async (c) => {
@@ -115,6 +178,7 @@ export const billing = new Hono<AppEnv>()
     return c.html(
       demoPage({
         payUrl: billingPaths.demoPay(checkout.id),
+        cancelUrl: billingPaths.cancel,
         planName: plan?.name ?? checkout.planId,
         tokens: checkout.tokens,
         amount: formatMoney(checkout.amount, checkout.currency),

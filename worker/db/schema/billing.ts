@@ -30,12 +30,17 @@ export const checkouts = sqliteTable(
   {
     id: text().primaryKey(), // Stripe's cs_… or cs_demo_…
     accountId: text().notNull(),
+    /** The wallet the purchase goes to: the buyer's account id, or the team id it buys for. */
+    walletId: text(),
     planId: text().notNull(),
     mode: text({ enum: ["payment", "subscription"] }).notNull(),
     amount: integer().notNull(),
     currency: text().notNull(),
     /** The plan's tokens when the session was made: what the buyer was shown. */
     tokens: integer().notNull(),
+    /** Offered at the first-purchase price; `listAmount` is the full price it was taken from. */
+    discounted: integer({ mode: "boolean" }).notNull().default(false),
+    listAmount: integer(),
     demo: integer({ mode: "boolean" }).notNull().default(false),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
   },
@@ -51,7 +56,10 @@ export const purchases = sqliteTable(
   "purchases",
   {
     id: text().primaryKey(), // pur_…
+    /** Who paid. */
     accountId: text().notNull(),
+    /** Whose wallet the tokens went to (the account, or a team); null on rows older than teams: the account. */
+    walletId: text(),
     planId: text().notNull(),
     kind: text({ enum: ["pack", "allowance"] }).notNull(),
     checkoutSessionId: text(),
@@ -73,6 +81,10 @@ export const purchases = sqliteTable(
     /** Highest cumulative `amount_refunded` seen, and the disputed amount (minor units). */
     refundedAmount: integer().notNull().default(0),
     disputedAmount: integer().notNull().default(0),
+    /** An allowance's invoice `billing_reason`: a proration (`subscription_update`) never carries over. */
+    billingReason: text(),
+    /** Paid at the first-purchase price: at most one such purchase per account (decision 008). */
+    discounted: integer({ mode: "boolean" }).notNull().default(false),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
   },
   (t) => [
@@ -84,15 +96,24 @@ export const purchases = sqliteTable(
   ],
 );
 
-/** Stripe subscriptions by their id; a canceled one grants no further allowances. */
+export const SUBSCRIPTION_STATUSES = ["active", "past_due", "unpaid", "canceled"] as const;
+
+/**
+ * Stripe subscriptions by their id; a canceled one grants no further
+ * allowances, and only an `active` one gives its plan's features.
+ */
 export const subscriptions = sqliteTable(
   "subscriptions",
   {
     id: text().primaryKey(), // sub_…
     accountId: text().notNull(),
+    /** The wallet its allowances go to (the account, or a team); null: the account. */
+    walletId: text(),
     planId: text().notNull(),
     customerId: text(),
-    status: text({ enum: ["active", "canceled"] }).notNull(),
+    status: text({ enum: SUBSCRIPTION_STATUSES }).notNull(),
+    /** `created` of the subscription event that set `status`: an older event never overrides a newer one. */
+    statusAt: integer(),
     canceledAt: integer({ mode: "timestamp_ms" }),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
   },
@@ -122,6 +143,15 @@ export const stripeEvents = sqliteTable(
     reversedTo: integer(),
     /** Tokens this event took back. */
     debited: integer(),
+    /**
+     * A chargeback's tokens still to take (held by generations when it ran,
+     * decision 008), and how many collection attempts were made: the key of
+     * the next one, so a retried attempt replays instead of taking twice.
+     */
+    owed: integer().notNull().default(0),
+    owedAttempts: integer().notNull().default(0),
+    /** The invoice of an `invoice_payment.paid` event: links a subscription payment to its payment intent. */
+    invoiceId: text(),
     /** The dispute (du_…) of a `charge.dispute.*` event: a won dispute finds its chargeback by it. */
     disputeId: text(),
     /** The wallet grant this event made: a won dispute's restored tokens, which later refunds may take back. */
@@ -130,8 +160,23 @@ export const stripeEvents = sqliteTable(
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
     processedAt: integer({ mode: "timestamp_ms" }),
   },
-  (t) => [index("stripe_events_deferred_idx").on(t.paymentIntentId, t.status)],
+  (t) => [
+    index("stripe_events_deferred_idx").on(t.paymentIntentId, t.status),
+    index("stripe_events_invoice_idx").on(t.invoiceId),
+  ],
 );
+
+/**
+ * The first-purchase price on offer to an account: one open offer at a time,
+ * claimed atomically when a discounted checkout is created and held until
+ * that session has expired, so several checkouts opened before the first
+ * payment cannot all carry the discount (decision 008).
+ */
+export const firstPurchaseOffers = sqliteTable("first_purchase_offers", {
+  accountId: text().primaryKey(),
+  checkoutId: text(),
+  expiresAt: integer({ mode: "timestamp_ms" }).notNull(),
+});
 
 /** Promo codes, stored upper-case (redemption is case-insensitive). */
 export const promoCodes = sqliteTable("promo_codes", {
