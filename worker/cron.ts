@@ -1,10 +1,10 @@
-import { drivePendingEvents } from "../billing/events";
-import type { Env } from "../env";
-import { log } from "../lib/log";
-import { pruneRateLimits } from "../lib/rate-limit";
-import { CHARGE_UNCONFIRMED, HOLD_TTL_MS } from "../routes/generate";
-import { wallet } from "../wallet/client";
-import { reconcile } from "../wallet/reconcile";
+import { drivePendingEvents } from "./billing/events";
+import type { Env } from "./env";
+import { log } from "./lib/log";
+import { pruneRateLimits } from "./lib/rate-limit";
+import { CHARGE_UNCONFIRMED, HOLD_TTL_MS } from "./routes/generate";
+import { wallet } from "./wallet/client";
+import { reconcile } from "./wallet/reconcile";
 
 /** A generation still pending this long after it began has lost its Worker; its hold is overdue. */
 const STALE_GENERATION_MS = 2 * HOLD_TTL_MS;
