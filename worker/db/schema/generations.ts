@@ -6,6 +6,8 @@ export const generations = sqliteTable(
   {
     id: text().primaryKey(), // gen_…
     accountId: text().notNull(),
+    /** The wallet that paid: null = the caller's own, otherwise the team id (contracts §3). */
+    walletId: text(),
     idempotencyKey: text().notNull(),
     /** SHA-256 of the request body, to refuse a reused key with another body. */
     requestHash: text().notNull(),

@@ -6,3 +6,5 @@ export * from "./generations";
 export * from "./ledger";
 export * from "./pricing";
 export * from "./rate-limits";
+export * from "./reconcile";
+export * from "./stats";
