@@ -18,7 +18,9 @@ const PARALLEL = 8;
  * wallets' own alarms, then the ledger check. Each wallet's alarm already voids
  * overdue holds, expires grants and retries its D1 outbox; the cron sweeps the
  * wallets where D1 says a hold is overdue (an alarm that never ran), then
- * reconciles every wallet and logs the result for Workers Logs to alert on.
+ * reconciles the wallets that changed since their last clean check plus a
+ * rotating sample of the rest (worker/wallet/reconcile.ts), and logs the
+ * result for Workers Logs to alert on.
  * Housekeeping rides along: Stripe events whose wallet step failed after
  * Stripe stopped redelivering them are finished, and drained rate-limit rows
  * are dropped; a failure there is logged in the line and does not stop the
@@ -37,6 +39,8 @@ export async function runScheduled(env: Env, now = Date.now()) {
   log(result.ok ? "info" : "error", "cron.reconcile", {
     ok: result.ok,
     accounts: result.accounts,
+    changed: result.changed,
+    sampled: result.sampled,
     mismatches: result.mismatches,
     errors: result.errors,
     pending: result.pending,
