@@ -78,9 +78,9 @@ describe("reconcile in proportion to change", () => {
       .run();
     expect(mine(await reconcile(env, { sample: 0 }), "acc_sampled_4")).toEqual([]);
 
-    const clean = await env.DB.prepare("SELECT count(*) AS n FROM wallet_checks WHERE dirty = 0").first<{
-      n: number;
-    }>("n");
+    const clean = await env.DB.prepare(
+      "SELECT count(*) AS n FROM wallet_checks WHERE dirty = 0",
+    ).first<number>("n");
     let found = 0;
     for (let run = 0; run < Math.ceil((clean ?? 0) / 2) && !found; run++) {
       const r = await reconcile(env, { sample: 2 });

@@ -43,8 +43,12 @@ const PARALLEL = 8;
  * so a wallet whose object changed without D1 hearing of it is still found.
  */
 export const SAMPLE = 20;
-/** Changed wallets checked per run; the rest stay marked for the next one. */
-const CHANGED_LIMIT = 20_000;
+/**
+ * Changed wallets checked per run; the rest stay marked for the next one. A
+ * check is one D1 query and D1 allows 1,000 per Worker invocation, so a run
+ * stays well inside it (docs/capacity.md).
+ */
+const CHANGED_LIMIT = 400;
 /** Statements per D1 batch when recording results. */
 const BATCH = 100;
 /** D1's clock in ms, the one the marking triggers use (no skew against the Worker's). */
@@ -223,21 +227,26 @@ async function checkWallet(env: Env, walletId: string) {
   const snap = await stub.audit();
   const syncedThrough = snap.unsynced[0] ? snap.unsynced[0].seq - 1 : snap.seq;
 
-  const head = await env.DB.prepare(
-    "SELECT coalesce(sum(amount), 0) AS sum, count(*) AS n FROM ledger_entries WHERE wallet_id = ? AND seq <= ?",
-  )
-    .bind(walletId, syncedThrough)
-    .first<{ sum: number; n: number }>();
-  const { results: tail } = await env.DB.prepare(
-    "SELECT seq, id, amount FROM ledger_entries WHERE wallet_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+  // One D1 query per wallet (D1 allows 1,000 per invocation): the synced
+  // prefix's sum and count (the row with no seq), then the rows after it.
+  const { results } = await env.DB.prepare(
+    `SELECT NULL AS seq, NULL AS id, coalesce(sum(amount), 0) AS amount, count(*) AS n
+       FROM ledger_entries WHERE wallet_id = ?1 AND seq <= ?2
+     UNION ALL
+     SELECT * FROM (SELECT seq, id, amount, NULL AS n FROM ledger_entries
+       WHERE wallet_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)`,
   )
     .bind(walletId, syncedThrough, TAIL_LIMIT)
-    .all<{ seq: number; id: string; amount: number }>();
+    .all<{ seq: number | null; id: string | null; amount: number; n: number | null }>();
+  const head = results.find((r) => r.seq === null);
+  const tail = results.flatMap((r) =>
+    r.seq === null ? [] : [{ seq: r.seq, id: r.id ?? "", amount: r.amount }],
+  );
 
   const foreign = new Set(
     tail.length ? (await stub.audit({ check: tail.map(({ seq, id }) => ({ seq, id })) })).unknown : [],
   );
-  let ledger = head?.sum ?? 0;
+  let ledger = head?.amount ?? 0;
   let pendingSum = 0;
   const inD1 = new Set<number>();
   for (const row of tail) {
