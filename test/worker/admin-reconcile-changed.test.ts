@@ -38,6 +38,25 @@ describe("reconcile in proportion to change", () => {
     expect(await reconcile(env, { sample: 0 })).toMatchObject({ ok: true, changed: 0 });
   });
 
+  it("keeps agreeing as a verified wallet grows, adding only its new entries each time", async () => {
+    const w = await busyWallet("acc_changed_growing");
+    for (let round = 0; round < 4; round++) {
+      const h = await w.reserve({ key: `grow${round}`, amount: 1, ttlMs: 60_000 });
+      if (!h.ok) throw new Error(h.code);
+      await w.settle({ holdId: h.holdId, amount: 1, description: "Usage" });
+      expect(await reconcile(env, { sample: 0 })).toMatchObject({ ok: true, changed: 1 });
+    }
+    // An old entry edited after all those clean checks: the next one sums everything again.
+    await env.DB.prepare("UPDATE ledger_entries SET amount = amount - 1 WHERE wallet_id = ? AND seq = 1")
+      .bind(w.id)
+      .run();
+    expect(mine(await reconcile(env, { sample: 0 }), w.id)).toEqual([w.id]);
+    await env.DB.prepare("UPDATE ledger_entries SET amount = amount + 1 WHERE wallet_id = ? AND seq = 1")
+      .bind(w.id)
+      .run();
+    expect(mine(await reconcile(env, { sample: 0 }), w.id)).toEqual([]);
+  });
+
   it("finds a row planted in, edited in or deleted from a wallet it had already verified", async () => {
     expect(await reconcile(env, { sample: 0 })).toMatchObject({ ok: true, changed: 0 });
     await plant("acc_changed_a", 99, 50);

@@ -59,6 +59,8 @@ interface Target {
   walletId: string;
   accountId: string;
   sampled: boolean;
+  /** Where the last clean check left D1's sum, when nothing was edited or deleted since. */
+  verified?: { seq: number; sum: number };
 }
 
 /**
@@ -109,9 +111,9 @@ export async function reconcile(env: Env, opts: ReconcileOptions = {}): Promise<
   const marks: D1PreparedStatement[] = [];
   for (let i = 0; i < targets.length; i += PARALLEL) {
     await Promise.all(
-      targets.slice(i, i + PARALLEL).map(async ({ walletId, accountId, sampled }) => {
+      targets.slice(i, i + PARALLEL).map(async ({ walletId, accountId, sampled, verified }) => {
         try {
-          const r = await checkWallet(env, walletId);
+          const r = await checkWallet(env, walletId, verified);
           out.pending += r.pending;
           if (!r.ok) {
             out.mismatches.push({
@@ -122,7 +124,7 @@ export async function reconcile(env: Env, opts: ReconcileOptions = {}): Promise<
             });
             marks.push(markDirty(env, walletId));
           } else if (r.pending === 0 && !sampled) {
-            marks.push(markClean(env, walletId, r.seq, started));
+            marks.push(markClean(env, walletId, r.seq, r.wallet, started));
           }
         } catch (error) {
           out.errors.push({ accountId, message: String(error) });
@@ -152,7 +154,7 @@ async function everyWallet(env: Env) {
        WHERE wallet_id NOT IN (SELECT id FROM wallets) AND wallet_id NOT IN (SELECT wallet_id FROM wallet_checks)`,
     ),
   ]);
-  const targets = [...(checks?.results ?? []), ...(rest?.results ?? [])].map((t) => ({
+  const targets: Target[] = [...(checks?.results ?? []), ...(rest?.results ?? [])].map((t) => ({
     walletId: t.walletId,
     accountId: t.accountId,
     sampled: false,
@@ -175,10 +177,14 @@ async function changedAndSample(env: Env, sample: number) {
     walletId: string;
     accountId: string;
     now: number;
+    verifiedSeq: number;
+    verifiedSum: number;
+    tampered: number;
   }>([
     env.DB.prepare(`SELECT ${D1_NOW} AS now`),
     env.DB.prepare(
-      `SELECT ${TARGET_COLUMNS} FROM wallet_checks c LEFT JOIN wallets w ON w.id = c.wallet_id
+      `SELECT ${TARGET_COLUMNS}, c.verified_seq AS verifiedSeq, c.verified_sum AS verifiedSum, c.tampered
+       FROM wallet_checks c LEFT JOIN wallets w ON w.id = c.wallet_id
        WHERE c.dirty = 1 LIMIT ?1`,
     ).bind(CHANGED_LIMIT),
     clean(true),
@@ -194,7 +200,13 @@ async function changedAndSample(env: Env, sample: number) {
       .run();
   }
   const targets: Target[] = [
-    ...(dirty?.results ?? []).map((t) => ({ walletId: t.walletId, accountId: t.accountId, sampled: false })),
+    // A changed wallet adds its new entries to the verified sum; the sample sums everything.
+    ...(dirty?.results ?? []).map((t) => ({
+      walletId: t.walletId,
+      accountId: t.accountId,
+      sampled: false,
+      ...(t.verifiedSeq > 0 && !t.tampered ? { verified: { seq: t.verifiedSeq, sum: t.verifiedSum } } : {}),
+    })),
     ...picked.map((t) => ({ walletId: t.walletId, accountId: t.accountId, sampled: true })),
   ];
   return { started: now?.results[0]?.now ?? 0, targets };
@@ -205,13 +217,15 @@ async function changedAndSample(env: Env, sample: number) {
  * again after the run began or D1 already has entries past `seq` (those are
  * the next run's to check).
  */
-function markClean(env: Env, walletId: string, seq: number, started: number) {
+function markClean(env: Env, walletId: string, seq: number, sum: number, started: number) {
   return env.DB.prepare(
-    `INSERT INTO wallet_checks (wallet_id, dirty, marked_at, verified_seq, verified_at) VALUES (?1, 0, 0, ?2, ?3)
-     ON CONFLICT DO UPDATE SET dirty = 0, verified_seq = excluded.verified_seq, verified_at = excluded.verified_at
-     WHERE marked_at <= ?4
+    `INSERT INTO wallet_checks (wallet_id, dirty, marked_at, verified_seq, verified_sum, verified_at, tampered)
+     VALUES (?1, 0, 0, ?2, ?3, ?4, 0)
+     ON CONFLICT DO UPDATE SET dirty = 0, tampered = 0, verified_seq = excluded.verified_seq,
+       verified_sum = excluded.verified_sum, verified_at = excluded.verified_at
+     WHERE marked_at <= ?5
        AND NOT EXISTS (SELECT 1 FROM ledger_entries WHERE wallet_id = ?1 AND seq > ?2)`,
-  ).bind(walletId, seq, Date.now(), started);
+  ).bind(walletId, seq, sum, Date.now(), started);
 }
 
 /** Keeps a wallet that failed its check in the changed set, so every run looks at it again. */
@@ -222,21 +236,25 @@ function markDirty(env: Env, walletId: string) {
   ).bind(walletId);
 }
 
-async function checkWallet(env: Env, walletId: string) {
+async function checkWallet(env: Env, walletId: string, verified?: { seq: number; sum: number }) {
   const stub = env.WALLET.get(env.WALLET.idFromName(walletId));
   const snap = await stub.audit();
   const syncedThrough = snap.unsynced[0] ? snap.unsynced[0].seq - 1 : snap.seq;
 
+  // Entries up to a verified seq were summed by a clean check and nothing has
+  // edited or deleted one since (the triggers would have said), so only the
+  // newer ones are read: a long-lived wallet costs what changed, not its history.
+  const base = verified && verified.seq <= syncedThrough ? verified : { seq: 0, sum: 0 };
   // One D1 query per wallet (D1 allows 1,000 per invocation): the synced
-  // prefix's sum and count (the row with no seq), then the rows after it.
+  // prefix's sum and count past the base (the row with no seq), then the rows after it.
   const { results } = await env.DB.prepare(
     `SELECT NULL AS seq, NULL AS id, coalesce(sum(amount), 0) AS amount, count(*) AS n
-       FROM ledger_entries WHERE wallet_id = ?1 AND seq <= ?2
+       FROM ledger_entries WHERE wallet_id = ?1 AND seq > ?4 AND seq <= ?2
      UNION ALL
      SELECT * FROM (SELECT seq, id, amount, NULL AS n FROM ledger_entries
        WHERE wallet_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)`,
   )
-    .bind(walletId, syncedThrough, TAIL_LIMIT)
+    .bind(walletId, syncedThrough, TAIL_LIMIT, base.seq)
     .all<{ seq: number | null; id: string | null; amount: number; n: number | null }>();
   const head = results.find((r) => r.seq === null);
   const tail = results.flatMap((r) =>
@@ -246,7 +264,7 @@ async function checkWallet(env: Env, walletId: string) {
   const foreign = new Set(
     tail.length ? (await stub.audit({ check: tail.map(({ seq, id }) => ({ seq, id })) })).unknown : [],
   );
-  let ledger = head?.amount ?? 0;
+  let ledger = base.sum + (head?.amount ?? 0);
   let pendingSum = 0;
   const inD1 = new Set<number>();
   for (const row of tail) {
@@ -265,7 +283,7 @@ async function checkWallet(env: Env, walletId: string) {
   }
   const ok =
     foreign.size === 0 &&
-    (head?.n ?? 0) === syncedThrough && // a synced entry deleted from D1
+    base.seq + (head?.n ?? 0) === syncedThrough && // a synced entry deleted from D1
     snap.entriesSum === snap.balance && // the wallet agrees with its own entries
     ledger + pendingSum === snap.balance;
   return { ok, ledger, wallet: snap.balance, pending, seq: snap.seq };

@@ -13,8 +13,12 @@ export const walletChecks = sqliteTable("wallet_checks", {
   dirty: integer().notNull().default(1),
   /** D1's clock when dirty was last set: a check started before it does not clear it. */
   markedAt: integer().notNull().default(0),
-  /** The wallet's last seq at the last clean check (0: never verified). */
+  /** The wallet's last seq at the last clean check (0: never verified)… */
   verifiedSeq: integer().notNull().default(0),
+  /** …and what D1's entries up to it summed to, so the next check adds only newer ones. */
+  verifiedSum: integer().notNull().default(0),
+  /** 1 once an entry was edited or deleted since: the next check sums everything again. */
+  tampered: integer().notNull().default(0),
   verifiedAt: integer({ mode: "timestamp_ms" }),
 });
 
