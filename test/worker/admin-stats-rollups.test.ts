@@ -226,4 +226,22 @@ describe("stats from the daily rollups", () => {
     expect(await rowsRead()).toBe(7);
     expect((await computeStats(env.DB, 7, now)).usage.bySite["rows-site"]?.generations).toBe(770);
   });
+
+  it("cost a generation's insert and settle at most 6 D1 rows more than the rows themselves", async () => {
+    const insert = await env.DB.prepare(
+      `INSERT INTO generations (id, account_id, idempotency_key, request_hash, site, feature, issue_type, prompt,
+         status, created_at)
+       VALUES ('gen_cost', 'acc_cost', 'gen_cost', 'h', 'jira', 'generate', 'bug', 'p', 'pending', ?1)`,
+    )
+      .bind(now)
+      .run();
+    const settle = await env.DB.prepare(
+      `UPDATE generations SET status = 'succeeded', charged = 2, latency_ms = 1234, first_delta_ms = 300,
+         cost_usd = 0.0001, model = 'm' WHERE id = 'gen_cost'`,
+    ).run();
+    // Without the rollups: 5 (the row and its four indexes) and 1 (the row).
+    const written = (insert.meta.rows_written ?? 0) + (settle.meta.rows_written ?? 0);
+    expect(written).toBeGreaterThanOrEqual(6);
+    expect(written).toBeLessThanOrEqual(6 + 6);
+  });
 });
