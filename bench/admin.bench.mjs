@@ -1,32 +1,44 @@
-// Admin reads at scale: how long reconcile, stats and account search take
-// against `wrangler dev` with a realistic amount of data.
+// Admin reads at scale (issue 18): costs that follow the work, not the history.
 //
 // Starts its own Worker (temp --persist-to, dev routes on, an admin token),
-// seeds ACCOUNTS accounts and GENERATIONS generations spread over 60 days
-// straight into local D1, gives WALLETS of the accounts a wallet (a grant and
-// a few charges each, through the dev routes), then times:
-//   GET /admin/reconcile          every wallet checked against D1
-//   GET /admin/stats?days=30|7    the dashboard's figures
-//   GET /admin/accounts?query=    a search by part of an email
-//   GET /admin/accounts/:id       one account's detail
-// Each figure is the median of RUNS calls, plus ms per wallet for reconcile.
-// Reconcile must answer ok (the seeded ledger is consistent).
+// seeds ACCOUNTS accounts and SMALL generations inside a 30-day window straight
+// into local D1 (wrangler d1 execute; D1's triggers keep the stats rollups as
+// the rows land), then measures:
+//   stats      GET /admin/stats?days=30 with SMALL and with LARGE generations in
+//              the window (the rest seeded while the Worker runs): time ratio, target ≤ 1.2
+//   reconcile  WALLETS wallets (a dev grant each); after a clean run, CHANGED of
+//              them change (a dev charge) and one gets a forged ledger row; the
+//              next run (changed + sample) against a full pass (?full=1):
+//              target ≤ 5 %, and the forged row must be found
+//   bytes      D1's size (page_count × page_size) before and after API_GENERATIONS
+//              real generations through /api/generate (mock model): bytes per
+//              generation, target ≤ 300; and the same for the seeded rows,
+//              which carry no ticket text (what the metadata alone costs)
+//   search     GET /admin/accounts?query= and /admin/accounts/:id as before
+// Each time is the median of RUNS calls unless said. The last line sums it up.
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { offlineEnv, run } from "../scripts/lib.mjs";
 import { startLocalWorker } from "../scripts/local-worker.mjs";
 
-const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 20_000);
-const GENERATIONS = Number(process.env.BENCH_GENERATIONS ?? 50_000);
-const WALLETS = Number(process.env.BENCH_WALLETS ?? 200);
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 5_000);
+const SMALL = Number(process.env.BENCH_GENERATIONS ?? 25_000);
+const LARGE = Number(process.env.BENCH_GENERATIONS_LARGE ?? 250_000);
+const WALLETS = Number(process.env.BENCH_WALLETS ?? 2_000);
+const CHANGED = 20;
+const API_GENERATIONS = Number(process.env.BENCH_API_GENERATIONS ?? 40);
+/** Accounts the API generations are spread over, to stay under the per-account rate limit. */
+const API_ACCOUNTS = 4;
 const RUNS = 5;
 const TOKEN = "bench-admin-token";
 const DAY = 86_400_000;
-
-const _sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Days back the seeded generations spread over: all inside a 30-day window. */
+const SPREAD_DAYS = 29;
 
 const id = (i) => `acc_bench${String(i).padStart(8, "0")}`;
 
-/** Accounts and generations in two statements: a recursive CTE makes the rows inside SQLite. */
-function seedSql(now) {
+function accountsSql(now) {
   return `
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${ACCOUNTS - 1})
 INSERT INTO accounts (id, kind, email, visitor_id, status, created_at)
@@ -35,8 +47,13 @@ SELECT 'acc_bench' || printf('%08d', i),
        CASE WHEN i % 3 = 0 THEN 'user' || i || '@bench.example' END,
        CASE WHEN i % 3 != 0 THEN 'visitor-' || i END,
        'active', ${now} - (i % 60) * ${DAY}
-FROM n;
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${GENERATIONS - 1})
+FROM n;`;
+}
+
+/** Generations [from, to) made inside SQLite by a recursive CTE; each settles as the route does. */
+function generationsSql(now, from, to) {
+  return `
+WITH RECURSIVE n(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM n WHERE i < ${to - 1})
 INSERT INTO generations (id, account_id, idempotency_key, request_hash, site, feature, issue_type, prompt,
   model, status, held, charged, latency_ms, first_delta_ms, created_at)
 SELECT 'gen_bench' || printf('%08d', i), 'acc_bench' || printf('%08d', i % ${ACCOUNTS}), 'k' || i, 'h',
@@ -45,14 +62,45 @@ SELECT 'gen_bench' || printf('%08d', i), 'acc_bench' || printf('%08d', i % ${ACC
        'bug', 'Login fails', 'openai/gpt-oss-20b',
        CASE WHEN i % 20 = 0 THEN 'failed' ELSE 'succeeded' END,
        1, CASE WHEN i % 20 = 0 THEN 0 ELSE 1 END, 200 + (i * 37) % 3000, 100 + (i * 13) % 900,
-       ${now} - (i % 60) * ${DAY} - (i % 1000) * 1000
+       ${now} - (i % ${SPREAD_DAYS}) * ${DAY} - (i % 1000) * 1000
 FROM n;`;
 }
 
-async function call(url, path, { body, admin = false } = {}) {
+function d1Execute(persist, sql) {
+  return run("wrangler", ["d1", "execute", "DB", "--local", "--persist-to", persist, "--command", sql], {
+    stdio: "ignore",
+    env: { ...offlineEnv, CI: "true" },
+  });
+}
+
+/** D1's logical size: pages in use, WAL included (the main file alone lags behind the WAL). */
+function dbBytes(persist) {
+  const dir = join(persist, "v3", "d1", "miniflare-D1DatabaseObject");
+  const file = readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--no-warnings",
+      "-e",
+      `const { DatabaseSync } = require("node:sqlite");
+       const db = new DatabaseSync(${JSON.stringify(join(dir, file))}, { readOnly: true });
+       const pages = db.prepare("PRAGMA page_count").get().page_count;
+       const size = db.prepare("PRAGMA page_size").get().page_size;
+       const free = db.prepare("PRAGMA freelist_count").get().freelist_count;
+       console.log((pages - free) * size);`,
+    ],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`reading the D1 file failed: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+async function call(url, path, { body, admin = false, token, key } = {}) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (admin) headers.Authorization = `Bearer ${TOKEN}`;
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (key) headers["Idempotency-Key"] = key;
   const res = await fetch(`${url}${path}`, {
     method: body === undefined ? "GET" : "POST",
     headers,
@@ -63,11 +111,12 @@ async function call(url, path, { body, admin = false } = {}) {
   return JSON.parse(text);
 }
 
-/** Median wall time of RUNS admin GETs, and the last answer. */
-async function timed(url, path) {
+/** Median wall time of `runs` admin GETs after one untimed warm-up (several runs only), and the last answer. */
+async function timed(url, path, runs = RUNS) {
   const times = [];
   let last;
-  for (let i = 0; i < RUNS; i++) {
+  if (runs > 1) await call(url, path, { admin: true });
+  for (let i = 0; i < runs; i++) {
     const t = performance.now();
     last = await call(url, path, { admin: true });
     times.push(performance.now() - t);
@@ -76,70 +125,127 @@ async function timed(url, path) {
   return { ms: times[Math.floor(times.length / 2)], last };
 }
 
-const seedStarted = performance.now();
-const { url, stop } = await startLocalWorker({
+async function inParallel(n, width, fn) {
+  for (let i = 0; i < n; i += width) {
+    await Promise.all(Array.from({ length: Math.min(width, n - i) }, (_, j) => fn(i + j)));
+  }
+}
+
+const seconds = (t) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
+const now = Date.now();
+let started = performance.now();
+const { url, persist, stop } = await startLocalWorker({
   bundled: true,
-  vars: { AUTH_DEV_LOGIN: "true", ADMIN_TOKEN: TOKEN },
+  vars: { AUTH_DEV_LOGIN: "true", ADMIN_TOKEN: TOKEN, LOG_LEVEL: "warn" },
   seed: async (persist) => {
-    await run(
-      "wrangler",
-      ["d1", "execute", "DB", "--local", "--persist-to", persist, "--command", seedSql(Date.now())],
-      {
-        stdio: "ignore",
-        env: { ...offlineEnv, CI: "true" },
-      },
-    );
-    console.log(
-      `seeded ${ACCOUNTS} accounts and ${GENERATIONS} generations in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
-    );
+    await d1Execute(persist, accountsSql(now) + generationsSql(now, 0, SMALL));
+    console.log(`seeded ${ACCOUNTS} accounts and ${SMALL} generations in ${seconds(started)}`);
   },
 });
 try {
-  const seedStarted = performance.now();
-  for (let i = 0; i < WALLETS; i += 16) {
-    await Promise.all(
-      Array.from({ length: Math.min(16, WALLETS - i) }, async (_, j) => {
-        const w = id((i + j) * 3);
-        await call(url, `/__dev/wallets/${w}/grant`, { body: { amount: 50, key: `seed-${w}` } });
-        for (let k = 0; k < 3; k++) {
-          await call(url, `/__dev/wallets/${w}/charge`, { body: { amount: 1, key: `seed-${w}-${k}` } });
-        }
-      }),
-    );
+  const rows = [];
+  const stats = async (n) => {
+    const s = await timed(url, "/admin/stats?days=30");
+    if (s.last.usage.generations !== n) throw new Error(`stats saw ${s.last.usage.generations}, not ${n}`);
+    rows.push([`GET /admin/stats?days=30`, s.ms, `${n} generations in the window`]);
+    console.log(`  stats with ${n} generations: ${s.ms.toFixed(1)} ms`);
+    return s.ms;
+  };
+  const statsSmall = await stats(SMALL);
+
+  started = performance.now();
+  const before = dbBytes(persist);
+  for (let from = SMALL; from < LARGE; from += 75_000) {
+    await d1Execute(persist, generationsSql(now, from, Math.min(LARGE, from + 75_000)));
   }
-  console.log(
-    `seeded ${WALLETS} wallets (1 grant + 3 charges each) in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
+  const seededBytes = (dbBytes(persist) - before) / (LARGE - SMALL);
+  console.log(`  D1 bytes per seeded generation (no ticket text): ${seededBytes.toFixed(0)}`);
+  console.log(`seeded ${LARGE - SMALL} more generations in ${seconds(started)}`);
+  const statsLarge = await stats(LARGE);
+  const statsRatio = statsLarge / statsSmall;
+
+  // Reconcile: every wallet verified once, then CHANGED of them change.
+  started = performance.now();
+  await inParallel(WALLETS, 16, (i) =>
+    call(url, `/__dev/wallets/${id(i)}/grant`, { body: { amount: 50, key: `seed-${i}` } }),
   );
+  console.log(`seeded ${WALLETS} wallets (a grant each) in ${seconds(started)}`);
+  const first = await timed(url, "/admin/reconcile", 1);
+  if (!first.last.ok) throw new Error(`reconcile not ok: ${JSON.stringify(first.last).slice(0, 300)}`);
+  const full = await timed(url, "/admin/reconcile?full=1", 1);
+  if (!full.last.ok || full.last.accounts < WALLETS) throw new Error("the full pass missed wallets");
+  rows.push(["GET /admin/reconcile?full=1", full.ms, `${full.last.accounts} wallets, all checked`]);
+  console.log(`  reconcile: first run ${first.ms.toFixed(0)} ms, full pass ${full.ms.toFixed(0)} ms`);
 
-  const rec = await timed(url, "/admin/reconcile");
-  if (!rec.last.ok) throw new Error(`reconcile not ok: ${JSON.stringify(rec.last).slice(0, 300)}`);
-  const stats30 = await timed(url, "/admin/stats?days=30");
-  const stats7 = await timed(url, "/admin/stats?days=7");
+  const changed = Array.from({ length: CHANGED }, (_, i) => id(Math.floor((i * WALLETS) / CHANGED) + 7));
+  await inParallel(CHANGED, 10, (i) =>
+    call(url, `/__dev/wallets/${changed[i]}/charge`, { body: { amount: 1, key: `change-${i}` } }),
+  );
+  const forged = changed[CHANGED / 2];
+  await d1Execute(
+    persist,
+    `INSERT INTO ledger_entries (id, wallet_id, seq, type, amount, balance_after, description, created_at)
+     VALUES ('txn_forged', '${forged}', 1000, 'grant', 500, 550, 'forged', ${now})`,
+  );
+  const incremental = await timed(url, "/admin/reconcile", 1);
+  const r = incremental.last;
+  const found = r.mismatches.map((m) => m.accountId);
+  if (found.length !== 1 || found[0] !== forged) throw new Error(`expected ${forged} only, got ${found}`);
+  rows.push([
+    "GET /admin/reconcile",
+    incremental.ms,
+    `${r.accounts} wallets (${r.changed} changed, ${r.sampled} sampled), forged row found`,
+  ]);
+  const reconcileRatio = incremental.ms / full.ms;
+
+  // Bytes per generation through the API: what a real ticket costs D1.
+  const logins = [];
+  for (let i = 0; i < API_ACCOUNTS; i++) {
+    const login = await call(url, "/auth/dev-login", { body: { email: `bytes-${i}-${now}@bench.example` } });
+    await call(url, `/__dev/wallets/${login.account.id}/grant`, { body: { amount: 100_000 } });
+    logins.push(login);
+  }
+  const sizeBefore = dbBytes(persist);
+  started = performance.now();
+  await inParallel(API_GENERATIONS, API_ACCOUNTS, async (i) => {
+    for (;;) {
+      try {
+        return await call(url, "/api/generate", {
+          token: logins[i % API_ACCOUNTS].token,
+          key: `bench-bytes-${now}-${i}`,
+          body: {
+            site: "jira",
+            feature: "generate",
+            issueType: "story",
+            prompt: `Customers want to export their invoices as CSV from the billing page, filtered by date range and status (${i}).`,
+          },
+        });
+      } catch (error) {
+        if (!String(error).includes("HTTP 429")) throw error;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  });
+  const apiBytes = (dbBytes(persist) - sizeBefore) / API_GENERATIONS;
+  console.log(`${API_GENERATIONS} generations through /api/generate in ${seconds(started)}`);
+
   const search = await timed(url, "/admin/accounts?query=user3333&limit=20");
+  rows.push(["GET /admin/accounts?query=", search.ms, `${search.last.items.length} matches`]);
   const detail = await timed(url, `/admin/accounts/${id(0)}`);
+  rows.push(["GET /admin/accounts/:id", detail.ms, `${detail.last.stats.generations.total} generations`]);
 
-  const rows = [
-    [
-      "GET /admin/reconcile",
-      rec.ms,
-      `${rec.last.accounts} wallets, ${(rec.ms / rec.last.accounts).toFixed(2)} ms/wallet, ok`,
-    ],
-    ["GET /admin/stats?days=30", stats30.ms, `${stats30.last.usage.generations} generations in window`],
-    ["GET /admin/stats?days=7", stats7.ms, `${stats7.last.usage.generations} generations in window`],
-    [
-      "GET /admin/accounts?query=",
-      search.ms,
-      `${search.last.items.length} matches among ${ACCOUNTS} accounts`,
-    ],
-    [
-      "GET /admin/accounts/:id",
-      detail.ms,
-      `${detail.last.stats.generations.total} generations, ${detail.last.stats.ledger.entries} ledger entries`,
-    ],
-  ];
-  console.log(`\nmedian of ${RUNS} calls (wrangler dev, local D1):`);
+  console.log(`\nmedian of ${RUNS} calls, reconcile once (wrangler dev, local D1):`);
   for (const [name, ms, note] of rows)
     console.log(`  ${name.padEnd(28)} ${ms.toFixed(1).padStart(8)} ms   ${note}`);
+  console.log(
+    `  D1 bytes per generation      ${apiBytes.toFixed(0).padStart(8)}      through /api/generate (ticket text included)`,
+  );
+  console.log(
+    `  D1 bytes per seeded row      ${seededBytes.toFixed(0).padStart(8)}      metadata only, rollups and indexes included`,
+  );
+  console.log(
+    `scale: stats 250k/25k ratio ${statsRatio.toFixed(2)}, reconcile changed/full ${(reconcileRatio * 100).toFixed(1)} %, D1 bytes per generation ${apiBytes.toFixed(0)}`,
+  );
 } finally {
   await stop();
 }

@@ -1,5 +1,5 @@
-import { runScheduled } from "./admin/cron";
 import { app } from "./app";
+import { runScheduled } from "./cron";
 import type { Env } from "./env";
 import { setLogLevel } from "./lib/log";
 

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { runScheduled } from "../../worker/admin/cron";
+import { runScheduled } from "../../worker/cron";
 import { db } from "../../worker/db/client";
 import { generations } from "../../worker/db/schema";
 import { CHARGE_UNCONFIRMED } from "../../worker/routes/generate";

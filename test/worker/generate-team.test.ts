@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { runScheduled } from "../../worker/admin/cron";
+import { runScheduled } from "../../worker/cron";
 import { db } from "../../worker/db/client";
 import { generations, teamMembers, teams } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";

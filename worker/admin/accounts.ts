@@ -1,7 +1,5 @@
-import { and, count, desc, eq, gt, isNull, lt, max, or, type SQL, sql, sum } from "drizzle-orm";
-import { Hono } from "hono";
-import { z } from "zod";
-import { type Db, db } from "../db/client";
+import { and, count, desc, eq, gt, isNull, max, sql, sum } from "drizzle-orm";
+import type { Db } from "../db/client";
 import {
   accounts,
   generations,
@@ -13,207 +11,35 @@ import {
   sessions,
   subscriptions,
 } from "../db/schema";
-import { ApiError, notFound } from "../lib/errors";
-import { keysetPage } from "../lib/pagination";
-import { idempotencyKey, validate } from "../lib/validation";
-import { wallet } from "../wallet/client";
-import { auditInsert, recordAudit } from "./audit";
-import type { AdminEnv } from "./auth";
-
-const page = {
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().trim().min(1).max(64).optional(),
-};
-
-const searchQuery = z.object({ query: z.string().trim().max(320).optional(), ...page });
-const ledgerQuery = z.object({
-  limit: page.limit,
-  cursor: z.coerce.number().int().min(1).optional(),
-});
-const idParam = z.object({ id: z.string().min(1).max(64) });
+import { notFound } from "../lib/errors";
+import { auditInsert } from "./audit";
 
 /** Purchases shown in an account's detail; the ledger has the full history. */
 const RECENT = 20;
 
-/** Large enough for any real correction, small enough that a typo of extra zeros is refused. */
-export const MAX_ADJUSTMENT = 1_000_000;
+export type AccountRow = typeof accounts.$inferSelect;
 
-const adjustBody = z.object({
-  amount: z
-    .number()
-    .int()
-    .min(-MAX_ADJUSTMENT)
-    .max(MAX_ADJUSTMENT)
-    .refine((n) => n !== 0, "The amount must not be zero."),
-  reason: z.string().trim().min(1).max(500),
-});
+/** Who changes an account, for its audit row. */
+export interface AdminCaller {
+  adminActor: string;
+  requestId: string;
+}
 
-type AccountRow = typeof accounts.$inferSelect;
-
-export const adminAccounts = new Hono<AdminEnv>()
-  .get("/", validate("query", searchQuery), async (c) => {
-    const q = c.req.valid("query");
-    const where: SQL[] = [];
-    if (q.query) {
-      const pattern = `%${q.query.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-      where.push(
-        or(
-          eq(accounts.id, q.query),
-          eq(accounts.visitorId, q.query),
-          sql`lower(${accounts.email}) LIKE ${pattern} ESCAPE '\\'`,
-        ) as SQL,
-      );
-    }
-    if (q.cursor) where.push(lt(accounts.id, q.cursor));
-    const rows = await db(c.env.DB)
-      .select()
-      .from(accounts)
-      .where(and(...where))
-      .orderBy(desc(accounts.id))
-      .limit(q.limit + 1);
-    return c.json(keysetPage(rows, q.limit, accountView, (a) => a.id));
-  })
-
-  .get("/:id", validate("param", idParam), async (c) => {
-    const d = db(c.env.DB);
-    const account = await findAccount(d, c.req.valid("param").id);
-    const [tokens, stats] = await Promise.all([
-      wallet(c.env, account.id).balance(),
-      accountStats(d, account.id),
-    ]);
-    return c.json({
-      account: accountView(account),
-      tokens,
-      stats: { ...stats, ledger: { ...stats.ledger, matchesWallet: stats.ledger.sum === tokens.balance } },
-    });
-  })
-
-  .get("/:id/transactions", validate("param", idParam), validate("query", ledgerQuery), async (c) => {
-    const d = db(c.env.DB);
-    const account = await findAccount(d, c.req.valid("param").id);
-    const q = c.req.valid("query");
-    const rows = await d
-      .select()
-      .from(ledgerEntries)
-      .where(
-        and(eq(ledgerEntries.walletId, account.id), q.cursor ? lt(ledgerEntries.seq, q.cursor) : undefined),
-      )
-      .orderBy(desc(ledgerEntries.seq))
-      .limit(q.limit + 1);
-    return c.json(
-      keysetPage(
-        rows,
-        q.limit,
-        (e) => ({
-          id: e.id,
-          seq: e.seq,
-          type: e.type,
-          amount: e.amount,
-          balanceAfter: e.balanceAfter,
-          description: e.description,
-          ...(e.feature ? { feature: e.feature } : {}),
-          ...(e.generationId ? { generationId: e.generationId } : {}),
-          reference: e.reference,
-          grantId: e.grantId,
-          holdId: e.holdId,
-          createdAt: e.createdAt.toISOString(),
-        }),
-        (e) => String(e.seq),
-      ),
-    );
-  })
-
-  .post("/:id/adjust", validate("param", idParam), validate("json", adjustBody), async (c) => {
-    const d = db(c.env.DB);
-    const account = await findAccount(d, c.req.valid("param").id);
-    const { amount, reason } = c.req.valid("json");
-    const header = c.req.header("Idempotency-Key");
-    if (header !== undefined && !idempotencyKey.safeParse(header).success) {
-      throw new ApiError(400, "invalid_request", "The request is not valid.", {
-        issues: [{ path: "Idempotency-Key", message: "Must be 8-128 printable ASCII characters." }],
-      });
-    }
-    // Without a key every call is its own adjustment; with one, a retry is a replay.
-    const key = header ?? `req:${crypto.randomUUID()}`;
-    const r = await wallet(c.env, account.id).adjust({ key: `admin:${key}`, amount, reason });
-    if (!r.ok) {
-      if (r.code === "idempotency_conflict") {
-        throw new ApiError(409, "idempotency_conflict", "This Idempotency-Key was used with another body.");
-      }
-      throw new ApiError(400, "invalid_request", r.message, {
-        issues: [{ path: "amount", message: r.message }],
-      });
-    }
-    await recordAudit(d, {
-      actor: c.var.adminActor,
-      action: "account.adjust",
-      target: account.id,
-      before: { available: r.tokens.available - r.adjusted, balance: r.tokens.balance - r.adjusted },
-      after: {
-        available: r.tokens.available,
-        balance: r.tokens.balance,
-        requested: amount,
-        adjusted: r.adjusted,
-        reason,
-      },
-      key: `adjust:${account.id}:${key}`,
-      requestId: c.var.requestId,
-    });
-    return c.json({ adjusted: r.adjusted, tokens: r.tokens, ...(r.replayed ? { replayed: true } : {}) });
-  })
-
-  .post("/:id/revoke-sessions", validate("param", idParam), async (c) => {
-    const d = db(c.env.DB);
-    const account = await findAccount(d, c.req.valid("param").id);
-    const now = new Date();
-    const active = await activeSessionCount(d, account.id, now);
-    const [revoked] = await d.batch([
-      d
-        .update(sessions)
-        .set({ revokedAt: now })
-        .where(and(eq(sessions.accountId, account.id), isNull(sessions.revokedAt)))
-        .returning({ id: sessions.id }),
-      auditInsert(d, {
-        actor: c.var.adminActor,
-        action: "account.revoke_sessions",
-        target: account.id,
-        before: { activeSessions: active },
-        after: { activeSessions: 0 },
-        requestId: c.var.requestId,
-      }),
-    ]);
-    return c.json({ revoked: revoked.length });
-  })
-
-  .post("/:id/block", validate("param", idParam), async (c) => {
-    const account = await setStatus(c, c.req.valid("param").id, "blocked");
-    return c.json({ account });
-  })
-
-  .post("/:id/unblock", validate("param", idParam), async (c) => {
-    const account = await setStatus(c, c.req.valid("param").id, "active");
-    return c.json({ account });
-  });
-
-async function setStatus(
-  c: { env: AdminEnv["Bindings"]; var: { adminActor: string; requestId: string } },
-  id: string,
-  status: AccountRow["status"],
-) {
-  const d = db(c.env.DB);
+/** Blocks or unblocks an account; the change and its audit row land in one batch. */
+export async function setAccountStatus(d: Db, caller: AdminCaller, id: string, status: AccountRow["status"]) {
   const account = await findAccount(d, id);
   const [updated] = await d.batch([
     d.update(accounts).set({ status }).where(eq(accounts.id, account.id)).returning(),
     auditInsert(d, {
-      actor: c.var.adminActor,
+      actor: caller.adminActor,
       action: status === "blocked" ? "account.block" : "account.unblock",
       target: account.id,
       before: { status: account.status },
       after: { status },
-      requestId: c.var.requestId,
+      requestId: caller.requestId,
     }),
   ]);
-  return accountView(updated[0] ?? { ...account, status });
+  return adminAccountView(updated[0] ?? { ...account, status });
 }
 
 export async function findAccount(d: Db, id: string): Promise<AccountRow> {
@@ -222,7 +48,8 @@ export async function findAccount(d: Db, id: string): Promise<AccountRow> {
   return row;
 }
 
-function accountView(a: AccountRow) {
+/** An account as admin routes show it: every field, the billing ones included. */
+export function adminAccountView(a: AccountRow) {
   return {
     id: a.id,
     kind: a.kind,
@@ -239,7 +66,7 @@ function accountView(a: AccountRow) {
   };
 }
 
-async function activeSessionCount(d: Db, accountId: string, now: Date): Promise<number> {
+export async function activeSessionCount(d: Db, accountId: string, now: Date): Promise<number> {
   const [row] = await d
     .select({ n: count() })
     .from(sessions)
@@ -248,7 +75,7 @@ async function activeSessionCount(d: Db, accountId: string, now: Date): Promise<
 }
 
 /** What an admin needs to answer "what happened to this account?" at a glance. */
-async function accountStats(d: Db, accountId: string) {
+export async function accountStats(d: Db, accountId: string) {
   const now = new Date();
   const [
     grantRows,

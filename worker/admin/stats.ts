@@ -1,141 +1,84 @@
 const DAY_MS = 86_400_000;
 
-/** Purchases paid with real money: local demo checkouts are left out of revenue and the funnel. */
-const REAL_MONEY = "NOT EXISTS (SELECT 1 FROM checkouts c WHERE c.id = p.checkout_session_id AND c.demo = 1)";
-
 interface Breakdown {
   generations: number;
   spent: number;
 }
 
-type Window = readonly [since: number, until: number];
-
 /**
- * Business figures over the last `days` UTC days (today included), straight
- * from D1: generations (what was asked, what failed, how long the model took),
- * the ledger (what moved), purchases (revenue) and accounts (the
- * anonymous → user → paying funnel).
+ * Business figures over the last `days` UTC days (today included), read from
+ * the daily rollups (worker/db/schema/stats.ts) that D1's triggers keep as
+ * generations, ledger entries, accounts and purchases are written: at most one
+ * row per day and key, however many generations the window holds
+ * (docs/decisions/016-scale.md). Generations (what was asked, what failed, how
+ * long the model took), the ledger (what moved), purchases (revenue) and
+ * accounts (the anonymous → user → paying funnel).
  */
 export async function computeStats(d1: D1Database, days: number, now = Date.now()) {
   const until = now;
   const since = startOfUtcDay(now) - (days - 1) * DAY_MS;
-  const window: Window = [since, until];
+  const window = [since / DAY_MS, Math.floor(until / DAY_MS)] as const;
   const q = (sql: string) => d1.prepare(sql).bind(...window);
 
-  const [
-    genRows,
-    latencyRows,
-    latencyRanks,
-    firstDeltaRanks,
-    ledgerRows,
-    accountRows,
-    funnelRows,
-    revenueRows,
-    revenueDays,
-    demoRows,
-  ] = await d1.batch([
-    // One pass over the window's generations, every breakdown summed up below.
+  const [genRows, totalRows, timingRows, ledgerRows, accountRows, funnelRows, revenueRows] = await d1.batch([
     q(
-      `SELECT date(created_at / 1000, 'unixepoch') AS date, feature, coalesce(model, 'unknown') AS model,
-         site, status, count(*) AS n, coalesce(sum(charged), 0) AS spent
-       FROM generations WHERE created_at BETWEEN ?1 AND ?2 GROUP BY 1, 2, 3, 4, 5`,
+      `SELECT day, feature, model, site, status, payer, generations AS n, spent FROM stats_usage_daily
+       WHERE day BETWEEN ?1 AND ?2 AND generations <> 0`,
     ),
     q(
-      `SELECT count(latency_ms) AS n, avg(latency_ms) AS avg, max(latency_ms) AS max, sum(cost_usd) AS cost_usd
-       FROM generations WHERE created_at BETWEEN ?1 AND ?2`,
-    ),
-    q(percentiles("latency_ms")),
-    q(percentiles("first_delta_ms")),
-    q(
-      `SELECT type, coalesce(sum(amount), 0) AS amount FROM ledger_entries
-       WHERE created_at BETWEEN ?1 AND ?2 GROUP BY type`,
+      `SELECT coalesce(sum(latency_count), 0) AS n, sum(latency_sum) AS sum, max(latency_max) AS max,
+         sum(cost_usd) AS cost_usd
+       FROM stats_generation_daily WHERE day BETWEEN ?1 AND ?2`,
     ),
     q(
-      `SELECT
-         (SELECT count(*) FROM accounts WHERE kind = 'anonymous' AND created_at BETWEEN ?1 AND ?2) AS anonymous,
-         (SELECT count(*) FROM accounts WHERE kind = 'user' AND created_at BETWEEN ?1 AND ?2) AS users,
-         (SELECT count(*) FROM (
-            SELECT min(p.created_at) AS first FROM purchases p WHERE ${REAL_MONEY} GROUP BY p.account_id
-          ) WHERE first BETWEEN ?1 AND ?2) AS first_purchases`,
-    ),
-    // A cohort: the anonymous accounts made in the window, how many of them
-    // signed in (their tokens moved to a user), and how many of those users paid.
-    q(
-      `SELECT count(*) AS anonymous, count(a.merged_into) AS signed_up,
-         coalesce(sum(CASE WHEN EXISTS (
-           SELECT 1 FROM purchases p WHERE p.account_id = a.merged_into AND ${REAL_MONEY}
-         ) THEN 1 ELSE 0 END), 0) AS paying
-       FROM accounts a WHERE a.kind = 'anonymous' AND a.created_at BETWEEN ?1 AND ?2`,
-    ),
-    // Revenue of the purchases made in the window; the refunds and disputes
-    // counted are those of these purchases, whenever they came.
-    q(
-      `SELECT p.currency, count(*) AS purchases,
-         coalesce(sum(CASE WHEN p.kind = 'pack' THEN 1 ELSE 0 END), 0) AS packs,
-         coalesce(sum(CASE WHEN p.kind = 'allowance' THEN 1 ELSE 0 END), 0) AS allowances,
-         coalesce(sum(p.tokens), 0) AS tokens, coalesce(sum(p.amount), 0) AS gross,
-         coalesce(sum(p.refunded_amount), 0) AS refunded, coalesce(sum(p.disputed_amount), 0) AS disputed,
-         -- A purchase cannot lose more than it brought in, whether by refund, dispute or both.
-         coalesce(sum(max(0, p.amount - p.refunded_amount - p.disputed_amount)), 0) AS net
-       FROM purchases p WHERE ${REAL_MONEY} AND p.created_at BETWEEN ?1 AND ?2 GROUP BY p.currency`,
+      `SELECT metric, bucket, sum(n) AS n FROM stats_timing_daily
+       WHERE day BETWEEN ?1 AND ?2 GROUP BY metric, bucket HAVING sum(n) > 0 ORDER BY metric, bucket`,
     ),
     q(
-      `SELECT date(p.created_at / 1000, 'unixepoch') AS date, p.currency, count(*) AS purchases,
-         coalesce(sum(p.amount), 0) AS gross
-       FROM purchases p WHERE ${REAL_MONEY} AND p.created_at BETWEEN ?1 AND ?2 GROUP BY 1, 2`,
+      `SELECT type, sum(amount) AS amount FROM stats_ledger_daily WHERE day BETWEEN ?1 AND ?2
+       GROUP BY type HAVING count(*) > 0`,
     ),
-    // Local demo billing, so a dev setup can see its purchases without calling them money.
+    q(`SELECT event, sum(n) AS n FROM stats_accounts_daily WHERE day BETWEEN ?1 AND ?2 GROUP BY event`),
     q(
-      `SELECT count(*) AS purchases FROM purchases p
-       WHERE NOT (${REAL_MONEY}) AND p.created_at BETWEEN ?1 AND ?2`,
+      `SELECT coalesce(sum(anonymous), 0) AS anonymous, coalesce(sum(signed_up), 0) AS signed_up,
+         coalesce(sum(paying), 0) AS paying
+       FROM stats_funnel_daily WHERE day BETWEEN ?1 AND ?2`,
+    ),
+    q(
+      `SELECT day, currency, demo, purchases, packs, allowances, tokens, gross, refunded, disputed, net
+       FROM stats_revenue_daily WHERE day BETWEEN ?1 AND ?2 AND purchases <> 0`,
     ),
   ]);
 
   const status = { pending: 0, succeeded: 0, failed: 0, cancelled: 0 };
-  const genPerDay = new Map<string, { generations: number; spent: number; failed: number }>();
+  const genPerDay = new Map<number, { generations: number; spent: number; failed: number }>();
   const byFeature: Record<string, Breakdown> = {};
   const byModel: Record<string, Breakdown> = {};
   const bySite: Record<string, Breakdown> = {};
+  const byPayer: Record<string, Breakdown> = {};
   for (const r of rows<{
-    date: string;
+    day: number;
     feature: string;
     model: string;
     site: string;
     status: keyof typeof status;
+    payer: string;
     n: number;
     spent: number;
   }>(genRows)) {
     status[r.status] += r.n;
-    const day = genPerDay.get(r.date) ?? { generations: 0, spent: 0, failed: 0 };
+    const day = genPerDay.get(r.day) ?? { generations: 0, spent: 0, failed: 0 };
     day.generations += r.n;
     day.spent += r.spent;
     if (r.status === "failed") day.failed += r.n;
-    genPerDay.set(r.date, day);
+    genPerDay.set(r.day, day);
     add(byFeature, r.feature, r);
     add(byModel, r.model, r);
     add(bySite, r.site, r);
+    add(byPayer, r.payer, r);
   }
   const total = status.pending + status.succeeded + status.failed + status.cancelled;
   const finished = total - status.pending;
-
-  const revPerDay = new Map<string, { purchases: number; gross: Record<string, number> }>();
-  for (const r of rows<{ date: string; currency: string; purchases: number; gross: number }>(revenueDays)) {
-    const day = revPerDay.get(r.date) ?? { purchases: 0, gross: {} };
-    day.purchases += r.purchases;
-    day.gross[r.currency] = r.gross;
-    revPerDay.set(r.date, day);
-  }
-  const usageByDay = [];
-  const revenueByDay = [];
-  for (let t = since; t <= until; t += DAY_MS) {
-    const date = new Date(t).toISOString().slice(0, 10);
-    const g = genPerDay.get(date);
-    usageByDay.push({ date, generations: g?.generations ?? 0, spent: g?.spent ?? 0, failed: g?.failed ?? 0 });
-    revenueByDay.push({ date, ...(revPerDay.get(date) ?? { purchases: 0, gross: {} }) });
-  }
-
-  const ledger: Record<string, number> = {};
-  for (const r of rows<{ type: string; amount: number }>(ledgerRows)) ledger[r.type] = r.amount;
 
   const revenue = {
     purchases: 0,
@@ -148,12 +91,15 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
     refunded: {} as Record<string, number>,
     disputed: {} as Record<string, number>,
     net: {} as Record<string, number>,
-    byDay: revenueByDay,
+    byDay: [] as { date: string; purchases: number; gross: Record<string, number> }[],
     /** Demo checkouts (local only): not in any figure above. */
-    demoPurchases: rows<{ purchases: number }>(demoRows)[0]?.purchases ?? 0,
+    demoPurchases: 0,
   };
+  const revPerDay = new Map<number, { purchases: number; gross: Record<string, number> }>();
   for (const r of rows<{
+    day: number;
     currency: string;
+    demo: number;
     purchases: number;
     packs: number;
     allowances: number;
@@ -163,23 +109,43 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
     disputed: number;
     net: number;
   }>(revenueRows)) {
+    if (r.demo) {
+      revenue.demoPurchases += r.purchases;
+      continue;
+    }
     revenue.purchases += r.purchases;
     revenue.packs += r.packs;
     revenue.allowances += r.allowances;
     revenue.tokens += r.tokens;
-    revenue.gross[r.currency] = r.gross;
-    revenue.refunded[r.currency] = r.refunded;
-    revenue.disputed[r.currency] = r.disputed;
-    revenue.net[r.currency] = r.net;
+    for (const k of ["gross", "refunded", "disputed", "net"] as const) {
+      revenue[k][r.currency] = (revenue[k][r.currency] ?? 0) + r[k];
+    }
+    const day = revPerDay.get(r.day) ?? { purchases: 0, gross: {} };
+    day.purchases += r.purchases;
+    day.gross[r.currency] = (day.gross[r.currency] ?? 0) + r.gross;
+    revPerDay.set(r.day, day);
   }
 
-  const lat = rows<{ n: number; avg: number | null; max: number | null; cost_usd: number | null }>(
-    latencyRows,
-  )[0];
-  const latency = ranked(latencyRanks);
-  const firstDelta = ranked(firstDeltaRanks);
+  const usageByDay = [];
+  for (let t = since; t <= until; t += DAY_MS) {
+    const date = new Date(t).toISOString().slice(0, 10);
+    const g = genPerDay.get(t / DAY_MS);
+    usageByDay.push({ date, generations: g?.generations ?? 0, spent: g?.spent ?? 0, failed: g?.failed ?? 0 });
+    revenue.byDay.push({ date, ...(revPerDay.get(t / DAY_MS) ?? { purchases: 0, gross: {} }) });
+  }
 
-  const acc = rows<{ anonymous: number; users: number; first_purchases: number }>(accountRows)[0];
+  const ledger: Record<string, number> = {};
+  for (const r of rows<{ type: string; amount: number }>(ledgerRows)) ledger[r.type] = r.amount;
+
+  const lat = rows<{ n: number; sum: number | null; max: number | null; cost_usd: number | null }>(
+    totalRows,
+  )[0];
+  const timings = rows<{ metric: string; bucket: number; n: number }>(timingRows);
+  const latency = percentilesOf(timings.filter((t) => t.metric === "latency"));
+  const firstDelta = percentilesOf(timings.filter((t) => t.metric === "first_delta"));
+
+  const acc: Record<string, number> = {};
+  for (const r of rows<{ event: string; n: number }>(accountRows)) acc[r.event] = r.n;
   const funnel = rows<{ anonymous: number; signed_up: number; paying: number }>(funnelRows)[0];
 
   return {
@@ -191,6 +157,8 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
       byFeature,
       byModel,
       bySite,
+      /** Who paid: the caller's own wallet ('account') or a team's ('team'). */
+      byPayer,
       /** Net ledger movement per entry type (usage and other debits are negative). */
       ledger,
       /** What the model provider billed us, where it reported it. */
@@ -204,19 +172,20 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
     },
     latency: {
       count: lat?.n ?? 0,
-      avgMs: lat?.avg == null ? null : Math.round(lat.avg),
+      avgMs: !lat?.n ? null : Math.round((lat.sum ?? 0) / lat.n),
+      /** Percentiles are floored to two significant digits (the rollup's histogram). */
       p50Ms: latency.p50,
       p95Ms: latency.p95,
-      maxMs: lat?.max ?? null,
+      maxMs: lat?.n ? (lat.max ?? null) : null,
       /** Time to the first streamed text. */
       firstDeltaP50Ms: firstDelta.p50,
       firstDeltaP95Ms: firstDelta.p95,
     },
     revenue,
     accounts: {
-      anonymous: acc?.anonymous ?? 0,
-      signUps: acc?.users ?? 0,
-      firstPurchases: acc?.first_purchases ?? 0,
+      anonymous: acc.anonymous ?? 0,
+      signUps: acc.user ?? 0,
+      firstPurchases: acc.first_purchase ?? 0,
     },
     funnel: {
       anonymous: funnel?.anonymous ?? 0,
@@ -229,20 +198,21 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
 }
 
 /**
- * The window's nearest-rank p50 and p95 of a timing column in one sort:
- * rank ⌈p·n⌉, written (p%·n + 99) / 100 in integer arithmetic.
+ * Nearest-rank p50 and p95 (rank ⌈p·n⌉) from a histogram sorted by bucket:
+ * the bucket holding that rank, i.e. the exact value floored like the buckets.
  */
-function percentiles(column: "latency_ms" | "first_delta_ms"): string {
-  return `WITH v AS (
-      SELECT ${column} AS v, row_number() OVER (ORDER BY ${column}) AS rn, count(*) OVER () AS n
-      FROM generations WHERE created_at BETWEEN ?1 AND ?2 AND ${column} IS NOT NULL)
-    SELECT v, rn, n FROM v WHERE rn IN ((50 * n + 99) / 100, (95 * n + 99) / 100)`;
-}
-
-function ranked(result: D1Result<unknown> | undefined): { p50: number | null; p95: number | null } {
-  const found = rows<{ v: number; rn: number; n: number }>(result);
-  const n = found[0]?.n ?? 0;
-  const at = (pct: number) => found.find((r) => r.rn === Math.floor((pct * n + 99) / 100))?.v ?? null;
+function percentilesOf(histogram: { bucket: number; n: number }[]) {
+  const n = histogram.reduce((s, h) => s + h.n, 0);
+  const at = (pct: number) => {
+    if (n === 0) return null;
+    const rank = Math.floor((pct * n + 99) / 100);
+    let seen = 0;
+    for (const h of histogram) {
+      seen += h.n;
+      if (seen >= rank) return h.bucket;
+    }
+    return null;
+  };
   return { p50: at(50), p95: at(95) };
 }
 

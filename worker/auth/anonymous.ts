@@ -82,7 +82,8 @@ async function insertCapped(env: Env, visitorId: string, ip: string | null, now:
   )
     .bind(newId("acc"), visitorId, ip, now, now - DAY_MS, anonCap(env))
     .run();
-  return result.meta.changes === 1;
+  // D1 counts the rows its triggers write too (the stats rollups), so "inserted" is any change.
+  return (result.meta.changes ?? 0) > 0;
 }
 
 async function rateLimited(env: Env, ip: string, now: number): Promise<ApiError> {

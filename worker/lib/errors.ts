@@ -12,7 +12,6 @@ export type ErrorCode =
   | "method_not_allowed"
   | "insufficient_tokens"
   | "member_limit_reached"
-  | "member_limit_reached"
   | "idempotency_conflict"
   | "request_in_progress"
   | "already_member"

@@ -40,3 +40,6 @@ export const idempotencyKey = z
 
 /** A required Idempotency-Key header, for `validate("header", …)`. */
 export const idempotencyKeyHeader = z.object({ "idempotency-key": idempotencyKey });
+
+/** An optional Idempotency-Key header: absent, every call is its own; present, a retry replays. */
+export const optionalIdempotencyKeyHeader = z.object({ "idempotency-key": idempotencyKey.optional() });

@@ -6,4 +6,6 @@ export * from "./generations";
 export * from "./ledger";
 export * from "./pricing";
 export * from "./rate-limits";
+export * from "./reconcile";
+export * from "./stats";
 export * from "./teams";

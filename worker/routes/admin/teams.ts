@@ -4,20 +4,19 @@ import { z } from "zod";
 import { recordAudit } from "../../admin/audit";
 import { type Db, db } from "../../db/client";
 import { ledgerEntries, teamMembers, teams } from "../../db/schema";
-import type { AppEnv } from "../../env";
 import { ApiError, notFound } from "../../lib/errors";
 import { keysetPage } from "../../lib/pagination";
-import { validate } from "../../lib/validation";
+import { optionalIdempotencyKeyHeader, validate } from "../../lib/validation";
 import { TEAM_ID } from "../../teams/membership";
 import { membersOf } from "../../teams/views";
 import { wallet } from "../../wallet/client";
+import type { AdminEnv } from "./auth";
 
 /**
  * Admin routes for teams (API.md "Admin routes"), mounted at /admin/teams
  * behind the admin token like every admin module. Reads, and one write: a
  * balance adjustment, audited like an account's.
  */
-type AdminEnv = AppEnv & { Variables: { adminActor: string } };
 
 const searchQuery = z.object({
   query: z.string().trim().max(200).optional(),
@@ -41,10 +40,6 @@ const adjustBody = z.object({
     .refine((n) => n !== 0, "The amount must not be zero."),
   reason: z.string().trim().min(1).max(500),
 });
-const keyHeader = z
-  .string()
-  .regex(/^[\x21-\x7e]{8,128}$/, "Idempotency-Key must be 8-128 printable ASCII characters.");
-
 type TeamRow = typeof teams.$inferSelect;
 
 function teamView(t: TeamRow, members?: number) {
@@ -139,41 +134,42 @@ export const adminTeams = new Hono<AdminEnv>()
     );
   })
 
-  .post("/:id/adjust", validate("param", idParam), validate("json", adjustBody), async (c) => {
-    const d = db(c.env.DB);
-    const team = await findTeam(d, c.req.valid("param").id);
-    const { amount, reason } = c.req.valid("json");
-    const header = c.req.header("Idempotency-Key");
-    if (header !== undefined && !keyHeader.safeParse(header).success) {
-      throw new ApiError(400, "invalid_request", "The request is not valid.", {
-        issues: [{ path: "Idempotency-Key", message: "Must be 8-128 printable ASCII characters." }],
-      });
-    }
-    // Without a key every call is its own adjustment; with one, a retry is a replay.
-    const key = header ?? `req:${crypto.randomUUID()}`;
-    const r = await wallet(c.env, team.id).adjust({ key: `admin:${key}`, amount, reason });
-    if (!r.ok) {
-      if (r.code === "idempotency_conflict") {
-        throw new ApiError(409, "idempotency_conflict", "This Idempotency-Key was used with another body.");
+  .post(
+    "/:id/adjust",
+    validate("param", idParam),
+    validate("header", optionalIdempotencyKeyHeader),
+    validate("json", adjustBody),
+    async (c) => {
+      const d = db(c.env.DB);
+      const team = await findTeam(d, c.req.valid("param").id);
+      const { amount, reason } = c.req.valid("json");
+      const header = c.req.valid("header")["idempotency-key"];
+      // Without a key every call is its own adjustment; with one, a retry is a replay.
+      const key = header ?? `req:${crypto.randomUUID()}`;
+      const r = await wallet(c.env, team.id).adjust({ key: `admin:${key}`, amount, reason });
+      if (!r.ok) {
+        if (r.code === "idempotency_conflict") {
+          throw new ApiError(409, "idempotency_conflict", "This Idempotency-Key was used with another body.");
+        }
+        throw new ApiError(400, "invalid_request", r.message, {
+          issues: [{ path: "amount", message: r.message }],
+        });
       }
-      throw new ApiError(400, "invalid_request", r.message, {
-        issues: [{ path: "amount", message: r.message }],
+      await recordAudit(d, {
+        actor: c.var.adminActor,
+        action: "team.adjust",
+        target: team.id,
+        before: { available: r.tokens.available - r.adjusted, balance: r.tokens.balance - r.adjusted },
+        after: {
+          available: r.tokens.available,
+          balance: r.tokens.balance,
+          requested: amount,
+          adjusted: r.adjusted,
+          reason,
+        },
+        key: `adjust:${team.id}:${key}`,
+        requestId: c.var.requestId,
       });
-    }
-    await recordAudit(d, {
-      actor: c.var.adminActor,
-      action: "team.adjust",
-      target: team.id,
-      before: { available: r.tokens.available - r.adjusted, balance: r.tokens.balance - r.adjusted },
-      after: {
-        available: r.tokens.available,
-        balance: r.tokens.balance,
-        requested: amount,
-        adjusted: r.adjusted,
-        reason,
-      },
-      key: `adjust:${team.id}:${key}`,
-      requestId: c.var.requestId,
-    });
-    return c.json({ adjusted: r.adjusted, tokens: r.tokens, ...(r.replayed ? { replayed: true } : {}) });
-  });
+      return c.json({ adjusted: r.adjusted, tokens: r.tokens, ...(r.replayed ? { replayed: true } : {}) });
+    },
+  );

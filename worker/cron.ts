@@ -1,10 +1,10 @@
-import { drivePendingEvents } from "../billing/events";
-import type { Env } from "../env";
-import { log } from "../lib/log";
-import { pruneRateLimits } from "../lib/rate-limit";
-import { CHARGE_UNCONFIRMED, HOLD_TTL_MS } from "../routes/generate";
-import { wallet } from "../wallet/client";
-import { reconcile } from "../wallet/reconcile";
+import { drivePendingEvents } from "./billing/events";
+import type { Env } from "./env";
+import { log } from "./lib/log";
+import { pruneRateLimits } from "./lib/rate-limit";
+import { CHARGE_UNCONFIRMED, HOLD_TTL_MS } from "./routes/generate";
+import { wallet } from "./wallet/client";
+import { reconcile } from "./wallet/reconcile";
 
 /** A generation still pending this long after it began has lost its Worker; its hold is overdue. */
 const STALE_GENERATION_MS = 2 * HOLD_TTL_MS;
@@ -18,7 +18,9 @@ const PARALLEL = 8;
  * wallets' own alarms, then the ledger check. Each wallet's alarm already voids
  * overdue holds, expires grants and retries its D1 outbox; the cron sweeps the
  * wallets where D1 says a hold is overdue (an alarm that never ran), then
- * reconciles every wallet and logs the result for Workers Logs to alert on.
+ * reconciles the wallets that changed since their last clean check plus a
+ * rotating sample of the rest (worker/wallet/reconcile.ts), and logs the
+ * result for Workers Logs to alert on.
  * Housekeeping rides along: Stripe events whose wallet step failed after
  * Stripe stopped redelivering them are finished, and drained rate-limit rows
  * are dropped; a failure there is logged in the line and does not stop the
@@ -37,6 +39,8 @@ export async function runScheduled(env: Env, now = Date.now()) {
   log(result.ok ? "info" : "error", "cron.reconcile", {
     ok: result.ok,
     accounts: result.accounts,
+    changed: result.changed,
+    sampled: result.sampled,
     mismatches: result.mismatches,
     errors: result.errors,
     pending: result.pending,
@@ -106,11 +110,13 @@ async function confirmCharges(env: Env, now: number, wallets: string[]) {
              AND l.type = 'usage'), 0),
          error_code = CASE status WHEN 'cancelled' THEN 'client_closed' END
        WHERE error_code = ?1 AND created_at BETWEEN ?2 AND ?3
-         AND coalesce(wallet_id, account_id) IN (${batch.map((_, j) => `?${j + 4}`).join(", ")})`,
+         AND coalesce(wallet_id, account_id) IN (${batch.map((_, j) => `?${j + 4}`).join(", ")})
+       RETURNING id`,
     )
       .bind(CHARGE_UNCONFIRMED, now - LOOKBACK_MS, now - STALE_GENERATION_MS, ...batch)
-      .run();
-    confirmed += r.meta.changes ?? 0;
+      .all();
+    // The rows themselves: D1's change count includes what the stats triggers write.
+    confirmed += r.results.length;
   }
   return confirmed;
 }

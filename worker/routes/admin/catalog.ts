@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { listPlans, PlanKindConflict, plansUpdateInput, updatePlans } from "../billing/plans";
-import { getPricing, pricingUpdateSchema, updatePricing } from "../billing/pricing";
-import { createPromoCode, deletePromoCode, listPromoCodes, promoCodeInput } from "../billing/promo";
-import { type Db, db } from "../db/client";
-import { ApiError } from "../lib/errors";
-import { formatIssues, validate } from "../lib/validation";
-import { recordAudit } from "./audit";
+import { recordAudit } from "../../admin/audit";
+import { listPlans, PlanKindConflict, plansUpdateInput, updatePlans } from "../../billing/plans";
+import { getPricing, pricingUpdateSchema, updatePricing } from "../../billing/pricing";
+import { createPromoCode, deletePromoCode, listPromoCodes, promoCodeInput } from "../../billing/promo";
+import { type Db, db } from "../../db/client";
+import { ApiError } from "../../lib/errors";
+import { formatIssues, validate } from "../../lib/validation";
 import type { AdminEnv } from "./auth";
 
 // zod runs object refinements even when a field failed, so the date may not be one.

@@ -1,8 +1,8 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
-import { ApiError, unauthorized } from "../lib/errors";
-import { sha256Hex } from "../lib/ids";
-import { bearerToken } from "../lib/session";
+import type { AppEnv } from "../../env";
+import { ApiError, unauthorized } from "../../lib/errors";
+import { sha256Hex } from "../../lib/ids";
+import { bearerToken } from "../../lib/session";
 
 export type AdminEnv = AppEnv & {
   Variables: {
