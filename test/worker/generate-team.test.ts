@@ -1,9 +1,10 @@
 import { env } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { forgetSeenPricing } from "../../worker/billing/pricing";
 import { runScheduled } from "../../worker/cron";
 import { db } from "../../worker/db/client";
-import { generations, teamMembers, teams } from "../../worker/db/schema";
+import { featurePrices, generations, subscriptions, teamMembers, teams } from "../../worker/db/schema";
 import { newId } from "../../worker/lib/ids";
 import { CHARGE_UNCONFIRMED } from "../../worker/routes/generate";
 import { wallet } from "../../worker/wallet/client";
@@ -72,6 +73,45 @@ describe("POST /api/generate paid by a team wallet", () => {
     expect(row).toMatchObject({ walletId: teamId, accountId: member.id, charged: 1, status: "succeeded" });
     const usage = (await ledger(teamId)).filter((e) => e.type === "usage");
     expect(usage).toMatchObject([{ amount: -1, memberId: member.id, generationId: row?.id }]);
+  });
+
+  it("applies the team's plan, not the member's, to a feature limited to plans", async () => {
+    const member = await fundedAccount(3);
+    const teamId = await teamWith(10, { [member.id]: null });
+    const d = db(env.DB);
+    await d
+      .insert(featurePrices)
+      .values({ feature: "subtasks", baseCost: 2, plans: ["team"], updatedAt: new Date() });
+    forgetSeenPricing();
+    try {
+      const up = upstream("fake/ok");
+      const body = ticketBody({ feature: "subtasks" });
+      // Personally the member has no plan: refused. The team has none yet either.
+      for (const b of [body, { ...body, wallet: teamId }]) {
+        const { res } = await generate(up.env, member.token, b);
+        expect(res.status).toBe(403);
+        expect(await res.json()).toMatchObject({ error: { code: "feature_not_in_plan" } });
+      }
+      await d.insert(subscriptions).values({
+        id: newId("sub"),
+        accountId: member.id,
+        walletId: teamId,
+        planId: "team",
+        status: "active",
+        createdAt: new Date(),
+      });
+      const team = await generate(up.env, member.token, { ...body, wallet: teamId });
+      expect(team.res.status).toBe(200);
+      await team.settled();
+      expect((await balance(teamId)).available).toBe(8);
+      // The team's subscription gives the member nothing when they pay themself.
+      const own = await generate(up.env, member.token, body);
+      expect(own.res.status).toBe(403);
+      expect((await balance(member.id)).available).toBe(3);
+    } finally {
+      await d.delete(featurePrices);
+      forgetSeenPricing();
+    }
   });
 
   it("refuses a non-member with 403 forbidden before any hold or model call", async () => {

@@ -240,11 +240,11 @@ export async function updatePlans(d: Db, input: PlansUpdate): Promise<PlanList> 
  * The plan whose features spending from a wallet gets: the wallet's active
  * subscription's, or null. For a team's wallet this is the team's own
  * subscription (its members' personal plans do not apply); an account's plan
- * is also kept on `accounts.plan`.
+ * is also kept on `accounts.plan`. As `{plan}` rows, so it can join a D1 batch.
  */
-export async function activePlanOf(d: Db, walletId: string): Promise<string | null> {
-  const row = await d
-    .select({ planId: subscriptions.planId })
+export function activePlanQuery(d: Db, walletId: string) {
+  return d
+    .select({ plan: subscriptions.planId })
     .from(subscriptions)
     .where(
       and(
@@ -253,6 +253,10 @@ export async function activePlanOf(d: Db, walletId: string): Promise<string | nu
       ),
     )
     .orderBy(desc(subscriptions.createdAt))
-    .get();
-  return row?.planId ?? null;
+    .limit(1);
+}
+
+export async function activePlanOf(d: Db, walletId: string): Promise<string | null> {
+  const [row] = await activePlanQuery(d, walletId);
+  return row?.plan ?? null;
 }

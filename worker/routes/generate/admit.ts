@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import type { TicketRequest } from "../../ai/types";
+import { activePlanQuery } from "../../billing/plans";
 import {
   allowedFor,
   lastSeenPricing,
@@ -98,7 +99,10 @@ export async function admit(
         .from(generations)
         .where(and(eq(generations.accountId, accountId), eq(generations.idempotencyKey, key)))
         .limit(1),
-      d.select({ plan: accounts.plan }).from(accounts).where(eq(accounts.id, accountId)),
+      // The plan whose features apply is the paying wallet's: a team's subscription for a team.
+      teamId
+        ? activePlanQuery(d, teamId)
+        : d.select({ plan: accounts.plan }).from(accounts).where(eq(accounts.id, accountId)),
       pricingQuery(d),
       ...rateLimitQueries(d, limits, started),
     ])
