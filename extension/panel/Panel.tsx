@@ -19,8 +19,8 @@ import { useGeneration } from "./useGeneration";
 import { useHealth } from "./useHealth";
 import { type InsertOutcome, useInsert } from "./useInsert";
 import { useWallet } from "./useWallet";
-import { spendable, teamsOf } from "./wallet";
 import { WalletPicker } from "./WalletPicker";
+import { spendable, teamsOf } from "./wallet";
 
 export type { PanelDeps } from "./deps";
 export { LOW_BALANCE, MAX_PROMPT } from "./options";
@@ -241,7 +241,13 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
           onChange={setFeature}
         />
         {teams.length > 0 && (
-          <WalletPicker id={`${ids}-wallet`} teams={teams} team={team} personal={personal} onChange={choose} />
+          <WalletPicker
+            id={`${ids}-wallet`}
+            teams={teams}
+            team={team}
+            personal={personal}
+            onChange={choose}
+          />
         )}
         <span className="myba-spacer" />
         {streaming ? (
@@ -323,7 +329,12 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
               </button>
             )}
             {!streaming && (
-              <button type="button" className="myba-button" data-testid="myba-copy" onClick={() => copy(shown)}>
+              <button
+                type="button"
+                className="myba-button"
+                data-testid="myba-copy"
+                onClick={() => copy(shown)}
+              >
                 {copied ? "Copied" : "Copy"}
               </button>
             )}
