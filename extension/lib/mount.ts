@@ -11,6 +11,8 @@ const { sendMessage } = defineExtensionMessaging<Pick<ProtocolMap, "loadPanel">>
 
 /** How long DOM changes are left to settle before the form is looked for again. */
 const SETTLE_MS = 50;
+/** The longest the panel's preload waits for the page to go idle. */
+const PRELOAD_TIMEOUT_MS = 1500;
 
 const STYLE = `
 :host { display: block !important; margin: 0 0 12px !important; }
@@ -84,6 +86,7 @@ export function mountOnForm(ctx: ContentScriptContext, adapter: SiteAdapter) {
     current?.remove();
   });
   syncing = syncing.then(sync);
+  preloadPanel(ctx);
 }
 
 async function mountLauncher(ctx: ContentScriptContext, adapter: SiteAdapter, form: Element) {
@@ -149,13 +152,37 @@ async function mountLauncher(ctx: ContentScriptContext, adapter: SiteAdapter, fo
     },
   });
   ui.mount();
+  preloadPanel(ctx);
   return { form, host: ui.shadowHost, remove: () => ui.remove() };
 }
 
-/** The panel bundle, injected by the background into this isolated world on first use. */
+let injecting: Promise<unknown> | null = null;
+
+/**
+ * The panel bundle, injected by the background into this isolated world:
+ * once, whether the idle-time preload or a click asks first. A failed
+ * injection is forgotten so the next click tries again. Whatever registered
+ * `__mybaPanel` last is what mounts (the e2e stand-in replaces the real one).
+ */
 async function loadPanel(): Promise<PanelModule> {
-  if (!globalThis.__mybaPanel) await sendMessage("loadPanel");
+  if (!globalThis.__mybaPanel) {
+    injecting ??= sendMessage("loadPanel").catch((err) => {
+      injecting = null;
+      throw err;
+    });
+    await injecting;
+  }
   const module = globalThis.__mybaPanel;
   if (!module) throw new Error("the panel did not load");
   return module;
+}
+
+/**
+ * The panel's code loads while the page is idle, so the launcher's click only
+ * mounts it (decision 013): once the site's page has settled, and at the
+ * latest when a create form appears.
+ */
+function preloadPanel(ctx: ContentScriptContext) {
+  if (globalThis.__mybaPanel || injecting) return;
+  ctx.requestIdleCallback(() => void loadPanel().catch(() => {}), { timeout: PRELOAD_TIMEOUT_MS });
 }
