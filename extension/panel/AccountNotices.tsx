@@ -1,6 +1,6 @@
 import type { ApiErrorInfo } from "@/lib/api";
 import { tokenCount } from "@/lib/format";
-import { SignInButton } from "./Buttons";
+import { BuyButtons, SignInButton } from "./Buttons";
 import type { OpenPopup } from "./deps";
 import { unreachable } from "./describeError";
 import type { TeamWallet } from "./wallet";
@@ -62,17 +62,8 @@ export function AccountNotices({
           {team
             ? `This needs ${tokenCount(cost)} and you can spend ${available} from ${team.name}. Ask a team owner or admin for more.`
             : `This needs ${tokenCount(cost)} and you have ${available}. `}
-          {/* The primary button beside Generate is the way out (sign in, or buy); buying stays one click away. */}
-          {!team && anonymous && (
-            <button
-              type="button"
-              className="myba-button"
-              data-testid="myba-buy"
-              onClick={() => void openPopup("buy")}
-            >
-              Buy tokens
-            </button>
-          )}
+          {/* Out of tokens, the next step is signing in or buying, so that is the primary button, not Generate. */}
+          {!team && <BuyButtons anonymous={anonymous} openPopup={openPopup} />}
         </div>
       )}
       {!short && low && idle && available !== null && (

@@ -256,17 +256,6 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
           </button>
         ) : (
           <>
-            {needsTokens && !signedOut && (
-              <button
-                type="button"
-                className="myba-button"
-                data-variant="primary"
-                data-testid={anonymous ? "myba-signin" : "myba-buy"}
-                onClick={() => void deps.openPopup(anonymous ? "account" : "buy")}
-              >
-                {anonymous ? "Sign in for free tokens" : "Buy tokens"}
-              </button>
-            )}
             <button
               type="button"
               className="myba-button"
