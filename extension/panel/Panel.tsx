@@ -161,6 +161,9 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
             <span aria-hidden="true">✓ </span>
             {state.insert.message}
           </span>
+          <button type="button" className="myba-button" data-testid="myba-copy" onClick={() => copy(shown)}>
+            {copied ? "Copied" : "Copy"}
+          </button>
           <button type="button" className="myba-button" data-testid="myba-new" onClick={startOver}>
             New ticket
           </button>
