@@ -14,6 +14,13 @@ import { type Browser, e2e, launch, launcher } from "./harness";
 let browser: Browser;
 beforeAll(async () => {
   browser = await launch();
+  // An anonymous account of this file's own: every Chromium profile on this
+  // machine has the same fingerprint, whose account other files sign in with.
+  const worker = browser.context.serviceWorkers()[0];
+  await worker?.evaluate(
+    (id) => chrome.storage.local.set({ visitorId: id }),
+    `e2e-panel-${Date.now().toString(36)}`,
+  );
 });
 afterAll(() => browser?.close());
 
