@@ -30,6 +30,7 @@ export function BuyView({ state }: { state: AccountState | null }) {
   const buy = (planId: string) =>
     run("buy", async () => {
       await sendMessage("checkout", { planId });
+      return undefined;
     });
 
   const item = (id: string, name: string, detail: string, price: Price, was?: Price) => (

@@ -38,7 +38,7 @@ export function Notice({ message, testId }: { message: Message | null; testId?: 
 export function useAction() {
   const [busy, setBusy] = useState<string | null>(null);
   const [message, setMessage] = useState<Message | null>(null);
-  const run = useCallback(async (key: string, action: () => Promise<string | undefined | void>) => {
+  const run = useCallback(async (key: string, action: () => Promise<string | undefined>) => {
     setBusy(key);
     setMessage(null);
     try {
