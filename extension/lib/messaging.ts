@@ -10,6 +10,7 @@ import {
   type Page,
   type Plans,
   type Provider,
+  type TeamSummary,
   type Tokens,
 } from "./api";
 
@@ -17,6 +18,12 @@ import {
 export interface AccountState {
   account: Account;
   tokens: Tokens;
+  /**
+   * The user's teams (GET /api/me, API.md Teams): the panel offers them as who
+   * pays. The background always sends it ([] when none); optional for views
+   * that build an AccountState themselves.
+   */
+  teams?: TeamSummary[];
   apiUrl: string;
 }
 

@@ -29,9 +29,10 @@ export interface HandlerDeps {
 const CLIENT = { client_id: "myba-extension" };
 
 export function registerHandlers({ session, getApi }: HandlerDeps): void {
-  const state = async (me: Pick<Me, "account" | "tokens">): Promise<AccountState> => ({
+  const state = async (me: Pick<Me, "account" | "tokens" | "teams">): Promise<AccountState> => ({
     account: me.account,
     tokens: me.tokens,
+    teams: me.teams ?? [],
     apiUrl: (await getApi()).baseUrl,
   });
   const outcome = async (result: SignInResult): Promise<SignInOutcome> => ({
