@@ -212,9 +212,14 @@ export const REQUEST_TIMEOUT_MS = 8000;
 export function unreachable(base: string): ApiError {
   const offline = typeof navigator !== "undefined" && navigator.onLine === false;
   return offline
-    ? new ApiError(0, NETWORK_ERROR, "You are offline. MyBA needs a connection; try again once you are back online.", {
-        offline: true,
-      })
+    ? new ApiError(
+        0,
+        NETWORK_ERROR,
+        "You are offline. MyBA needs a connection; try again once you are back online.",
+        {
+          offline: true,
+        },
+      )
     : new ApiError(
         0,
         NETWORK_ERROR,
@@ -340,8 +345,11 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
     devLogin: (json: { email: string; anonymousToken?: string }) =>
       call<SignInResult>(() => client.auth["dev-login"].$post({ json })),
     logout: (token: string) => call<unknown>(() => client.auth.logout.$post({}, auth(token))),
-    checkout: (token: string, planId: string) =>
-      call<{ url: string; id: string }>(() => client.api.checkout.$post({ json: { planId } }, auth(token))),
+    checkout: (token: string, planId: string, teamId?: string) =>
+      call<{ url: string; id: string }>(() =>
+        // `teamId` (API.md, Teams): the route's schema gains it on the billing side.
+        client.api.checkout.$post({ json: { planId, ...(teamId ? { teamId } : {}) } }, auth(token)),
+      ),
     redeem: (token: string, code: string) =>
       call<{ granted: number; tokens: Tokens }>(() =>
         client.api.promo.redeem.$post({ json: { code } }, auth(token)),

@@ -7,12 +7,14 @@ import {
   type Balance,
   type GenerateRequest,
   type Generation,
+  type Health,
   type Page,
   type Plans,
   type Provider,
   type TeamSummary,
   type Tokens,
 } from "./api";
+import type { PopupView } from "./storage";
 
 /** What every view shows about the session: who, how many tokens, against which Worker. */
 export interface AccountState {
@@ -62,20 +64,24 @@ export interface ProtocolMap {
   signOut(): AccountState | null;
   getPlans(): Plans;
   /** Opens Stripe Checkout in a tab and remembers the balance to watch. */
-  checkout(data: { planId: string }): { url: string };
+  checkout(data: { planId: string; teamId?: string }): { url: string };
   redeemPromo(data: { code: string }): { granted: number; tokens: Tokens };
   listGenerations(data: { cursor?: string }): Page<Generation>;
   exportGeneration(data: { id: string; format: "md" | "json" }): { filename: string; content: string };
   /** Popup → background → the active tab's open panel. */
   reinsert(data: { id: string }): { ok: boolean; message?: string };
-  /** The panel asks for the popup (sign in, buy); a tab when the popup cannot open. */
-  openPopup(data: { view?: "account" | "buy" }): void;
+  /** The panel asks for the popup on a view (sign in, buy); a tab when the popup cannot open. */
+  openPopup(data: { view?: PopupView }): void;
+  /** GET /api/health: which AI and billing the Worker runs (the "Demo AI" marker). */
+  getHealth(): Health;
   getSettings(): Settings;
   setApiUrl(data: { apiUrl: string | null }): Settings;
   setSiteEnabled(data: { site: "jira" | "gitlab" | "linear"; enabled: boolean }): Settings;
   /** The popup has already obtained the host permission (it needs the user's click). */
   enableGitlabHost(data: { origin: string }): Settings;
   disableGitlabHost(data: { origin: string }): Settings;
+  /** Background → a tab's content script: open the panel on the form (History's Insert with the panel closed). */
+  openPanel(): { ok: boolean };
   /** Background → a tab's panel: show this ticket and insert it into the form. */
   showTicket(data: { title: string; description: string }): { ok: boolean; message?: string };
 }

@@ -77,8 +77,11 @@ export const lastGenerationItem = storage.defineItem<LastGeneration | null>("loc
 /** A purchase in flight: the popup polls /api/me until the balance moves past `before`. */
 export interface PendingCheckout {
   planId: string;
+  /** The balance watched (the team's when `teamId` is set) before the purchase. */
   before: number;
   startedAt: string;
+  /** A purchase for a team: its tokens land in the team's wallet. */
+  teamId?: string;
 }
 export const pendingCheckoutItem = storage.defineItem<PendingCheckout | null>("local:pendingCheckout", {
   fallback: null,

@@ -5,6 +5,7 @@ import { SessionManager } from "@/lib/session";
 import { serveGeneratePort } from "./generate";
 import { syncGitlabScripts } from "./gitlab-hosts";
 import { registerHandlers } from "./handlers";
+import { openOnboarding } from "./onboarding";
 
 /**
  * The background owns the session and every API call (ARCHITECTURE.md): the
@@ -18,6 +19,12 @@ export default defineBackground(() => {
     if (port.name === GENERATE_PORT) {
       serveGeneratePort(port as unknown as PortLike, { session, getApi: currentApi });
     }
+  });
+
+  // A new user meets MyBA on its welcome page: what it does, what tokens buy,
+  // and the choice about the device identifier (decision 015).
+  browser.runtime.onInstalled.addListener(({ reason }) => {
+    if (reason === "install") void openOnboarding();
   });
 
   // Dynamic content scripts for self-managed GitLab follow the stored hosts.

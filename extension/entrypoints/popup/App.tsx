@@ -1,32 +1,42 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { loadAccount } from "@/lib/account";
-import { type ApiError, SIGN_IN_REQUIRED } from "@/lib/api";
+import { type ApiError, CONSENT_REQUIRED, SIGN_IN_REQUIRED } from "@/lib/api";
 import { tokenWord } from "@/lib/format";
-import { type AccountState, asApiError } from "@/lib/messaging";
-import { accountItem } from "@/lib/storage";
+import { type AccountState, asApiError, sendMessage } from "@/lib/messaging";
+import { accountItem, POPUP_VIEWS, type PopupView, popupViewItem } from "@/lib/storage";
 import { AccountView } from "./AccountView";
 import { BuyView } from "./BuyView";
+import { Consent, PrivacyLink } from "./Consent";
 import { HistoryView } from "./HistoryView";
 import { SettingsView } from "./SettingsView";
+import { TeamView } from "./TeamView";
 
-type View = "account" | "buy" | "history" | "settings";
-const VIEWS: { id: View; label: string }[] = [
-  { id: "account", label: "Account" },
-  { id: "buy", label: "Buy" },
-  { id: "history", label: "History" },
-  { id: "settings", label: "Settings" },
-];
+const LABELS: Record<PopupView, string> = {
+  account: "Account",
+  buy: "Buy",
+  history: "History",
+  team: "Team",
+  settings: "Settings",
+};
+
+/** After this long without an answer, the popup says the server is slow instead of "Loading…". */
+export const SLOW_MS = 4000;
+
+const asView = (value: string | null | undefined): PopupView | null =>
+  POPUP_VIEWS.includes(value as PopupView) ? (value as PopupView) : null;
 
 /** The popup's shell: who is signed in, the balance, the tabs; each view lives in its own file. */
 export function App() {
-  const [view, setView] = useState<View>(() => {
-    const hash = location.hash.slice(1) as View;
-    return VIEWS.some((v) => v.id === hash) ? hash : "account";
-  });
+  const [view, setView] = useState<PopupView>(() => asView(location.hash.slice(1)) ?? "account");
   const [state, setState] = useState<AccountState | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const [demoAi, setDemoAi] = useState(false);
+  const [slow, setSlow] = useState(false);
+  const answered = useRef(false);
   // This browser's anonymous tokens moved to an account: signed out until the user signs in.
   const signedOut = error?.code === SIGN_IN_REQUIRED;
+  // Not started: the user has not chosen about the device identifier, or chose to sign in directly.
+  const consent = error?.code === CONSENT_REQUIRED ? (error.details.choice as string | null) : undefined;
 
   const refresh = useCallback(async (fresh: boolean) => {
     try {
@@ -34,8 +44,11 @@ export function App() {
       setError(null);
     } catch (err) {
       const e = asApiError(err);
-      if (e.code === SIGN_IN_REQUIRED) setState(null);
+      if (e.code === SIGN_IN_REQUIRED || e.code === CONSENT_REQUIRED) setState(null);
       setError(e);
+    } finally {
+      answered.current = true;
+      setSlow(false);
     }
   }, []);
 
@@ -50,28 +63,64 @@ export function App() {
   );
 
   useEffect(() => {
+    // The view the panel asked for (its Sign in and Buy buttons), once.
+    void popupViewItem.getValue().then((asked) => {
+      if (!asView(asked)) return;
+      setView(asked as PopupView);
+      void popupViewItem.setValue(null);
+    });
+    const timer = setTimeout(() => setSlow(!answered.current), SLOW_MS);
     void refresh(false).then(() => refresh(true));
+    sendMessage("getHealth", undefined).then(
+      (h) => setDemoAi(h.ai === "mock"),
+      () => {},
+    );
     // Sign-in finishing in the background, a purchase landing, a generation in a tab.
-    return accountItem.watch((cached) => {
+    const unwatch = accountItem.watch((cached) => {
       if (cached)
-        setState((prev) => (prev ? { ...prev, account: cached.account, tokens: cached.tokens } : prev));
+        setState((prev) =>
+          prev
+            ? { ...prev, account: cached.account, tokens: cached.tokens, teams: cached.teams ?? prev.teams }
+            : prev,
+        );
       else void refresh(true);
     });
+    return () => {
+      clearTimeout(timer);
+      unwatch();
+    };
   }, [refresh]);
+
+  const who = state
+    ? state.account.kind === "user"
+      ? `Signed in as ${state.account.email ?? state.account.name ?? "you"}`
+      : "Not signed in — trying MyBA anonymously"
+    : signedOut || consent === "declined"
+      ? "Signed out"
+      : consent === null
+        ? "Welcome"
+        : error
+          ? "Not connected"
+          : "Loading…";
 
   return (
     <main className="popup">
       <header className="popup-header">
         <div>
-          <h1>MyBA</h1>
+          <h1>
+            MyBA
+            {demoAi && (
+              <span
+                className="demo-ai"
+                data-testid="myba-demo-ai"
+                title="This MyBA server runs a stand-in model: its tickets are canned examples, not the product's real output."
+              >
+                Demo AI
+              </span>
+            )}
+          </h1>
           <p className="muted" data-testid="myba-popup-account">
-            {state
-              ? state.account.kind === "user"
-                ? `Signed in as ${state.account.email ?? state.account.name ?? "you"}`
-                : "Not signed in — trying MyBA anonymously"
-              : signedOut
-                ? "Signed out"
-                : "Loading…"}
+            {who}
           </p>
         </div>
         <div className="balance" data-testid="myba-popup-balance" aria-live="polite">
@@ -81,16 +130,16 @@ export function App() {
       </header>
 
       <nav className="tabs" aria-label="Sections">
-        {VIEWS.map((v) => (
+        {POPUP_VIEWS.map((id) => (
           <button
-            key={v.id}
+            key={id}
             type="button"
             className="tab"
-            aria-current={view === v.id ? "page" : undefined}
-            data-testid={`myba-tab-${v.id}`}
-            onClick={() => setView(v.id)}
+            aria-current={view === id ? "page" : undefined}
+            data-testid={`myba-tab-${id}`}
+            onClick={() => setView(id)}
           >
-            {v.label}
+            {LABELS[id]}
           </button>
         ))}
       </nav>
@@ -99,20 +148,38 @@ export function App() {
         <p className="notice" role="status" data-testid="myba-sign-in-required">
           {error.message}
         </p>
+      ) : consent === "declined" ? (
+        <p className="notice" role="status" data-testid="myba-sign-in-required">
+          Sign in to start. No device identifier is used.
+        </p>
       ) : (
-        error && (
+        error &&
+        consent === undefined && (
           <p className="notice error" role="alert" data-testid="myba-popup-error">
             {error.message}
           </p>
         )
       )}
-
-      {view === "account" && (
-        <AccountView state={state} signedOut={signedOut} loading={!error} onChange={changed} />
+      {slow && !state && !error && (
+        <p className="notice" role="status" data-testid="myba-popup-slow">
+          MyBA's server is not answering yet… still trying.
+        </p>
       )}
+
+      {view === "account" &&
+        (consent === null ? (
+          <Consent onChosen={(_, next) => (next ? changed(next) : void refresh(true))} />
+        ) : (
+          <AccountView state={state} signedOut={signedOut} loading={!error && !slow} onChange={changed} />
+        ))}
       {view === "buy" && <BuyView state={state} />}
       {view === "history" && <HistoryView />}
+      {view === "team" && <TeamView state={state} onChange={() => refresh(true)} />}
       {view === "settings" && <SettingsView onApiChange={() => refresh(true)} />}
+
+      <footer className="popup-footer muted">
+        <PrivacyLink>Privacy</PrivacyLink>
+      </footer>
     </main>
   );
 }

@@ -1,14 +1,19 @@
 import { useEffect, useState } from "react";
 import { loadAccount } from "@/lib/account";
 import type { Plans, Price } from "@/lib/api";
+import { settleCheckout } from "@/lib/checkout";
 import { tokenCount } from "@/lib/format";
 import { type AccountState, sendMessage } from "@/lib/messaging";
-import { pendingCheckoutItem } from "@/lib/storage";
+import { type CheckoutArrived, checkoutArrivedItem, pendingCheckoutItem } from "@/lib/storage";
 import { errorText, formatPrice, Notice, useAction } from "./ui";
+
+/** How long after the tokens arrived the popup still confirms the purchase. */
+const ARRIVED_SHOWN_MS = 30 * 60_000;
 
 export function BuyView({ state }: { state: AccountState | null }) {
   const [plans, setPlans] = useState<Plans | null>(null);
   const [pending, setPending] = useState(false);
+  const [arrived, setArrived] = useState<CheckoutArrived | null>(null);
   const { message, setMessage, run } = useAction();
   const anonymous = state?.account.kind !== "user";
 
@@ -20,12 +25,26 @@ export function BuyView({ state }: { state: AccountState | null }) {
     return pendingCheckoutItem.watch((p) => setPending(p !== null));
   }, [setMessage]);
 
-  // While a purchase is in flight, look for its grant every few seconds.
+  // While a purchase is in flight, look for its grant every few seconds; the
+  // first balance past the one before the purchase ends the wait.
   useEffect(() => {
     if (!pending) return;
-    const timer = setInterval(() => void loadAccount(true).catch(() => {}), 3000);
+    const look = () =>
+      void loadAccount(true)
+        .then(settleCheckout)
+        .catch(() => {});
+    look();
+    const timer = setInterval(look, 3000);
     return () => clearInterval(timer);
   }, [pending]);
+
+  // "+N tokens" once they arrived (recorded by whoever saw them first), for a while.
+  useEffect(() => {
+    const show = (a: CheckoutArrived | null) =>
+      setArrived(a && Date.now() - Date.parse(a.at) < ARRIVED_SHOWN_MS ? a : null);
+    void checkoutArrivedItem.getValue().then(show);
+    return checkoutArrivedItem.watch(show);
+  }, []);
 
   const buy = (planId: string) =>
     run("buy", async () => {
@@ -68,6 +87,11 @@ export function BuyView({ state }: { state: AccountState | null }) {
       {pending && (
         <p className="notice ok" role="status" data-testid="myba-checkout-pending">
           Waiting for the payment to be confirmed… your balance updates by itself.
+        </p>
+      )}
+      {arrived && !pending && (
+        <p className="notice ok" role="status" data-testid="myba-checkout-arrived">
+          Payment confirmed: +{tokenCount(arrived.added)}.
         </p>
       )}
       <Notice message={message} />
