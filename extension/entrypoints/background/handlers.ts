@@ -2,13 +2,7 @@ import * as oauth from "oauth4webapi";
 import { browser } from "wxt/browser";
 import { type Api, ApiError, type Me, type SignInResult } from "@/lib/api";
 import { DEFAULT_API_URL } from "@/lib/config";
-import {
-  type AccountState,
-  onMessage,
-  type Settings,
-  type SignInOutcome,
-  sendMessage,
-} from "@/lib/messaging";
+import { type AccountState, onMessage, type Settings, type SignInOutcome } from "@/lib/messaging";
 import { type SessionManager, updateCachedTokens } from "@/lib/session";
 import {
   accountItem,

@@ -16,6 +16,7 @@ function download(filename: string, content: string, type: string) {
 export function HistoryView() {
   const [items, setItems] = useState<Generation[] | null>(null);
   const [cursor, setCursor] = useState<string | undefined>();
+  const [open, setOpen] = useState<string | null>(null);
   const { message, setMessage, run } = useAction();
 
   const load = useCallback(
@@ -59,7 +60,22 @@ export function HistoryView() {
               {formatDate(g.createdAt)} · {g.site} · {g.feature} · {tokenCount(g.charged)}
               {g.status !== "completed" && g.status !== "done" ? ` · ${g.status}` : ""}
             </div>
+            {open === g.id && (
+              <div data-testid="myba-history-full">
+                {g.prompt && <p className="muted">“{g.prompt}”</p>}
+                <pre className="ticket-body">{g.description}</pre>
+              </div>
+            )}
             <div className="row">
+              <button
+                type="button"
+                className="button small"
+                aria-expanded={open === g.id}
+                data-testid="myba-history-show"
+                onClick={() => setOpen(open === g.id ? null : g.id)}
+              >
+                {open === g.id ? "Hide" : "Show"}
+              </button>
               <button
                 type="button"
                 className="button small"
@@ -87,10 +103,20 @@ export function HistoryView() {
               >
                 Copy
               </button>
-              <button type="button" className="button small" onClick={() => void exportAs(g, "md")}>
+              <button
+                type="button"
+                className="button small"
+                data-testid="myba-history-md"
+                onClick={() => void exportAs(g, "md")}
+              >
                 Markdown
               </button>
-              <button type="button" className="button small" onClick={() => void exportAs(g, "json")}>
+              <button
+                type="button"
+                className="button small"
+                data-testid="myba-history-json"
+                onClick={() => void exportAs(g, "json")}
+              >
                 JSON
               </button>
             </div>

@@ -3,23 +3,46 @@ import { browser } from "wxt/browser";
 import { type Settings, sendMessage } from "@/lib/messaging";
 import { Notice, useAction } from "./ui";
 
+/** The options page, with the origin to enable filled in. */
+export function optionsUrl(origin?: string): string {
+  return browser.runtime.getURL("/options.html") + (origin ? `#${encodeURIComponent(origin)}` : "");
+}
+
+/** GitLab names itself in every page's og:site_name, self-managed instances included (SITES.md). */
+async function looksLikeGitlab(tabId: number): Promise<boolean> {
+  try {
+    const [result] = await browser.scripting.executeScript({
+      target: { tabId },
+      func: () =>
+        document.querySelector('meta[property="og:site_name"]')?.getAttribute("content") === "GitLab",
+    });
+    return result?.result === true;
+  } catch {
+    return false; // a page the extension may not look at (the browser's own, the store)
+  }
+}
+
 const SITE_NAMES = { jira: "Jira", gitlab: "GitLab", linear: "Linear" } as const;
 
 export function SettingsView({ onApiChange }: { onApiChange(): void }) {
   const [settings, setSettings] = useState<Settings | null>(null);
   const [apiUrl, setApiUrl] = useState("");
   const [origin, setOrigin] = useState<string | null>(null);
-  const { message, setMessage, run } = useAction();
+  const [gitlabLike, setGitlabLike] = useState(false);
+  const { message, run } = useAction();
 
   useEffect(() => {
     sendMessage("getSettings", undefined).then((s) => {
       setSettings(s);
       setApiUrl(s.apiUrlOverride ?? "");
     });
-    // activeTab gives the popup the current tab's address when the user opened it.
-    browser.tabs.query({ active: true, currentWindow: true }).then(([tab]) => {
+    // activeTab gives the popup the current tab's address (and a look at its
+    // page) when the user opened it.
+    browser.tabs.query({ active: true, currentWindow: true }).then(async ([tab]) => {
       const url = tab?.url ? new URL(tab.url) : null;
-      if (url && (url.protocol === "https:" || url.protocol === "http:")) setOrigin(url.origin);
+      if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) return;
+      setOrigin(url.origin);
+      if (tab?.id !== undefined) setGitlabLike(await looksLikeGitlab(tab.id));
     });
   }, []);
 
@@ -30,19 +53,9 @@ export function SettingsView({ onApiChange }: { onApiChange(): void }) {
       return ok;
     });
 
-  const enableHere = async () => {
-    if (!origin) return;
-    setMessage(null);
-    // Must run in the click itself: the browser asks the user only during a gesture.
-    const granted = await browser.permissions.request({ origins: [`${origin}/*`] }).catch(() => false);
-    if (!granted) {
-      setMessage({ tone: "error", text: `Permission for ${origin} was not granted.` });
-      return;
-    }
-    await act(
-      () => sendMessage("enableGitlabHost", { origin }),
-      `MyBA is on for ${origin}. Reload the page.`,
-    );
+  // The permission prompt would close the popup: the options page asks for it.
+  const openOptions = (forOrigin?: string) => {
+    void browser.tabs.create({ url: optionsUrl(forOrigin) }).then(() => window.close());
   };
 
   if (!settings) return <p className="muted">Loading…</p>;
@@ -72,7 +85,7 @@ export function SettingsView({ onApiChange }: { onApiChange(): void }) {
       </ul>
 
       <h2>Self-managed GitLab</h2>
-      {origin && !builtIn && (
+      {origin && !builtIn && (enabledHere || gitlabLike) && (
         <p className="row">
           <span className="muted grow">{origin}</span>
           {enabledHere ? (
@@ -91,15 +104,25 @@ export function SettingsView({ onApiChange }: { onApiChange(): void }) {
               type="button"
               className="button primary"
               data-testid="myba-enable-site"
-              onClick={() => void enableHere()}
+              onClick={() => openOptions(origin)}
             >
-              Enable MyBA on this site
+              Enable MyBA on this GitLab
             </button>
           )}
         </p>
       )}
       {settings.gitlabHosts.length === 0 ? (
-        <p className="muted">Open your GitLab in a tab, then enable MyBA for it here.</p>
+        <p className="muted">
+          Your company's own GitLab?{" "}
+          <button
+            type="button"
+            className="link"
+            data-testid="myba-open-options"
+            onClick={() => openOptions()}
+          >
+            Add its address
+          </button>
+        </p>
       ) : (
         <ul className="hosts" data-testid="myba-gitlab-hosts">
           {settings.gitlabHosts.map((h) => (
