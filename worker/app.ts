@@ -15,6 +15,7 @@ import { generate } from "./routes/generate";
 import { generations } from "./routes/generations";
 import { health } from "./routes/health";
 import { me } from "./routes/me";
+import { privacy } from "./routes/privacy";
 import { promo } from "./routes/promo";
 
 /** Request bodies above this are refused with 413 (webhooks have their own limit). */
@@ -71,7 +72,8 @@ const routes = app
   .route("/api/promo", promo)
   .route("/auth", auth)
   .route("/admin", admin)
-  .route("/__dev", dev);
+  .route("/__dev", dev)
+  .route("/", privacy);
 
 app.notFound((c) => {
   const allowed = methodsFor(c.req.path);
