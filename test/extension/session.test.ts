@@ -3,10 +3,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeBrowser } from "wxt/testing/fake-browser";
 import { relayGeneration } from "@/entrypoints/background/generate";
 import { registerHandlers } from "@/entrypoints/background/handlers";
+import { choose, loadAccount } from "@/lib/account";
 import { type Api, ApiError, createApi, type GenerateRequest } from "@/lib/api";
 import { asApiError, type BackgroundToPanel, removeAllListeners, sendMessage } from "@/lib/messaging";
 import { SessionManager } from "@/lib/session";
-import { choose, loadAccount } from "@/lib/account";
 import { accountItem, consentItem, sessionItem, visitorIdItem } from "@/lib/storage";
 import { fakeWorker } from "./fake-worker";
 
