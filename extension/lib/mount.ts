@@ -7,7 +7,16 @@ import type { ProtocolMap } from "./messaging";
 
 // Only the wire protocol's types come from ./messaging: its runtime pulls in
 // the API client, which has no place in a script that runs on every page.
-const { sendMessage } = defineExtensionMessaging<Pick<ProtocolMap, "loadPanel">>();
+const { sendMessage, onMessage } = defineExtensionMessaging<Pick<ProtocolMap, "loadPanel" | "openPanel">>();
+
+/** Opens the panel on the form shown now; History's Insert asks for it through the background. */
+let openCurrent: (() => Promise<boolean>) | null = null;
+let listening = false;
+function listenForOpen() {
+  if (listening) return;
+  listening = true;
+  onMessage("openPanel", async () => ({ ok: (await openCurrent?.()) ?? false }));
+}
 
 /** How long DOM changes are left to settle before the form is looked for again. */
 const SETTLE_MS = 50;
@@ -125,13 +134,8 @@ async function mountLauncher(ctx: ContentScriptContext, adapter: SiteAdapter, fo
         launcher.setAttribute("aria-expanded", "false");
         launcher.focus();
       };
-      launcher.addEventListener("click", async (event) => {
-        // The shadow root is open (tests reach in), so the page's own script can
-        // click here too: only a person's click (or Enter/Space on the focused
-        // launcher, which the browser turns into a trusted click) opens MyBA.
-        if (!event.isTrusted) return;
-        if (panel) return close();
-        if (launcher.getAttribute("aria-busy") === "true") return;
+      const open = async () => {
+        if (panel || launcher.getAttribute("aria-busy") === "true") return;
         launcher.setAttribute("aria-busy", "true");
         error.hidden = true;
         try {
@@ -144,8 +148,27 @@ async function mountLauncher(ctx: ContentScriptContext, adapter: SiteAdapter, fo
         } finally {
           launcher.removeAttribute("aria-busy");
         }
+      };
+      launcher.addEventListener("click", (event) => {
+        // The shadow root is open (tests reach in), so the page's own script can
+        // click here too: only a person's click (or Enter/Space on the focused
+        // launcher, which the browser turns into a trusted click) opens MyBA.
+        // History's Insert opens it through the background (`openPanel`).
+        if (!event.isTrusted) return;
+        void (panel ? close() : open());
       });
-      return { close: () => panel && close() };
+      const openHere = async () => {
+        await open();
+        return panel !== null;
+      };
+      openCurrent = openHere;
+      listenForOpen();
+      return {
+        close: () => {
+          if (openCurrent === openHere) openCurrent = null;
+          if (panel) close();
+        },
+      };
     },
     onRemove(mounted) {
       mounted?.close();

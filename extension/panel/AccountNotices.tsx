@@ -1,4 +1,4 @@
-import type { ApiErrorInfo } from "@/lib/api";
+import { type ApiErrorInfo, CONSENT_REQUIRED } from "@/lib/api";
 import { tokenCount } from "@/lib/format";
 import { BuyButtons, SignInButton } from "./Buttons";
 import type { OpenPopup } from "./deps";
@@ -47,7 +47,24 @@ export function AccountNotices({
           </div>
         </div>
       )}
-      {accountError && !signedOut && available === null && (
+      {accountError?.code === CONSENT_REQUIRED && available === null && (
+        // Not chosen yet how to start (the device identifier, or sign in): the popup asks.
+        <div className="myba-notice" data-tone="warn" data-testid="myba-consent-required" role="status">
+          {accountError.message}
+          <div className="myba-row">
+            <button
+              type="button"
+              className="myba-button"
+              data-variant="primary"
+              data-testid="myba-start"
+              onClick={() => void openPopup("account")}
+            >
+              Open MyBA
+            </button>
+          </div>
+        </div>
+      )}
+      {accountError && accountError.code !== CONSENT_REQUIRED && !signedOut && available === null && (
         <div className="myba-notice" data-tone="error" data-testid="myba-account-error" role="alert">
           {`Could not load your MyBA balance: ${accountError.code === "network_error" ? unreachable(online) : accountError.message}`}
           <div className="myba-row">

@@ -258,22 +258,20 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
             Stop
           </button>
         ) : (
-          <>
-            <button
-              type="button"
-              className="myba-button"
-              data-variant={needsTokens ? undefined : "primary"}
-              data-testid="myba-generate"
-              disabled={!canGenerate}
-              onClick={byUser(() => start(false))}
-              aria-keyshortcuts={isMac ? "Meta+Enter" : "Control+Enter"}
-            >
-              {waiting ? `Wait ${waitSeconds} s` : "Generate"}
-              <span className="myba-kbd" aria-hidden="true">
-                {isMac ? "⌘↵" : "Ctrl+↵"}
-              </span>
-            </button>
-          </>
+          <button
+            type="button"
+            className="myba-button"
+            data-variant={needsTokens ? undefined : "primary"}
+            data-testid="myba-generate"
+            disabled={!canGenerate}
+            onClick={byUser(() => start(false))}
+            aria-keyshortcuts={isMac ? "Meta+Enter" : "Control+Enter"}
+          >
+            {waiting ? `Wait ${waitSeconds} s` : "Generate"}
+            <span className="myba-kbd" aria-hidden="true">
+              {isMac ? "⌘↵" : "Ctrl+↵"}
+            </span>
+          </button>
         )}
       </div>
 

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { isLoopbackHost } from "../lib/loopback";
 import { validate } from "../lib/validation";
 import { wallet } from "../wallet/client";
 import { GRANT_SOURCES } from "../wallet/ledger";
@@ -10,15 +11,15 @@ import { reconcile } from "../wallet/reconcile";
 
 /**
  * DEV ONLY: levers for benchmarks and local poking (bench/wallet.bench.mjs).
- * Answers 404 unless AUTH_DEV_LOGIN is "true", which production never sets
- * (API.md, "Configuration"). Nothing here checks a session: anyone who can
- * reach a dev server can mint tokens on it.
+ * Answers 404 unless AUTH_DEV_LOGIN is "true" and the host is loopback, so a
+ * stray production variable opens nothing. Nothing here checks a session:
+ * anyone who can reach a dev server can mint tokens on it.
  */
 const walletId = z.object({ id: z.string().min(1).max(128) });
 
 export const dev = new Hono<AppEnv>()
   .use(async (c, next) => {
-    if (c.env.AUTH_DEV_LOGIN !== "true") throw notFound();
+    if (c.env.AUTH_DEV_LOGIN !== "true" || !isLoopbackHost(c.req.url)) throw notFound();
     await next();
   })
   .post(
@@ -54,12 +55,28 @@ export const dev = new Hono<AppEnv>()
         amount: z.number().int().positive().max(1_000).default(1),
         // The same key again charges once: a client that lost the answer retries with it.
         key: z.string().min(1).max(128).optional(),
+        // A team member's charge on a team wallet, under their monthly limit.
+        member: z
+          .object({ accountId: z.string().min(1).max(128), monthlyLimit: z.number().int().min(0).nullable() })
+          .optional(),
       }),
     ),
     async (c) => {
-      const { amount, key } = c.req.valid("json");
+      const { amount, key, member } = c.req.valid("json");
       const w = wallet(c.env, c.req.valid("param").id);
-      const hold = await w.reserve({ key: `dev-charge:${key ?? newId("req")}`, amount, ttlMs: 60_000 });
+      const hold = await w.reserve({
+        key: `dev-charge:${key ?? newId("req")}`,
+        amount,
+        ttlMs: 60_000,
+        member,
+      });
+      if (!hold.ok && hold.code === "member_limit_reached") {
+        throw new ApiError(402, "member_limit_reached", hold.message, {
+          limit: hold.limit,
+          spent: hold.spent,
+          resetsAt: hold.resetsAt,
+        });
+      }
       if (!hold.ok) {
         throw new ApiError(402, "insufficient_tokens", hold.message, {
           required: amount,
@@ -80,7 +97,7 @@ export const dev = new Hono<AppEnv>()
   })
   .get("/wallets/:id/stats", validate("param", walletId), async (c) => {
     const w = wallet(c.env, c.req.valid("param").id);
-    const [stats, tokens] = await Promise.all([w.stats(), w.balance()]);
-    return c.json({ stats, tokens });
+    const [stats, tokens, members] = await Promise.all([w.stats(), w.balance(), w.memberSpend()]);
+    return c.json({ stats, tokens, members: members.members });
   })
   .get("/reconcile", async (c) => c.json(await reconcile(c.env)));

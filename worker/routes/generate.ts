@@ -109,6 +109,7 @@ export const generate = new Hono<AppEnv>().post(
           .values({
             id: generationId,
             accountId,
+            sessionId: c.var.session.id,
             idempotencyKey: key,
             requestHash,
             site: input.site,

@@ -6,6 +6,13 @@ export const generations = sqliteTable(
   {
     id: text().primaryKey(), // gen_…
     accountId: text().notNull(),
+    /**
+     * The session that asked for it. A visitor id is not a secret, so an
+     * anonymous session sees only the generations made through itself.
+     */
+    sessionId: text(),
+    /** The wallet that paid: null = the caller's own, otherwise the team id (contracts: generate). */
+    walletId: text(),
     idempotencyKey: text().notNull(),
     /** SHA-256 of the request body, to refuse a reused key with another body. */
     requestHash: text().notNull(),
@@ -37,5 +44,6 @@ export const generations = sqliteTable(
     // The insert of a pending row is the idempotency lock: a concurrent duplicate fails here.
     uniqueIndex("generations_account_key_unique").on(t.accountId, t.idempotencyKey),
     index("generations_created_at_idx").on(t.createdAt),
+    index("generations_wallet_idx").on(t.walletId, t.createdAt),
   ],
 );
