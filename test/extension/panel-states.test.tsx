@@ -232,3 +232,21 @@ describe("who pays", () => {
     expect(p.$("myba-balance")?.textContent).toBe("5 tokens");
   });
 });
+
+describe("before the first choice", () => {
+  it("no consent to the device identifier yet: the panel sends the user to MyBA's popup to choose", async () => {
+    const p = await setup({
+      loadAccount: () =>
+        Promise.reject({
+          status: 0,
+          code: "consent_required",
+          message: "Choose how to start with MyBA first: open MyBA from the browser's toolbar.",
+        }),
+    });
+    await settle();
+    expect(p.$("myba-consent-required")?.textContent).toContain("Choose how to start");
+    expect(p.$("myba-account-error")).toBeNull();
+    click(p.$("myba-start"));
+    expect(p.deps.openPopup).toHaveBeenCalledWith("account");
+  });
+});
