@@ -261,7 +261,7 @@ export function unreachable(base: string): ApiError {
     : new ApiError(
         0,
         NETWORK_ERROR,
-        `MyBA's server is unreachable (${base}). Your connection works; try again in a moment.`,
+        `MyBA's server is unreachable (${base}). You are online, so the trouble is on MyBA's side; try again in a moment.`,
         { offline: false },
       );
 }
