@@ -149,6 +149,9 @@ describe("what the popup says about the server", () => {
     expect(p.$("myba-popup-error")?.textContent).toContain("MyBA's server is unreachable");
     expect(p.$("myba-popup-account")?.textContent).toBe("Not connected");
     expect(p.container.textContent).not.toContain("Loading…");
+    // Nothing to sign in to while the server is away; one button to look again.
+    expect(p.$("myba-dev-email")).toBeNull();
+    expect(p.$("myba-popup-retry")?.textContent).toBe("Try again");
   });
 
   it("a server that never answers: says so within a few seconds", async () => {
