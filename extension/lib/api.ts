@@ -100,7 +100,8 @@ export interface Health {
   status: "ok";
   version: string;
   time: string;
-  ai: "openrouter" | "mock";
+  // "unavailable": off loopback with no model key (generations answer 503).
+  ai: "openrouter" | "mock" | "unavailable";
   billing: "stripe" | "demo";
 }
 
