@@ -5,7 +5,7 @@ import { SessionManager } from "@/lib/session";
 import { serveGeneratePort } from "./generate";
 import { syncGitlabScripts } from "./gitlab-hosts";
 import { registerHandlers } from "./handlers";
-import { openOnboarding } from "./onboarding";
+import { welcome } from "./onboarding";
 
 /**
  * The background owns the session and every API call (ARCHITECTURE.md): the
@@ -24,7 +24,7 @@ export default defineBackground(() => {
   // A new user meets MyBA on its welcome page: what it does, what tokens buy,
   // and the choice about the device identifier (decision 015).
   browser.runtime.onInstalled.addListener(({ reason }) => {
-    if (reason === "install") void openOnboarding();
+    if (reason === "install") void welcome();
   });
 
   // Dynamic content scripts for self-managed GitLab follow the stored hosts.
