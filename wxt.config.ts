@@ -29,7 +29,11 @@ export default defineConfig({
   modules: ["@wxt-dev/module-react"],
   manifestVersion: 3,
   vite: () => ({
-    define: { "import.meta.env.MYBA_API_URL": JSON.stringify(apiUrl) },
+    define: {
+      "import.meta.env.MYBA_API_URL": JSON.stringify(apiUrl),
+      // End-to-end Firefox builds only (scripts/e2e.mjs): see background/onboarding.ts.
+      "import.meta.env.MYBA_TEST_CONSENT": JSON.stringify(process.env.MYBA_TEST_CONSENT ?? ""),
+    },
   }),
   manifest: ({ browser }) => ({
     name: "MyBA — tickets with AI",

@@ -21,6 +21,9 @@ export async function buildExtension(dir, apiUrl, browser = "chrome") {
       MYBA_API_URL: apiUrl,
       MYBA_OUT_DIR: outDir,
       MYBA_TEST_HOSTS: "https://gitlab.example.org",
+      // WebDriver BiDi cannot open Firefox's extension pages, so the Firefox build
+      // records the welcome page's "accept" at install instead (decision 015).
+      ...(browser === "firefox" ? { MYBA_TEST_CONSENT: "accepted" } : {}),
     },
     stdio: ["ignore", "ignore", "inherit"],
   });

@@ -56,7 +56,13 @@ async function acceptOnboarding(context: BrowserContext, extensionId: string): P
 }
 
 export async function launch(
-  options: { extensionDir?: string; fixturePort?: number; onboarding?: "accept" | "keep" } = {},
+  options: {
+    extensionDir?: string;
+    fixturePort?: number;
+    onboarding?: "accept" | "keep";
+    /** Another time zone makes another fingerprint: a new device to the Worker, with its own free tokens. */
+    timezoneId?: string;
+  } = {},
 ): Promise<Browser> {
   const dir = options.extensionDir ?? e2e.extensionDir();
   const port = options.fixturePort ?? e2e.fixturePort();
@@ -66,6 +72,7 @@ export async function launch(
     fixturePort: port,
     profile,
     viewport: { width: 1280, height: 900 },
+    ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
   });
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker"));
   const extensionId = new URL(worker.url()).host;

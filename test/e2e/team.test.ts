@@ -41,7 +41,7 @@ describe("the Team view, end to end", () => {
     await owner.getByTestId("myba-team-name").fill("Payments");
     await owner.getByTestId("myba-team-create").click();
     await expect.poll(() => owner.getByTestId("myba-team-title").textContent()).toBe("Payments");
-    expect(await owner.getByTestId("myba-team-member").count()).toBe(1);
+    await expect.poll(() => owner.getByTestId("myba-team-member").count()).toBe(1);
 
     await owner.getByTestId("myba-invite-limit").fill("5");
     await owner.getByTestId("myba-team-invite").click();
@@ -61,11 +61,11 @@ describe("the Team view, end to end", () => {
     await expect
       .poll(() => member.getByTestId("myba-team-message").textContent())
       .toBe("You joined “Payments”.");
-    expect(await member.getByTestId("myba-team-own-limit").textContent()).toContain(
-      "0 of 5 tokens this month",
-    );
+    await expect
+      .poll(() => member.getByTestId("myba-team-own-limit").textContent())
+      .toContain("0 of 5 tokens this month");
     // A member sees only their own entry and none of the owner's tools.
-    expect(await member.getByTestId("myba-team-member").count()).toBe(1);
+    await expect.poll(() => member.getByTestId("myba-team-member").count()).toBe(1);
     expect(await member.getByTestId("myba-team-invite").count()).toBe(0);
     await shot(member, "popup-team-member-joined");
 

@@ -224,13 +224,13 @@ export function TeamPanel({ team, self, onLeft }: { team: TeamSummary; self: str
               onChange={(e) => setInviteEmail(e.target.value)}
             />
             <label className="sr" htmlFor="invite-limit">
-              Monthly limit
+              Monthly limit (empty: no limit)
             </label>
             <input
               id="invite-limit"
               type="number"
               min={0}
-              placeholder="No limit"
+              placeholder="Monthly limit: none"
               value={inviteLimit}
               data-testid="myba-invite-limit"
               onChange={(e) => setInviteLimit(e.target.value)}
