@@ -21,6 +21,7 @@ import {
 import { tokenCount, tokenWord } from "@/lib/format";
 import { type AccountState, asApiError, type Settings, sendMessage } from "@/lib/messaging";
 import { accountItem, pendingCheckoutItem } from "@/lib/storage";
+import { builtInSite } from "@/sites";
 
 type View = "account" | "buy" | "history" | "settings";
 const VIEWS: { id: View; label: string }[] = [
@@ -640,8 +641,7 @@ function SettingsView({ onApiChange }: { onApiChange(): void }) {
   };
 
   if (!settings) return <p className="muted">Loading…</p>;
-  const builtIn =
-    origin !== null && /^https:\/\/(gitlab\.com|linear\.app|[^/]+\.atlassian\.net)$/.test(origin);
+  const builtIn = builtInSite(origin) !== null;
   const enabledHere = origin !== null && settings.gitlabHosts.includes(origin);
 
   return (
