@@ -164,3 +164,72 @@ export async function pasteAndVerify(
   );
   return shown === true;
 }
+
+/** Decorations an editor draws into its DOM that are not part of its document. */
+const DECORATIONS = ".ProseMirror-widget, .placeholder-decoration";
+
+/** An editor's document as its own HTML rendering, decorations left out: what Undo pastes back. */
+export function editorHtml(editable: HTMLElement): string {
+  const clone = editable.cloneNode(true) as HTMLElement;
+  for (const node of Array.from(clone.querySelectorAll(DECORATIONS))) node.remove();
+  return clone.innerHTML;
+}
+
+/** Block-level HTML without the whitespace between blocks (marked's newlines would become text). */
+export function compactHtml(html: string, doc: Document = document): string {
+  const box = doc.createElement("div");
+  box.innerHTML = html;
+  const walk = (el: Element) => {
+    for (const child of Array.from(el.childNodes)) {
+      if (child.nodeType === 3 && !/\S/.test(child.textContent ?? "") && el.tagName !== "PRE") {
+        const near = [child.previousSibling, child.nextSibling];
+        if (
+          el === box ||
+          near.some(
+            (n) =>
+              n &&
+              n.nodeType === 1 &&
+              /^(P|H\d|UL|OL|LI|PRE|BLOCKQUOTE|HR|DIV|TABLE)$/.test((n as Element).tagName),
+          )
+        )
+          child.remove();
+      } else if (child.nodeType === 1 && (child as Element).tagName !== "PRE") walk(child as Element);
+    }
+  };
+  walk(box);
+  return box.innerHTML;
+}
+
+/**
+ * HTML a ProseMirror editor pastes as exactly these blocks. ProseMirror reads
+ * `data-pm-slice` (what it writes when copying) as "this slice is closed", so
+ * the blocks replace the selected document as they are instead of merging
+ * into the paragraph around the caret.
+ */
+export function closedSliceHtml(html: string): string {
+  return `<div data-pm-slice="0 0 []">${html.trim() || "<p></p>"}</div>`;
+}
+
+/**
+ * Replaces a rich editor's whole document with `html` (its own rendering, or
+ * blocks rendered from Markdown) through a paste, and waits until it shows
+ * `expectedHtml` (exact) or, failing that, `expectedText`.
+ */
+export async function pasteHtmlAndVerify(
+  editable: HTMLElement,
+  html: string,
+  expected: { html?: string; text: string },
+  timeoutMs = 3000,
+): Promise<boolean> {
+  await pasteInto(editable, { html: closedSliceHtml(html), text: expected.text });
+  const exact = await waitFor(
+    () => editable.isConnected && expected.html !== undefined && editorHtml(editable) === expected.html,
+    expected.html === undefined ? 0 : Math.min(timeoutMs, 1500),
+  );
+  if (exact) return true;
+  const shown = await waitFor(
+    () => editable.isConnected && showsText(editorText(editable), expected.text),
+    timeoutMs,
+  );
+  return shown === true;
+}
