@@ -97,6 +97,8 @@ export interface GenerateRequest {
   issueType: IssueType;
   prompt: string;
   context: { title: string; description: string; project: string; url: string };
+  /** A team id when the team pays (API.md, Teams); absent: the caller's own tokens. */
+  wallet?: string;
 }
 
 export interface Generation {

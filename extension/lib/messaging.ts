@@ -12,6 +12,7 @@ import {
   type Provider,
   type Tokens,
 } from "./api";
+import type { PanelDraft } from "./storage";
 
 /** What every view shows about the session: who, how many tokens, against which Worker. */
 export interface AccountState {
@@ -31,6 +32,12 @@ export interface Settings {
   defaultApiUrl: string;
   sites: { jira: boolean; gitlab: boolean; linear: boolean };
   gitlabHosts: string[];
+}
+
+/** GET /api/health, the parts the views show. */
+export interface Health {
+  ai: "openrouter" | "mock";
+  billing: "stripe" | "demo";
 }
 
 /**
@@ -69,6 +76,12 @@ export interface ProtocolMap {
   /** The popup has already obtained the host permission (it needs the user's click). */
   enableGitlabHost(data: { origin: string }): Settings;
   disableGitlabHost(data: { origin: string }): Settings;
+  /** The panel's draft for this tab and form (`form`: `<site>|<host>`), or null. */
+  getDraft(data: { form: string }): PanelDraft | null;
+  /** Keeps (or, with null, forgets) the panel's draft for this tab and form. */
+  saveDraft(data: { form: string; draft: PanelDraft | null }): void;
+  /** What the Worker runs on: the panel marks the mock model as "Demo AI". */
+  getHealth(): Health;
   /** Background → a tab's panel: show this ticket and insert it into the form. */
   showTicket(data: { title: string; description: string }): { ok: boolean; message?: string };
 }

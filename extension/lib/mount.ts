@@ -122,7 +122,11 @@ async function mountLauncher(ctx: ContentScriptContext, adapter: SiteAdapter, fo
         launcher.setAttribute("aria-expanded", "false");
         launcher.focus();
       };
-      launcher.addEventListener("click", async () => {
+      launcher.addEventListener("click", async (event) => {
+        // The shadow root is open (tests reach in), so the page's own script can
+        // click here too: only a person's click (or Enter/Space on the focused
+        // launcher, which the browser turns into a trusted click) opens MyBA.
+        if (!event.isTrusted) return;
         if (panel) return close();
         if (launcher.getAttribute("aria-busy") === "true") return;
         launcher.setAttribute("aria-busy", "true");

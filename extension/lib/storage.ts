@@ -83,3 +83,43 @@ export const pendingCheckoutItem = storage.defineItem<PendingCheckout | null>("l
   fallback: null,
   version: 1,
 });
+
+/**
+ * The popup view a panel button asked for ("account" to sign in, "buy"): the
+ * popup reads it when it opens, shows that view, and clears it.
+ */
+export type PopupView = "account" | "buy";
+export const popupViewItem = storage.defineItem<PopupView | null>("local:popupView", {
+  fallback: null,
+  version: 1,
+});
+
+/** Who pays in the panel, per site: a team id, or null for the user's own tokens. */
+export const walletChoiceItem = storage.defineItem<Record<string, string | null>>("local:walletChoice", {
+  fallback: {},
+  version: 1,
+});
+
+/**
+ * What the panel keeps of a form until it is inserted or discarded: the
+ * prompt, the choices and the result already paid for. In session storage
+ * (memory only, gone when the browser closes), keyed by tab and form
+ * (`<tabId>|<site>|<host>`); only the background reads and writes it, since
+ * content scripts cannot reach session storage in every browser.
+ */
+export interface PanelDraft {
+  prompt: string;
+  issueType: string;
+  feature: string;
+  result: {
+    phase: "done" | "stopped";
+    text: string;
+    ticket: { title: string; description: string } | null;
+    charged: number;
+  } | null;
+  savedAt: string;
+}
+export const panelDraftsItem = storage.defineItem<Record<string, PanelDraft>>("session:panelDrafts", {
+  fallback: {},
+  version: 1,
+});

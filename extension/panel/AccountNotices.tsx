@@ -1,7 +1,9 @@
 import type { ApiErrorInfo } from "@/lib/api";
 import { tokenCount } from "@/lib/format";
-import { BuyButtons, SignInButton } from "./Buttons";
+import { SignInButton } from "./Buttons";
 import type { OpenPopup } from "./deps";
+import { unreachable } from "./describeError";
+import type { TeamWallet } from "./wallet";
 
 /** What the balance means for the next generation: signed out, unknown, short, or running low. */
 export function AccountNotices({
@@ -10,17 +12,22 @@ export function AccountNotices({
   signedOut,
   accountError,
   anonymous,
+  team,
+  online,
   idle,
   failed,
   low,
   onReload,
   openPopup,
 }: {
+  /** What the chosen wallet lets this user spend. */
   available: number | null;
   cost: number;
   signedOut: boolean;
   accountError: ApiErrorInfo | null;
   anonymous: boolean;
+  team: TeamWallet | null;
+  online: boolean;
   /** Nothing generated yet in this panel. */
   idle: boolean;
   /** The last generation failed: its own notice explains the balance. */
@@ -42,7 +49,7 @@ export function AccountNotices({
       )}
       {accountError && !signedOut && available === null && (
         <div className="myba-notice" data-tone="error" data-testid="myba-account-error" role="alert">
-          {`Could not load your MyBA balance: ${accountError.message}`}
+          {`Could not load your MyBA balance: ${accountError.code === "network_error" ? unreachable(online) : accountError.message}`}
           <div className="myba-row">
             <button type="button" className="myba-button" onClick={onReload}>
               Try again
@@ -52,14 +59,30 @@ export function AccountNotices({
       )}
       {short && !failed && (
         <div className="myba-notice" data-tone="warn" data-testid="myba-low-balance" role="status">
-          {`This needs ${tokenCount(cost)} and you have ${available}. `}
-          <BuyButtons anonymous={anonymous} openPopup={openPopup} />
+          {team
+            ? `This needs ${tokenCount(cost)} and you can spend ${available} from ${team.name}. Ask a team owner or admin for more.`
+            : `This needs ${tokenCount(cost)} and you have ${available}. `}
+          {/* The primary button beside Generate is the way out (sign in, or buy); buying stays one click away. */}
+          {!team && anonymous && (
+            <button
+              type="button"
+              className="myba-button"
+              data-testid="myba-buy"
+              onClick={() => void openPopup("buy")}
+            >
+              Buy tokens
+            </button>
+          )}
         </div>
       )}
       {!short && low && idle && available !== null && (
         <div className="myba-notice" data-tone="warn" data-testid="myba-low-balance" role="status">
           Running low: {tokenCount(available)} left.{" "}
-          {anonymous ? "Sign in for free welcome tokens." : "Top up from the MyBA toolbar button."}
+          {team
+            ? `Ask a ${team.name} owner or admin for more.`
+            : anonymous
+              ? "Sign in for free welcome tokens."
+              : "Top up from the MyBA toolbar button."}
         </div>
       )}
     </>

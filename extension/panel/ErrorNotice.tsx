@@ -1,7 +1,7 @@
 import type { ApiErrorInfo } from "@/lib/api";
 import { BuyButtons, SignInButton } from "./Buttons";
 import type { OpenPopup } from "./deps";
-import { describeError } from "./describeError";
+import { describeError, type ErrorSituation } from "./describeError";
 
 /** A failed generation: what happened (describeError) and the one way out. */
 export function ErrorNotice({
@@ -11,15 +11,20 @@ export function ErrorNotice({
   onRetry,
   onNew,
   openPopup,
+  situation,
+  onPersonal,
 }: {
   error: ApiErrorInfo & { charged: number };
   anonymous: boolean;
   waiting: boolean;
-  onRetry(): void;
-  onNew(): void;
+  onRetry(event: React.MouseEvent): void;
+  onNew(event: React.MouseEvent): void;
   openPopup: OpenPopup;
+  situation: ErrorSituation;
+  /** Offered after a team limit: pay with the user's own tokens instead. */
+  onPersonal?(): void;
 }) {
-  const { text, action } = describeError(error);
+  const { text, action } = describeError(error, situation);
   return (
     <div
       className="myba-notice"
@@ -48,6 +53,11 @@ export function ErrorNotice({
         )}
         {action === "buy" && <BuyButtons anonymous={anonymous} openPopup={openPopup} />}
         {action === "signin" && <SignInButton openPopup={openPopup} />}
+        {action === "personal" && onPersonal && (
+          <button type="button" className="myba-button" data-testid="myba-pay-personally" onClick={onPersonal}>
+            Use my own tokens
+          </button>
+        )}
       </div>
     </div>
   );

@@ -2,18 +2,25 @@ import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react"
 import { type Feature, type IssueType, SIGN_IN_REQUIRED } from "@/lib/api";
 import { tokenCount } from "@/lib/format";
 import { splitStreamedTicket } from "@/lib/markdown";
+import type { PanelDraft } from "@/lib/storage";
 import type { SiteAdapter } from "@/sites/types";
 import { AccountNotices } from "./AccountNotices";
-import type { PanelDeps } from "./deps";
+import { byPerson, type PanelDeps } from "./deps";
 import { ErrorNotice } from "./ErrorNotice";
 import type { Ticket } from "./generation";
 import { FEATURES, HINTS, ISSUE_TYPES, LOW_BALANCE, MAX_PROMPT } from "./options";
+import { PanelHeader } from "./PanelHeader";
 import { Preview } from "./Preview";
 import { buildRequest, retriesSameGeneration } from "./request";
 import { SelectField } from "./SelectField";
 import { useAccount, useFeatureCosts } from "./useAccount";
+import { useDraft } from "./useDraft";
 import { useGeneration } from "./useGeneration";
+import { useHealth } from "./useHealth";
 import { type InsertOutcome, useInsert } from "./useInsert";
+import { useWallet } from "./useWallet";
+import { spendable, teamsOf } from "./wallet";
+import { WalletPicker } from "./WalletPicker";
 
 export type { PanelDeps } from "./deps";
 export { LOW_BALANCE, MAX_PROMPT } from "./options";
@@ -30,6 +37,8 @@ export interface PanelProps {
 }
 
 const isMac = typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
+/** Errors about the balance: once the balance moves, they no longer hold. */
+const BALANCE_ERRORS = new Set(["insufficient_tokens", SIGN_IN_REQUIRED, "member_limit_reached"]);
 
 /** The panel's layout; its behaviour lives in the hooks it calls. */
 export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelProps) {
@@ -40,16 +49,33 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const { account, setAccount, accountError, reload, reportBalance } = useAccount(deps);
   const costs = useFeatureCosts(deps);
+  const health = useHealth(deps);
+  const teams = teamsOf(account);
+  const { team, choose } = useWallet(deps, adapter.site, teams);
   const { state, dispatch, generate, stop, waiting, waitSeconds } = useGeneration(deps, {
-    buildRequest: () => buildRequest(adapter, form, { feature, issueType, prompt }, location.href),
-    onBalance: reportBalance,
+    buildRequest: () => ({
+      ...buildRequest(adapter, form, { feature, issueType, prompt }, location.href),
+      ...(team ? { wallet: team.id } : {}),
+    }),
+    // A team's balance is not the user's own: read both again from /api/me.
+    onBalance: (balance) => (team ? reload() : reportBalance(balance)),
     onAccount: setAccount,
   });
   const { insert, copy, copied, setCopied } = useInsert(adapter, form, deps, dispatch);
+  const formKey = `${adapter.site}|${location.host}`;
+  useDraft(deps, formKey, { prompt, issueType, feature, generation: state }, (draft: PanelDraft) => {
+    // Typed before the draft arrived: what was typed wins.
+    if (inputRef.current?.value) return;
+    setPrompt(draft.prompt);
+    if (ISSUE_TYPES.some((t) => t.value === draft.issueType)) setIssueType(draft.issueType as IssueType);
+    if (FEATURES.some((f) => f.value === draft.feature)) setFeature(draft.feature as Feature);
+    if (draft.result) dispatch({ type: "restore", result: draft.result });
+  });
 
   useEffect(() => inputRef.current?.focus(), []);
 
-  const available = account?.tokens.available ?? null;
+  const personal = account?.tokens.available ?? null;
+  const available = team ? spendable(team) : personal;
   const cost = costs[feature];
   const tooLong = prompt.length > MAX_PROMPT;
   const streaming = state.phase === "streaming";
@@ -58,7 +84,23 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
   const signedOut = available === null && accountError?.code === SIGN_IN_REQUIRED;
   const low = available !== null && available <= LOW_BALANCE;
   const anonymous = account?.account.kind === "anonymous";
+  // Out of tokens on the user's own wallet: signing in or buying is the next step, not Generate.
+  const needsTokens = !team && available !== null && available < cost;
   const hasOutput = state.phase !== "idle" && (state.text.length > 0 || state.ticket !== null);
+  const online = (deps.online ?? (() => navigator.onLine))();
+
+  // A balance error recorded with the balance it reported; a later change (sign-in, a purchase) clears it.
+  const errorBalance = useRef<number | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: records the balance when the error arrives, not after.
+  useEffect(() => {
+    errorBalance.current = available;
+  }, [state.error]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reacts to the balance only.
+  useEffect(() => {
+    if (state.error && BALANCE_ERRORS.has(state.error.code) && available !== errorBalance.current) {
+      dispatch({ type: "clearError" });
+    }
+  }, [available]);
 
   const shown: Ticket = useMemo(
     () => state.ticket ?? splitStreamedTicket(state.text),
@@ -72,6 +114,12 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
     },
     [generate, setCopied],
   );
+  const startOver = () => {
+    setPrompt("");
+    setCopied(false);
+    dispatch({ type: "reset" });
+    requestAnimationFrame(() => inputRef.current?.focus());
+  };
 
   useEffect(() => {
     if (!incoming) return;
@@ -79,15 +127,57 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
     void insert(incoming.ticket).then(incoming.respond);
   }, [incoming, insert, dispatch]);
 
+  const isTrusted = deps.isTrusted ?? byPerson;
+  /** Runs `action` only for a person's click or key, never for a page script's synthetic one. */
+  const byUser =
+    (action: () => void) =>
+    (event: React.SyntheticEvent): void => {
+      if (isTrusted(event.nativeEvent)) action();
+    };
+
   const onKeyDown = (event: React.KeyboardEvent) => {
     if (event.key === "Escape") {
       event.preventDefault();
       onClose();
     } else if (event.key === "Enter" && (event.metaKey || event.ctrlKey)) {
       event.preventDefault();
-      if (canGenerate) start(false);
+      if (canGenerate && isTrusted(event.nativeEvent)) start(false);
     }
   };
+
+  if (state.insert?.ok) {
+    // Inserted: the form is the ticket now. One line, out of the form's way.
+    return (
+      <section
+        className="myba-panel"
+        data-site={adapter.site}
+        data-theme={theme}
+        data-collapsed="true"
+        aria-label="MyBA"
+        onKeyDown={onKeyDown}
+      >
+        <div className="myba-header">
+          <span className="myba-done" data-testid="myba-inserted" role="status">
+            <span aria-hidden="true">✓ </span>
+            {state.insert.message}
+          </span>
+          <button type="button" className="myba-button" data-testid="myba-new" onClick={startOver}>
+            New ticket
+          </button>
+          <button
+            type="button"
+            className="myba-button"
+            data-variant="subtle"
+            data-testid="myba-close"
+            aria-label="Close MyBA panel"
+            onClick={onClose}
+          >
+            ✕
+          </button>
+        </div>
+      </section>
+    );
+  }
 
   return (
     <section
@@ -97,30 +187,16 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
       aria-labelledby={`${ids}-title`}
       onKeyDown={onKeyDown}
     >
-      <div className="myba-header">
-        <h2 className="myba-title" id={`${ids}-title`}>
-          MyBA · Generate ticket
-        </h2>
-        <span className="myba-balance" data-testid="myba-balance" data-low={low} aria-live="polite">
-          {available === null
-            ? signedOut
-              ? "Signed out"
-              : accountError
-                ? "Balance unavailable"
-                : "Loading balance…"
-            : tokenCount(available)}
-        </span>
-        <button
-          type="button"
-          className="myba-button"
-          data-variant="subtle"
-          data-testid="myba-close"
-          aria-label="Close MyBA panel"
-          onClick={onClose}
-        >
-          ✕
-        </button>
-      </div>
+      <PanelHeader
+        titleId={`${ids}-title`}
+        available={available}
+        team={team}
+        signedOut={signedOut}
+        accountFailed={accountError !== null}
+        low={low}
+        demo={health?.ai === "mock"}
+        onClose={onClose}
+      />
 
       <label className="myba-label" htmlFor={`${ids}-prompt`}>
         What should the ticket say?
@@ -130,6 +206,7 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
         id={`${ids}-prompt`}
         className="myba-textarea"
         data-testid="myba-input"
+        rows={2}
         value={prompt}
         placeholder="e.g. Users on Safari can't reset their password: the reset link opens a blank page."
         aria-describedby={`${ids}-hint ${ids}-count`}
@@ -163,26 +240,42 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
           }))}
           onChange={setFeature}
         />
+        {teams.length > 0 && (
+          <WalletPicker id={`${ids}-wallet`} teams={teams} team={team} personal={personal} onChange={choose} />
+        )}
         <span className="myba-spacer" />
         {streaming ? (
           <button type="button" className="myba-button" data-testid="myba-stop" onClick={stop}>
             Stop
           </button>
         ) : (
-          <button
-            type="button"
-            className="myba-button"
-            data-variant="primary"
-            data-testid="myba-generate"
-            disabled={!canGenerate}
-            onClick={() => start(false)}
-            aria-keyshortcuts={isMac ? "Meta+Enter" : "Control+Enter"}
-          >
-            {waiting ? `Wait ${waitSeconds} s` : "Generate"}
-            <span className="myba-kbd" aria-hidden="true">
-              {isMac ? "⌘↵" : "Ctrl+↵"}
-            </span>
-          </button>
+          <>
+            {needsTokens && !signedOut && (
+              <button
+                type="button"
+                className="myba-button"
+                data-variant="primary"
+                data-testid={anonymous ? "myba-signin" : "myba-buy"}
+                onClick={() => void deps.openPopup(anonymous ? "account" : "buy")}
+              >
+                {anonymous ? "Sign in for free tokens" : "Buy tokens"}
+              </button>
+            )}
+            <button
+              type="button"
+              className="myba-button"
+              data-variant={needsTokens ? undefined : "primary"}
+              data-testid="myba-generate"
+              disabled={!canGenerate}
+              onClick={byUser(() => start(false))}
+              aria-keyshortcuts={isMac ? "Meta+Enter" : "Control+Enter"}
+            >
+              {waiting ? `Wait ${waitSeconds} s` : "Generate"}
+              <span className="myba-kbd" aria-hidden="true">
+                {isMac ? "⌘↵" : "Ctrl+↵"}
+              </span>
+            </button>
+          </>
         )}
       </div>
 
@@ -192,6 +285,8 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
         signedOut={signedOut}
         accountError={accountError}
         anonymous={anonymous}
+        team={team}
+        online={online}
         idle={state.phase === "idle"}
         failed={state.phase === "error"}
         low={low}
@@ -204,8 +299,10 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
           error={state.error}
           anonymous={anonymous}
           waiting={waiting}
-          onRetry={() => start(retriesSameGeneration(state.error))}
-          onNew={() => start(false)}
+          situation={{ online, teamName: team?.name }}
+          onRetry={byUser(() => start(retriesSameGeneration(state.error)))}
+          onNew={byUser(() => start(false))}
+          onPersonal={team ? () => choose(null) : undefined}
           openPopup={deps.openPopup}
         />
       )}
@@ -220,18 +317,13 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
                 className="myba-button"
                 data-variant="primary"
                 data-testid="myba-insert"
-                onClick={() => state.ticket && void insert(state.ticket)}
+                onClick={byUser(() => state.ticket && void insert(state.ticket))}
               >
                 Insert into form
               </button>
             )}
             {!streaming && (
-              <button
-                type="button"
-                className="myba-button"
-                data-testid="myba-copy"
-                onClick={() => copy(shown)}
-              >
+              <button type="button" className="myba-button" data-testid="myba-copy" onClick={() => copy(shown)}>
                 {copied ? "Copied" : "Copy"}
               </button>
             )}
@@ -241,9 +333,20 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
                 className="myba-button"
                 data-testid="myba-regenerate"
                 disabled={!canGenerate}
-                onClick={() => start(false)}
+                onClick={byUser(() => start(false))}
               >
                 Regenerate
+              </button>
+            )}
+            {!streaming && (
+              <button
+                type="button"
+                className="myba-button"
+                data-variant="subtle"
+                data-testid="myba-discard"
+                onClick={startOver}
+              >
+                Discard
               </button>
             )}
             <span className="myba-spacer" />
@@ -255,26 +358,14 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
         </>
       )}
 
-      {state.insert && (
-        <div
-          className="myba-notice"
-          data-tone={state.insert.ok ? "ok" : "error"}
-          data-testid={state.insert.ok ? "myba-inserted" : "myba-insert-error"}
-          role={state.insert.ok ? "status" : "alert"}
-        >
+      {state.insert && !state.insert.ok && (
+        <div className="myba-notice" data-tone="error" data-testid="myba-insert-error" role="alert">
           {state.insert.message}
-          {!state.insert.ok && (
-            <div className="myba-row">
-              <button
-                type="button"
-                className="myba-button"
-                data-variant="primary"
-                onClick={() => copy(shown)}
-              >
-                {copied ? "Copied" : "Copy ticket"}
-              </button>
-            </div>
-          )}
+          <div className="myba-row">
+            <button type="button" className="myba-button" data-variant="primary" onClick={() => copy(shown)}>
+              {copied ? "Copied" : "Copy ticket"}
+            </button>
+          </div>
         </div>
       )}
     </section>

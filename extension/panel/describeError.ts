@@ -1,8 +1,16 @@
 import { type ApiErrorInfo, SIGN_IN_REQUIRED } from "@/lib/api";
 import { tokenCount } from "@/lib/format";
+import { resetDay } from "./wallet";
 
 /** What a notice offers after an error. */
-export type ErrorAction = "retry" | "new" | "buy" | "signin" | "none";
+export type ErrorAction = "retry" | "new" | "buy" | "signin" | "personal" | "none";
+
+export interface ErrorSituation {
+  /** `navigator.onLine`: a failed request is the user's network, not MyBA's server. */
+  online: boolean;
+  /** The team that was paying, for `member_limit_reached`. */
+  teamName?: string;
+}
 
 export interface ErrorDescription {
   text: string;
@@ -10,7 +18,10 @@ export interface ErrorDescription {
 }
 
 /** A failed generation in words a user can act on, and the one way out it offers. */
-export function describeError(error: ApiErrorInfo & { charged: number }): ErrorDescription {
+export function describeError(
+  error: ApiErrorInfo & { charged: number },
+  situation: ErrorSituation = { online: true },
+): ErrorDescription {
   const d = error.details ?? {};
   switch (error.code) {
     case "insufficient_tokens": {
@@ -27,10 +38,16 @@ export function describeError(error: ApiErrorInfo & { charged: number }): ErrorD
         action: "retry",
       };
     case "network_error":
+      return { text: `${unreachable(situation.online)} Nothing was charged.`, action: "retry" };
+    case "member_limit_reached": {
+      const limit = Number(d.limit ?? 0);
+      const spent = Number(d.spent ?? limit);
+      const team = situation.teamName ? `${situation.teamName}'s` : "the team's";
       return {
-        text: "Can't reach MyBA. Check your connection, then retry. Nothing was charged.",
-        action: "retry",
+        text: `You have used your monthly limit on ${team} tokens (${spent} of ${limit}). Ask a team owner or admin to raise it; it resets on ${resetDay(typeof d.resetsAt === "string" ? d.resetsAt : undefined)}. Nothing was charged.`,
+        action: "personal",
       };
+    }
     case "stream_interrupted":
       return { text: error.message, action: "retry" };
     case "request_in_progress":
@@ -60,6 +77,13 @@ export function describeError(error: ApiErrorInfo & { charged: number }): ErrorD
       }
       return { text: error.message, action: "retry" };
   }
+}
+
+/** Why a request found no server: the user's network, or MyBA's server. */
+export function unreachable(online: boolean): string {
+  return online
+    ? "MyBA's server is unreachable right now. Your connection works; try again in a moment."
+    : "You are offline. Reconnect to the internet, then retry.";
 }
 
 function chargedNote(charged: number): string {

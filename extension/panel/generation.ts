@@ -1,6 +1,7 @@
 import type { ApiErrorInfo, GenerateRequest } from "@/lib/api";
 import { ticketMarkdown } from "@/lib/markdown";
 import type { BackgroundToPanel } from "@/lib/messaging";
+import type { PanelDraft } from "@/lib/storage";
 
 /** The generation's state machine, pure so it reads (and tests) without React. */
 
@@ -26,7 +27,13 @@ export type GenerationAction =
   | { type: "begin"; request: GenerateRequest }
   | { type: "message"; message: BackgroundToPanel }
   | { type: "show"; ticket: Ticket }
-  | { type: "inserted"; result: { ok: boolean; message: string } | null };
+  | { type: "inserted"; result: { ok: boolean; message: string } | null }
+  /** A kept draft's result, shown again on reopen (its request is gone: Regenerate makes a new one). */
+  | { type: "restore"; result: NonNullable<PanelDraft["result"]> }
+  /** The balance moved since a balance error: it no longer holds. */
+  | { type: "clearError" }
+  /** Discard, or "New ticket" after Insert: back to an empty panel. */
+  | { type: "reset" };
 
 export const initialGeneration: GenerationState = {
   phase: "idle",
@@ -51,6 +58,13 @@ export function reduceGeneration(state: GenerationState, action: GenerationActio
       };
     case "inserted":
       return { ...state, insert: action.result };
+    case "restore":
+      return { ...initialGeneration, ...action.result };
+    case "clearError":
+      if (state.phase !== "error") return state;
+      return { ...state, phase: state.text ? "stopped" : "idle", error: null };
+    case "reset":
+      return initialGeneration;
     case "message": {
       const m = action.message;
       if (state.phase !== "streaming") return state;

@@ -39,7 +39,9 @@ async function setup({
   account = anonymous(3),
   insert,
   loadAccount,
+  trusted = true,
 }: {
+  trusted?: boolean;
   account?: AccountState;
   insert?: () => Promise<InsertResult>;
   loadAccount?: () => Promise<AccountState>;
@@ -64,6 +66,8 @@ async function setup({
     getPlans: vi.fn(async () => ({ packs: [], subscriptions: [] })),
     openPopup: vi.fn(async () => {}),
     copy: vi.fn(async () => {}),
+    // happy-dom has no trusted events: these fakes stand for a person's clicks and keys.
+    isTrusted: trusted ? () => true : undefined,
   };
   const adapter: SiteAdapter = {
     site: "jira",
@@ -418,5 +422,14 @@ describe("the panel", () => {
     expect(port.disconnect).toHaveBeenCalled();
     expect(p.shadow.querySelector("style")).toBeNull();
     expect(p.$("myba-input")).toBeNull();
+  });
+
+  it("ignores a page script's synthetic clicks and keys: nothing is sent and nothing is inserted", async () => {
+    const p = await setup({ trusted: false });
+    type(p.$("myba-input"), "Add dark mode");
+    click(p.$("myba-generate"));
+    key(p.$("myba-input"), { key: "Enter", ctrlKey: true });
+    expect(p.posted).toHaveLength(0);
+    expect(p.$("myba-preview")).toBeNull();
   });
 });

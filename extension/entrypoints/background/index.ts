@@ -5,6 +5,7 @@ import { SessionManager } from "@/lib/session";
 import { serveGeneratePort } from "./generate";
 import { syncGitlabScripts } from "./gitlab-hosts";
 import { registerHandlers } from "./handlers";
+import { registerPanelHandlers } from "./panel";
 
 /**
  * The background owns the session and every API call (ARCHITECTURE.md): the
@@ -13,6 +14,7 @@ import { registerHandlers } from "./handlers";
 export default defineBackground(() => {
   const session = new SessionManager(currentApi);
   registerHandlers({ session, getApi: currentApi });
+  registerPanelHandlers(currentApi);
 
   browser.runtime.onConnect.addListener((port) => {
     if (port.name === GENERATE_PORT) {
