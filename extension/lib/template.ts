@@ -85,3 +85,17 @@ export function detectTemplate(markdown: string): FormTemplate | null {
   if (!isTemplate || structure + prompts < 2) return null;
   return { markdown: text, headings, checklist };
 }
+
+/**
+ * "Write a ticket" on a form holding a template: the template goes as
+ * `context.template` (and not again as the description it is). Other
+ * features, or a template the user chose to ignore, leave the request as it is.
+ */
+export function applyTemplate<
+  R extends { feature: string; context: { description: string; template?: string } },
+>(request: R, use: boolean): R {
+  if (!use || request.feature !== "generate") return request;
+  const template = detectTemplate(request.context.description);
+  if (!template) return request;
+  return { ...request, context: { ...request.context, description: "", template: template.markdown } };
+}

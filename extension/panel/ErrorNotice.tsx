@@ -54,7 +54,12 @@ export function ErrorNotice({
         {action === "buy" && <BuyButtons anonymous={anonymous} openPopup={openPopup} />}
         {action === "signin" && <SignInButton openPopup={openPopup} />}
         {action === "personal" && onPersonal && (
-          <button type="button" className="myba-button" data-testid="myba-pay-personally" onClick={onPersonal}>
+          <button
+            type="button"
+            className="myba-button"
+            data-testid="myba-pay-personally"
+            onClick={onPersonal}
+          >
             Use my own tokens
           </button>
         )}

@@ -3,11 +3,13 @@ import { type Feature, type IssueType, SIGN_IN_REQUIRED } from "@/lib/api";
 import { tokenCount } from "@/lib/format";
 import { splitStreamedTicket } from "@/lib/markdown";
 import type { PanelDraft } from "@/lib/storage";
+import { applyTemplate } from "@/lib/template";
 import type { SiteAdapter } from "@/sites/types";
 import { AccountNotices } from "./AccountNotices";
 import { byPerson, type PanelDeps } from "./deps";
 import { ErrorNotice } from "./ErrorNotice";
 import type { Ticket } from "./generation";
+import { InsertNotice, TemplateNotice, UndoButton } from "./InsertBar";
 import { FEATURES, HINTS, ISSUE_TYPES, LOW_BALANCE, MAX_PROMPT } from "./options";
 import { PanelHeader } from "./PanelHeader";
 import { Preview } from "./Preview";
@@ -15,12 +17,13 @@ import { buildRequest, retriesSameGeneration } from "./request";
 import { SelectField } from "./SelectField";
 import { useAccount, useFeatureCosts } from "./useAccount";
 import { useDraft } from "./useDraft";
+import { useFormContent, useFormInsert, useFormTemplate } from "./useFormInsert";
 import { useGeneration } from "./useGeneration";
 import { useHealth } from "./useHealth";
 import { type InsertOutcome, useInsert } from "./useInsert";
 import { useWallet } from "./useWallet";
-import { spendable, teamsOf } from "./wallet";
 import { WalletPicker } from "./WalletPicker";
+import { spendable, teamsOf } from "./wallet";
 
 export type { PanelDeps } from "./deps";
 export { LOW_BALANCE, MAX_PROMPT } from "./options";
@@ -52,16 +55,23 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
   const health = useHealth(deps);
   const teams = teamsOf(account);
   const { team, choose } = useWallet(deps, adapter.site, teams);
+  const content = useFormContent(adapter, form);
+  const template = useFormTemplate(content);
+  const [templateIgnored, setTemplateIgnored] = useState(false);
   const { state, dispatch, generate, stop, waiting, waitSeconds } = useGeneration(deps, {
     buildRequest: () => ({
-      ...buildRequest(adapter, form, { feature, issueType, prompt }, location.href),
+      ...applyTemplate(
+        buildRequest(adapter, form, { feature, issueType, prompt }, location.href),
+        !templateIgnored,
+      ),
       ...(team ? { wallet: team.id } : {}),
     }),
     // A team's balance is not the user's own: read both again from /api/me.
     onBalance: (balance) => (team ? reload() : reportBalance(balance)),
     onAccount: setAccount,
   });
-  const { insert, copy, copied, setCopied } = useInsert(adapter, form, deps, dispatch);
+  const { copy, copied, setCopied } = useInsert(adapter, form, deps, dispatch);
+  const { insert, undo, canUndo, undone } = useFormInsert(adapter, form, dispatch);
   const formKey = `${adapter.site}|${location.host}`;
   useDraft(deps, formKey, { prompt, issueType, feature, generation: state }, (draft: PanelDraft) => {
     // Typed before the draft arrived: what was typed wins.
@@ -161,6 +171,7 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
             <span aria-hidden="true">✓ </span>
             {state.insert.message}
           </span>
+          {canUndo && <UndoButton onClick={byUser(() => void undo())} />}
           <button type="button" className="myba-button" data-testid="myba-new" onClick={startOver}>
             New ticket
           </button>
@@ -241,7 +252,13 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
           onChange={setFeature}
         />
         {teams.length > 0 && (
-          <WalletPicker id={`${ids}-wallet`} teams={teams} team={team} personal={personal} onChange={choose} />
+          <WalletPicker
+            id={`${ids}-wallet`}
+            teams={teams}
+            team={team}
+            personal={personal}
+            onChange={choose}
+          />
         )}
         <span className="myba-spacer" />
         {streaming ? (
@@ -278,6 +295,14 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
           </>
         )}
       </div>
+
+      {feature === "generate" && template && !streaming && (
+        <TemplateNotice
+          template={template}
+          ignored={templateIgnored}
+          onToggle={() => setTemplateIgnored((ignored) => !ignored)}
+        />
+      )}
 
       <AccountNotices
         available={available}
@@ -317,13 +342,20 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
                 className="myba-button"
                 data-variant="primary"
                 data-testid="myba-insert"
-                onClick={byUser(() => state.ticket && void insert(state.ticket))}
+                onClick={byUser(
+                  () => state.ticket && void insert(state.ticket, state.request?.feature ?? feature),
+                )}
               >
                 Insert into form
               </button>
             )}
             {!streaming && (
-              <button type="button" className="myba-button" data-testid="myba-copy" onClick={() => copy(shown)}>
+              <button
+                type="button"
+                className="myba-button"
+                data-testid="myba-copy"
+                onClick={() => copy(shown)}
+              >
                 {copied ? "Copied" : "Copy"}
               </button>
             )}
@@ -355,6 +387,14 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
             )}
             {state.phase === "stopped" && <span className="myba-meta">Stopped.</span>}
           </div>
+          {state.phase === "done" && (
+            <InsertNotice
+              content={content}
+              feature={state.request?.feature ?? feature}
+              undone={undone}
+              onUndo={canUndo ? byUser(() => void undo()) : undefined}
+            />
+          )}
         </>
       )}
 

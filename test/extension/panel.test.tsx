@@ -80,6 +80,8 @@ async function setup({
       url: "https://acme.atlassian.net/jira",
     }),
     insert: vi.fn(insert ?? (async () => ({ ok: true }) as InsertResult)),
+    snapshot: () => ({ title: { kind: "value", value: "Old title" }, description: { kind: "missing" } }),
+    restore: vi.fn(async () => ({ ok: true }) as InsertResult),
   };
   const host = document.createElement("myba-ticket-panel");
   document.body.append(host);
@@ -206,7 +208,7 @@ describe("the panel", () => {
       descriptionHtml: expect.stringMatching(
         /^<h2[^>]*>Summary<\/h2>\s*<p>The reset link opens a blank page\.<\/p>/,
       ),
-    });
+    }, { mode: "replace" });
     expect(p.$("myba-inserted")?.textContent).toContain("Inserted");
   });
 

@@ -49,7 +49,10 @@ export function registerPanelHandlers(getApi: () => Promise<Api>): void {
       const value = api.raw("/api/health").then(async (res) => {
         if (!res.ok) throw new ApiError(res.status, "unavailable", "MyBA's health check failed.");
         const body = (await res.json()) as Partial<Health>;
-        return { ai: body.ai === "mock" ? "mock" : "openrouter", billing: body.billing === "demo" ? "demo" : "stripe" } as Health;
+        return {
+          ai: body.ai === "mock" ? "mock" : "openrouter",
+          billing: body.billing === "demo" ? "demo" : "stripe",
+        } as Health;
       });
       health = { at: Date.now(), base: api.baseUrl, value };
       value.catch(() => {
