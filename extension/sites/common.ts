@@ -1,4 +1,5 @@
 import { editorHtml, editorText, pasteHtmlAndVerify, setFieldValue, type TextField } from "@/lib/editor";
+import { editorMarkdown } from "@/lib/read-markdown";
 import type { FieldSnapshot, InsertResult } from "./types";
 
 /** Collapses whitespace the way a reader would. */
@@ -27,7 +28,7 @@ const isTextField = (el: Element): el is TextField => el.tagName === "INPUT" || 
 export function snapshotField(el: HTMLElement | null): FieldSnapshot {
   if (!el) return { kind: "missing" };
   if (isTextField(el)) return { kind: "value", value: el.value };
-  return { kind: "rich", html: editorHtml(el), text: editorText(el) };
+  return { kind: "rich", html: editorHtml(el), text: editorMarkdown(el) };
 }
 
 /**

@@ -36,6 +36,7 @@ export interface Ticket {
 /** What one field held before an Insert: an input's value, or a rich editor's own rendering. */
 export type FieldSnapshot =
   | { kind: "value"; value: string }
+  /** `html`: the editor's own rendering (pasted back); `text`: its Markdown (to check the result). */
   | { kind: "rich"; html: string; text: string }
   | { kind: "missing" };
 
