@@ -1,4 +1,4 @@
-import { editorHtml, editorText, pasteHtmlAndVerify, setFieldValue, type TextField } from "@/lib/editor";
+import { editorHtml, pasteHtmlAndVerify, setFieldValue, type TextField } from "@/lib/editor";
 import { editorMarkdown } from "@/lib/read-markdown";
 import type { FieldSnapshot, InsertResult } from "./types";
 
