@@ -30,13 +30,18 @@ export function useFormContent(adapter: SiteAdapter, form: Element): PageContext
   const [content, setContent] = useState<PageContext | null>(read);
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const observer = new MutationObserver(() => {
+    const later = () => {
       clearTimeout(timer);
       timer = setTimeout(() => setContent(read()), SETTLE_MS);
-    });
+    };
+    const observer = new MutationObserver(later);
     observer.observe(form, { childList: true, subtree: true, characterData: true });
-    // Inputs change their value without a DOM mutation.
-    const onInput = () => observer.takeRecords() && setContent(read());
+    // Inputs change their value without a DOM mutation. The panel sits inside
+    // the form: its own typing (retargeted to its host) is not the form's, and
+    // reading in the middle of it would re-render the panel under React's feet.
+    const onInput = (event: Event) => {
+      if ((event.target as Element | null)?.localName !== "myba-ticket-panel") later();
+    };
     form.addEventListener("input", onInput, true);
     return () => {
       observer.disconnect();
