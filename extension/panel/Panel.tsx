@@ -55,7 +55,8 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
   const health = useHealth(deps);
   const teams = teamsOf(account);
   const { team, choose } = useWallet(deps, adapter.site, teams);
-  const content = useFormContent(adapter, form);
+  const [written, setWritten] = useState(0);
+  const content = useFormContent(adapter, form, written);
   const template = useFormTemplate(content);
   const [templateIgnored, setTemplateIgnored] = useState(false);
   const { state, dispatch, generate, stop, waiting, waitSeconds } = useGeneration(deps, {
@@ -71,7 +72,9 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
     onAccount: setAccount,
   });
   const { copy, copied, setCopied } = useInsert(adapter, form, deps, dispatch);
-  const { insert, undo, canUndo, undone } = useFormInsert(adapter, form, dispatch);
+  const { insert, undo, canUndo, undone } = useFormInsert(adapter, form, dispatch, () =>
+    setWritten((n) => n + 1),
+  );
   const formKey = `${adapter.site}|${location.host}`;
   useDraft(deps, formKey, { prompt, issueType, feature, generation: state }, (draft: PanelDraft) => {
     // Typed before the draft arrived: what was typed wins.

@@ -18,8 +18,11 @@ export function subtasksSection(ticket: Ticket): string {
 /** How long DOM changes in the form are left to settle before it is read again. */
 const SETTLE_MS = 150;
 
-/** The form's title and description as they are now, read again whenever the form changes. */
-export function useFormContent(adapter: SiteAdapter, form: Element): PageContext | null {
+/**
+ * The form's title and description as they are now, read again whenever the
+ * form changes, and at once when `written` changes (after an Insert or Undo).
+ */
+export function useFormContent(adapter: SiteAdapter, form: Element, written?: unknown): PageContext | null {
   const read = useCallback(() => {
     try {
       return adapter.readContext(form);
@@ -28,6 +31,8 @@ export function useFormContent(adapter: SiteAdapter, form: Element): PageContext
     }
   }, [adapter, form]);
   const [content, setContent] = useState<PageContext | null>(read);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `written` is the trigger, not an input.
+  useEffect(() => setContent(read()), [read, written]);
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const later = () => {
@@ -65,8 +70,17 @@ export function useFormTemplate(content: PageContext | null): FormTemplate | nul
  * are appended to the description (the title stays), and Undo puts the
  * snapshot back through each editor's own input path.
  */
-export function useFormInsert(adapter: SiteAdapter, form: Element, dispatch: Dispatch<GenerationAction>) {
+export function useFormInsert(
+  adapter: SiteAdapter,
+  form: Element,
+  dispatch: Dispatch<GenerationAction>,
+  /** Called once the form was written (Insert or Undo), so what it holds is read again. */
+  onWritten: () => void = () => {},
+) {
   const snapshot = useRef<FormSnapshot | null>(null);
+  // Kept in a ref: insert and undo stay the same functions across renders.
+  const written = useRef(onWritten);
+  written.current = onWritten;
   const [canUndo, setCanUndo] = useState(false);
   const [undone, setUndone] = useState<{ ok: boolean; message: string } | null>(null);
 
@@ -90,6 +104,7 @@ export function useFormInsert(adapter: SiteAdapter, form: Element, dispatch: Dis
         // Even a half-done Insert changed the form: Undo stays possible.
         snapshot.current = before;
         setCanUndo(true);
+        written.current();
         if (result.ok) {
           dispatch({
             type: "inserted",
@@ -131,6 +146,7 @@ export function useFormInsert(adapter: SiteAdapter, form: Element, dispatch: Dis
       setCanUndo(false);
     }
     setUndone(result);
+    written.current();
     // Back to the ticket, so it can be inserted again.
     dispatch({ type: "inserted", result: null });
   }, [adapter, form, dispatch]);

@@ -58,7 +58,9 @@ async function recordRequests(page: Page) {
 async function topUp() {
   const worker = browser.context.serviceWorkers()[0];
   if (!worker) throw new Error("no service worker");
-  const session = await worker.evaluate(async () => (await chrome.storage.local.get("session")).session);
+  const session = await worker.evaluate(
+    async () => (await chrome.storage.local.get("session")).session as { accountId: string },
+  );
   const response = await fetch(`${e2e.workerUrl()}/admin/accounts/${session.accountId}/adjust`, {
     method: "POST",
     headers: { Authorization: "Bearer e2e-admin-token", "Content-Type": "application/json" },
@@ -134,6 +136,13 @@ describe("the panel on forms that already hold something", () => {
     await $(page, "myba-undone").waitFor({ timeout: 10_000 });
     expect(await doc(page, "description")).toEqual(template);
     expect(await state(page, "title")).toBe("");
+    // The panel reads the form again: the template is back, and so is its notice.
+    await expect
+      .poll(() => $(page, "myba-template").textContent())
+      .toContain("Following the form's template");
+    await expect
+      .poll(() => $(page, "myba-will-replace").textContent())
+      .toMatch(/^Insert will replace the description/);
     await shot(page, "gitlab-template-undone");
     await page.close();
   });
