@@ -11,13 +11,13 @@ import { anonymous } from "./routes/anonymous";
 import { auth } from "./routes/auth";
 import { billing } from "./routes/billing";
 import { dev } from "./routes/dev";
-import { generate } from "./routes/generate";
+import { generate, MAX_GENERATE_BODY_BYTES } from "./routes/generate";
 import { generations } from "./routes/generations";
 import { health } from "./routes/health";
 import { me } from "./routes/me";
 import { promo } from "./routes/promo";
 
-/** Request bodies above this are refused with 413 (webhooks have their own limit). */
+/** Request bodies above this are refused with 413 (webhooks and generations have their own limit). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const app = new Hono<AppEnv>();
@@ -49,7 +49,11 @@ app.use(
 );
 
 app.use(async (c, next) => {
-  const limit = c.req.path.startsWith("/api/webhooks/") ? 512 * 1024 : MAX_BODY_BYTES;
+  const limit = c.req.path.startsWith("/api/webhooks/")
+    ? 512 * 1024
+    : c.req.path === "/api/generate"
+      ? MAX_GENERATE_BODY_BYTES
+      : MAX_BODY_BYTES;
   return bodyLimit({
     maxSize: limit,
     onError: () => {

@@ -294,7 +294,7 @@ describe("stats follow what users do through the API", () => {
 });
 
 async function generate(token: string, key: string, feature: string): Promise<{ charged: number }> {
-  const res = await SELF.fetch("http://w/api/generate", {
+  const res = await SELF.fetch("http://localhost/api/generate", {
     method: "POST",
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "Idempotency-Key": key },
     body: JSON.stringify({ site: "jira", feature, issueType: "story", prompt: "Export invoices as CSV" }),

@@ -9,6 +9,7 @@ import {
   proRata,
   splitSettlement,
 } from "../../worker/wallet/ledger";
+import { monthStart, nextMonthStart } from "../../worker/wallet/members";
 
 const NOW = 1_000_000;
 const grant = (id: string, remaining: number, over: Partial<GrantLike> = {}): GrantLike => ({
@@ -128,5 +129,27 @@ describe("proRata", () => {
   it("caps the part at the whole and handles an empty whole", () => {
     expect(proRata(10, 5, 2)).toBe(10);
     expect(proRata(10, 1, 0)).toBe(0);
+  });
+});
+
+describe("a member's month (UTC calendar month)", () => {
+  const at = (iso: string) => Date.parse(iso);
+  it("starts on the 1st at 00:00 UTC and resets at the next 1st, across the year end", () => {
+    expect(new Date(monthStart(at("2026-12-31T23:59:59.999Z"))).toISOString()).toBe(
+      "2026-12-01T00:00:00.000Z",
+    );
+    expect(new Date(nextMonthStart(at("2026-12-31T23:59:59.999Z"))).toISOString()).toBe(
+      "2027-01-01T00:00:00.000Z",
+    );
+    expect(new Date(monthStart(at("2027-01-01T00:00:00.000Z"))).toISOString()).toBe(
+      "2027-01-01T00:00:00.000Z",
+    );
+    // A local-time midnight elsewhere is still the previous UTC month.
+    expect(new Date(monthStart(at("2027-03-01T00:30:00+01:00"))).toISOString()).toBe(
+      "2027-02-01T00:00:00.000Z",
+    );
+    expect(new Date(nextMonthStart(at("2028-02-29T12:00:00Z"))).toISOString()).toBe(
+      "2028-03-01T00:00:00.000Z",
+    );
   });
 });

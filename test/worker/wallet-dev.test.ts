@@ -43,6 +43,23 @@ describe("/__dev wallet levers", () => {
     }
   });
 
+  it("charges a team member under their monthly limit, then answers 402 member_limit_reached", async () => {
+    const team = "/__dev/wallets/team_devbench0001";
+    await post(`${team}/grant`, { amount: 10 });
+    const member = { accountId: "acc_dev_member", monthlyLimit: 2 };
+    for (let i = 0; i < 2; i++) expect((await post(`${team}/charge`, { member })).status).toBe(200);
+    const over = await post(`${team}/charge`, { member });
+    expect(over.status).toBe(402);
+    expect(await over.json()).toMatchObject({
+      error: { code: "member_limit_reached", limit: 2, spent: 2, resetsAt: expect.any(String) },
+    });
+    const stats = await (await SELF.fetch(`http://w${team}/stats`)).json();
+    expect(stats).toMatchObject({
+      tokens: { available: 8, used: 2 },
+      members: [{ accountId: "acc_dev_member", spent: 2, held: 0 }],
+    });
+  });
+
   it("refuses bad input with 400 and changes nothing", async () => {
     const res = await post("/__dev/wallets/acc_bench2/grant", { amount: -5 });
     expect(res.status).toBe(400);

@@ -11,6 +11,7 @@ export type ErrorCode =
   | "not_found"
   | "method_not_allowed"
   | "insufficient_tokens"
+  | "member_limit_reached"
   | "idempotency_conflict"
   | "request_in_progress"
   | "already_redeemed"

@@ -15,7 +15,9 @@ export type IdPrefix =
   | "aud"
   | "evt"
   | "req"
-  | "cod";
+  | "cod"
+  | "team"
+  | "inv";
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${ulid().toLowerCase()}`;

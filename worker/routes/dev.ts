@@ -54,12 +54,28 @@ export const dev = new Hono<AppEnv>()
         amount: z.number().int().positive().max(1_000).default(1),
         // The same key again charges once: a client that lost the answer retries with it.
         key: z.string().min(1).max(128).optional(),
+        // A team member's charge on a team wallet, under their monthly limit.
+        member: z
+          .object({ accountId: z.string().min(1).max(128), monthlyLimit: z.number().int().min(0).nullable() })
+          .optional(),
       }),
     ),
     async (c) => {
-      const { amount, key } = c.req.valid("json");
+      const { amount, key, member } = c.req.valid("json");
       const w = wallet(c.env, c.req.valid("param").id);
-      const hold = await w.reserve({ key: `dev-charge:${key ?? newId("req")}`, amount, ttlMs: 60_000 });
+      const hold = await w.reserve({
+        key: `dev-charge:${key ?? newId("req")}`,
+        amount,
+        ttlMs: 60_000,
+        member,
+      });
+      if (!hold.ok && hold.code === "member_limit_reached") {
+        throw new ApiError(402, "member_limit_reached", hold.message, {
+          limit: hold.limit,
+          spent: hold.spent,
+          resetsAt: hold.resetsAt,
+        });
+      }
       if (!hold.ok) {
         throw new ApiError(402, "insufficient_tokens", hold.message, {
           required: amount,
@@ -80,7 +96,7 @@ export const dev = new Hono<AppEnv>()
   })
   .get("/wallets/:id/stats", validate("param", walletId), async (c) => {
     const w = wallet(c.env, c.req.valid("param").id);
-    const [stats, tokens] = await Promise.all([w.stats(), w.balance()]);
-    return c.json({ stats, tokens });
+    const [stats, tokens, members] = await Promise.all([w.stats(), w.balance(), w.memberSpend()]);
+    return c.json({ stats, tokens, members: members.members });
   })
   .get("/reconcile", async (c) => c.json(await reconcile(c.env)));

@@ -1,10 +1,19 @@
 import type { Env } from "../env";
-import type { AdjustArgs, DebitArgs, GrantArgs, ReserveArgs, SettleArgs, TransferArgs } from "./types";
+import type {
+  AdjustArgs,
+  DebitArgs,
+  GrantArgs,
+  MemberSpendArgs,
+  ReserveArgs,
+  SettleArgs,
+  TransferArgs,
+} from "./types";
 
 type Without<T> = Omit<T, "walletId">;
 
 /**
- * The typed handle routes use: one wallet object per wallet id (= account id),
+ * The typed handle routes use: one wallet object per wallet id (an account id,
+ * or a team id for a team's shared wallet),
  * addressed by name so every Worker instance reaches the same object.
  */
 export function wallet(env: Env, walletId: string) {
@@ -21,6 +30,8 @@ export function wallet(env: Env, walletId: string) {
     transfer: (a: Without<TransferArgs>) => stub.transfer({ ...a, walletId }),
     balance: () => stub.balance({ walletId }),
     history: (a: { limit?: number; before?: number } = {}) => stub.history({ ...a, walletId }),
+    /** Each member's spend and open holds this UTC month (team wallets). */
+    memberSpend: (a: Without<MemberSpendArgs> = {}) => stub.memberSpend({ ...a, walletId }),
     sweep: () => stub.sweep(),
     stats: () => stub.stats(),
   };

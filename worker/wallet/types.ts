@@ -24,7 +24,8 @@ export type FailureCode =
   | "invalid_request"
   | "hold_not_found"
   | "hold_closed"
-  | "hold_expired";
+  | "hold_expired"
+  | "member_limit_reached";
 
 export interface WalletFailure {
   ok: false;
@@ -33,6 +34,10 @@ export interface WalletFailure {
   /** insufficient_tokens: what was asked and what is there. */
   required?: number;
   available?: number;
+  /** member_limit_reached: the member's monthly limit, what they spent or hold this month, when it resets (ISO). */
+  limit?: number;
+  spent?: number;
+  resetsAt?: string;
 }
 
 /** Every wallet answer carries the balance after it, success or not. */
@@ -54,6 +59,12 @@ export interface GrantArgs {
   reference?: string;
 }
 
+/** Who spends from a shared (team) wallet, and their monthly limit (null: no limit). */
+export interface MemberArgs {
+  accountId: string;
+  monthlyLimit: number | null;
+}
+
 export interface ReserveArgs {
   walletId: string;
   key: string;
@@ -61,6 +72,26 @@ export interface ReserveArgs {
   /** The hold is released by the alarm this long after it was made (1 s … 24 h). */
   ttlMs: number;
   reference?: string;
+  /**
+   * A team member's spend: their monthly limit is checked in the same
+   * transaction as the balance (docs/decisions/010-teams-wallet.md).
+   */
+  member?: MemberArgs;
+}
+
+export interface MemberSpendArgs {
+  walletId: string;
+  /** Only these members; absent: every member with activity this month. */
+  accountIds?: string[];
+}
+
+/** A member's month on a shared wallet; members with no activity may be missing (treat as 0). */
+export interface MemberSpend {
+  /** Start of the current UTC calendar month (ISO). */
+  periodStart: string;
+  /** Start of the next one: when limits reset (ISO). */
+  resetsAt: string;
+  members: { accountId: string; spent: number; held: number }[];
 }
 
 export interface SettleArgs {
@@ -124,6 +155,8 @@ export interface LedgerEntry {
   description: string;
   feature: string | null;
   generationId: string | null;
+  /** The team member whose hold this usage settled (null: not a member's spend). */
+  memberId: string | null;
   createdAt: string;
 }
 
@@ -151,16 +184,4 @@ export interface WalletStats {
   pendingCredits: number;
 }
 
-/** Fault injection for tests; in memory only, so a restart clears it. */
-export interface WalletFaults {
-  /** "down": D1 writes fail; "lose-ack": D1 commits but the wallet sees an error. */
-  d1?: "ok" | "down" | "lose-ack";
-  /** Every RPC throws, as if the object could not be reached. */
-  unavailable?: boolean;
-  /**
-   * The next `times` calls of `op` (grant, reserve, settle, void, debit,
-   * adjust) commit, then throw instead of answering: the answer was lost, as
-   * when the object restarts between its write and its reply.
-   */
-  loseAnswers?: { op: string; times: number } | null;
-}
+export type { WalletFaults } from "./faults";

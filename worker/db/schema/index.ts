@@ -6,3 +6,4 @@ export * from "./generations";
 export * from "./ledger";
 export * from "./pricing";
 export * from "./rate-limits";
+export * from "./teams";

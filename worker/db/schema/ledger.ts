@@ -57,6 +57,8 @@ export const ledgerEntries = sqliteTable(
     description: text().notNull(),
     feature: text(),
     generationId: text(),
+    /** The team member whose hold this usage settled; null outside team spend. */
+    memberId: text(),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.walletId, t.seq] })],

@@ -1,0 +1,65 @@
+import type { Book } from "./book";
+import type { Faults } from "./faults";
+
+/** How long the alarm waits before retrying a D1 flush or a transfer credit. */
+const RETRY_MS = 5_000;
+
+/**
+ * When the wallet wakes next: the earliest open hold deadline, grant expiry,
+ * or retry of an outbox. Times are wallet time (faults.ts can shift it in
+ * tests); the runtime's alarm is set in real time.
+ */
+export class Alarm {
+  /** The alarm as this object last set or read it (undefined: not read since start). */
+  private at: number | null | undefined;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly book: Book,
+    private readonly faults: Faults,
+  ) {}
+
+  /** The alarm fired: it is spent, and the sweep it runs sets the next one. */
+  spent(): void {
+    this.at = null;
+  }
+
+  /** An injected outage: try again later, as after a real failure. */
+  async retryLater(): Promise<void> {
+    this.at = this.faults.now() + RETRY_MS;
+    await this.ctx.storage.setAlarm(this.faults.toReal(this.at));
+  }
+
+  async schedule(): Promise<void> {
+    const now = this.faults.now();
+    // One read: the next deadline or expiry, and whether D1 or a credit needs a retry.
+    const { due, retry } = this.book.sql
+      .exec<{ due: number | null; retry: number }>(
+        `SELECT (SELECT min(t) FROM (
+                   SELECT min(deadline) AS t FROM holds WHERE status = 'open'
+                   UNION ALL SELECT min(expires_at) FROM grants
+                     WHERE expires_at IS NOT NULL AND remaining + held > 0)) AS due,
+                EXISTS (SELECT 1 FROM entries WHERE synced = 0)
+                  OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0)
+                  OR EXISTS (SELECT 1 FROM credits) AS retry`,
+      )
+      .one();
+    const candidates = [due, retry ? now + RETRY_MS : null].filter((t): t is number => t !== null);
+    if (candidates.length === 0) return;
+    const when = Math.max(Math.min(...candidates), now);
+    let current = this.at;
+    if (current === undefined) {
+      const real = await this.ctx.storage.getAlarm();
+      current = real === null ? null : this.faults.fromReal(real);
+    }
+    // A past alarm is about to run: leave it be (re-setting it on every change
+    // could starve it on a busy wallet). `spent` clears `at` so the sweep it
+    // runs sets the next one.
+    if (current === null || current > when) {
+      await this.ctx.storage.setAlarm(this.faults.toReal(when));
+      this.at = when;
+    } else {
+      this.at = current;
+    }
+  }
+}

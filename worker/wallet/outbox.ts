@@ -1,0 +1,303 @@
+import type { Env } from "../env";
+import { log } from "../lib/log";
+import type { Book } from "./book";
+import type { Faults } from "./faults";
+import type { Allocation } from "./ledger";
+import type { CreditPart, CreditRow, EntryRow, GrantRow } from "./storage";
+import type { WalletAudit, WalletStats } from "./types";
+
+/** Entries per D1 batch: well under D1's statement and parameter limits. */
+const FLUSH_BATCH = 50;
+
+/**
+ * The wallet's two outboxes. Ledger entries (`entries.synced = 0`) and the
+ * grant mirror rows (`grants.mirror_dirty > 0`) go to D1 in batches; pending
+ * transfer credits (`credits`) go to the target wallet as idempotent grants.
+ * Both are retried by the alarm until they land (docs/decisions/001).
+ */
+export class Outbox {
+  private flushing = false;
+  private syncWaiters: { seq: number; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Env,
+    private readonly book: Book,
+    private readonly faults: Faults,
+    private readonly walletId: () => string | null,
+  ) {}
+
+  /**
+   * Resolves once D1 has every entry written so far (or the flush failed, and
+   * the alarm takes over). One flush loop runs at a time; it sends batches
+   * until the outbox is empty, so changes made while a batch is out share the
+   * next one. Each caller waits only for the batch holding its own entries,
+   * not for the loop to drain: a busy wallet does not make anyone wait longer.
+   */
+  flush(appended = false): Promise<void> {
+    if (!appended && !this.pending()) return Promise.resolve();
+    const seq = this.book.lastSeq ?? this.book.count("SELECT coalesce(max(seq), 0) AS n FROM entries");
+    const synced = new Promise<void>((resolve) => this.syncWaiters.push({ seq, resolve }));
+    if (!this.flushing) {
+      this.flushing = true;
+      void this.flushLoop();
+    }
+    return synced;
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      for (;;) {
+        const { through, more } = await this.flushBatch();
+        this.wake(through);
+        if (!more) return;
+      }
+    } catch (error) {
+      log("warn", "wallet.flush_failed", { walletId: this.walletId(), error: String(error) });
+      this.flushing = false;
+      this.wake(Number.POSITIVE_INFINITY);
+    }
+  }
+
+  private wake(through: number) {
+    const still: typeof this.syncWaiters = [];
+    for (const w of this.syncWaiters) {
+      if (w.seq <= through) w.resolve();
+      else still.push(w);
+    }
+    this.syncWaiters = still;
+  }
+
+  private pending(): boolean {
+    return (
+      this.book.count(
+        `SELECT EXISTS (SELECT 1 FROM entries WHERE synced = 0)
+           OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0) AS n`,
+      ) > 0
+    );
+  }
+
+  /**
+   * Sends one batch. Returns the seq D1 now has every entry through, and
+   * whether more may be waiting; when none is, `flushing` is cleared in the
+   * same synchronous step that found the outbox empty.
+   */
+  private async flushBatch(): Promise<{ through: number; more: boolean }> {
+    const walletId = this.walletId();
+    const sql = this.book.sql;
+    const appendedAtRead = this.book.appended;
+    const rows = sql
+      .exec<EntryRow>("SELECT * FROM entries WHERE synced = 0 ORDER BY seq LIMIT ?", FLUSH_BATCH)
+      .toArray();
+    const grants = sql
+      .exec<GrantRow>("SELECT * FROM grants WHERE mirror_dirty > 0 LIMIT ?", FLUSH_BATCH)
+      .toArray();
+    // An empty outbox: D1 has every entry there is, whatever a waiter expects.
+    if (walletId === null || (rows.length === 0 && grants.length === 0)) {
+      this.flushing = false;
+      return { through: Number.POSITIVE_INFINITY, more: false };
+    }
+    if (this.faults.d1 === "down") throw new Error("D1 unavailable (injected fault)");
+
+    const results = await this.env.DB.batch(mirrorStatements(this.env.DB, walletId, rows, grants));
+    if (this.faults.d1 === "lose-ack") throw new Error("D1 acknowledgement lost (injected fault)");
+
+    this.ctx.storage.transactionSync(() => {
+      sql.exec(
+        "UPDATE flush_stats SET batches = batches + 1, rows_written = rows_written + ?, entries = entries + ?",
+        results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0),
+        rows.length,
+      );
+      const last = rows[rows.length - 1]?.seq;
+      if (last !== undefined) sql.exec("UPDATE entries SET synced = 1 WHERE synced = 0 AND seq <= ?", last);
+      // A grant changed again while the batch was out stays dirty for the next one.
+      for (const g of grants) {
+        sql.exec(
+          "UPDATE grants SET mirror_dirty = 0 WHERE id = ? AND mirror_dirty = ?",
+          g.id,
+          g.mirror_dirty,
+        );
+      }
+    });
+    // Every change to a grant's mirror comes with a ledger entry, so nothing
+    // appended since the read and a partial batch mean the outbox is empty:
+    // the loop ends here, in the same synchronous step, without reading again.
+    if (rows.length < FLUSH_BATCH && grants.length < FLUSH_BATCH && this.book.appended === appendedAtRead) {
+      this.flushing = false;
+      return { through: Number.POSITIVE_INFINITY, more: false };
+    }
+    const first = rows[0]?.seq;
+    return { through: first === undefined ? 0 : (rows[rows.length - 1]?.seq ?? first), more: true };
+  }
+
+  /**
+   * A consistent snapshot for reconcile, read with no await in between:
+   * the last entry's seq, the balance at that point, the entries D1 may not
+   * have yet, and which of `check` (D1 rows past the synced prefix) this
+   * wallet never wrote. The caller flushes first.
+   */
+  audit(check: { seq: number; id: string }[]): WalletAudit {
+    const sql = this.book.sql;
+    const totals = sql
+      .exec<{ seq: number; sum: number }>(
+        "SELECT coalesce(max(seq), 0) AS seq, coalesce(sum(amount), 0) AS sum FROM entries",
+      )
+      .one();
+    const unsynced = sql
+      .exec<{ seq: number; id: string; amount: number }>(
+        "SELECT seq, id, amount FROM entries WHERE synced = 0 ORDER BY seq",
+      )
+      .toArray();
+    const unknown = check
+      .filter(
+        (c) => sql.exec("SELECT 1 FROM entries WHERE seq = ? AND id = ?", c.seq, c.id).toArray().length === 0,
+      )
+      .map((c) => c.seq);
+    return {
+      walletId: this.walletId(),
+      seq: totals.seq,
+      balance: this.book.balanceNow(),
+      entriesSum: totals.sum,
+      unsynced,
+      unknown,
+    };
+  }
+
+  /** D1 traffic (kept across restarts) and what is still waiting to go out. */
+  stats(): WalletStats {
+    const d1 = this.book.sql
+      .exec<{ batches: number; rows_written: number; entries: number }>("SELECT * FROM flush_stats")
+      .one();
+    return {
+      d1Batches: d1.batches,
+      d1RowsWritten: d1.rows_written,
+      entriesFlushed: d1.entries,
+      unsynced: this.book.count("SELECT count(*) AS n FROM entries WHERE synced = 0"),
+      pendingCredits: this.book.count("SELECT count(*) AS n FROM credits"),
+    };
+  }
+
+  /** Delivers pending transfer credits; each part is an idempotent grant on the target. */
+  async deliverCredits(): Promise<void> {
+    for (const c of this.book.sql.exec<CreditRow>("SELECT * FROM credits").toArray()) {
+      const parts: CreditPart[] = c.parts ? JSON.parse(c.parts) : [{ amount: c.amount, expiresAt: null }];
+      try {
+        const target = this.env.WALLET.get(this.env.WALLET.idFromName(c.to_wallet));
+        let delivered = true;
+        for (const [i, part] of parts.entries()) {
+          const r = await target.grant({
+            walletId: c.to_wallet,
+            key: i === 0 ? `transfer:${c.key}` : `transfer:${c.key}#${i}`,
+            source: "transfer",
+            type: "transfer_in",
+            amount: part.amount,
+            expiresAt: part.expiresAt,
+            description: c.description,
+            reference: c.reference ?? undefined,
+          });
+          if (!r.ok) {
+            delivered = false;
+            log("error", "wallet.credit_refused", { walletId: this.walletId(), key: c.key, code: r.code });
+          }
+        }
+        if (delivered) this.book.sql.exec("DELETE FROM credits WHERE key = ?", c.key);
+      } catch (error) {
+        log("warn", "wallet.credit_failed", { walletId: this.walletId(), key: c.key, error: String(error) });
+      }
+    }
+  }
+}
+
+/** Records tokens taken here as a credit owed to `to`, split by expiry so it travels along. */
+export function queueCredit(
+  book: Book,
+  key: string,
+  to: string,
+  description: string,
+  grants: { id: string; expiresAt: number | null }[],
+  allocations: Allocation[],
+  now: number,
+): void {
+  const expiry = new Map(grants.map((g) => [g.id, g.expiresAt]));
+  const parts = new Map<number | null, number>();
+  for (const a of allocations) {
+    const at = expiry.get(a.grantId) ?? null;
+    parts.set(at, (parts.get(at) ?? 0) + a.amount);
+  }
+  book.creditsMaybe = true;
+  book.sql.exec(
+    "INSERT INTO credits (key, to_wallet, amount, description, reference, created_at, parts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    key,
+    to,
+    allocations.reduce((n, a) => n + a.amount, 0),
+    description,
+    book.walletId(),
+    now,
+    JSON.stringify([...parts].map(([expiresAt, amount]): CreditPart => ({ amount, expiresAt }))),
+  );
+}
+
+/**
+ * The D1 statements mirroring one batch: the `wallets` row with the first
+ * entry, the entries keyed by (wallet, seq) so a retry after a lost
+ * acknowledgement is a no-op, and the grants' unburned amounts.
+ */
+function mirrorStatements(db: D1Database, walletId: string, rows: EntryRow[], grants: GrantRow[]) {
+  const statements: D1PreparedStatement[] = [];
+  if (rows[0]?.seq === 1) {
+    statements.push(
+      db
+        .prepare("INSERT INTO wallets (id, account_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+        .bind(walletId, walletId, rows[0].created_at),
+    );
+  }
+  for (const r of rows) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO ledger_entries (wallet_id, seq, id, type, amount, balance_after, grant_id, hold_id,
+             reference, idempotency_key, description, feature, generation_id, member_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        )
+        .bind(
+          walletId,
+          r.seq,
+          r.id,
+          r.type,
+          r.amount,
+          r.balance_after,
+          r.grant_id,
+          r.hold_id,
+          r.reference,
+          r.idempotency_key,
+          r.description,
+          r.feature,
+          r.generation_id,
+          r.member_id ?? null,
+          r.created_at,
+        ),
+    );
+  }
+  for (const g of grants) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO grants (id, wallet_id, source, amount, remaining, priority, expires_at, reference, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining`,
+        )
+        .bind(
+          g.id,
+          walletId,
+          g.source,
+          g.amount,
+          g.remaining + g.held,
+          g.priority,
+          g.expires_at,
+          g.reference,
+          g.created_at,
+        ),
+    );
+  }
+  return statements;
+}

@@ -1,0 +1,139 @@
+import { z } from "zod";
+import { LEDGER_TYPES } from "../db/schema/ledger";
+import { fail, invalid } from "./failures";
+import { GRANT_SOURCES } from "./ledger";
+import type { WalletFailure } from "./types";
+
+/**
+ * zod schemas for every RPC argument, checked at the object's boundary before
+ * anything is read or written. A failure on `amount` is `invalid_amount`,
+ * any other is `invalid_request`; the first failing field (in the order of
+ * each shape) names the message.
+ */
+
+/** Largest single amount accepted: sums stay exact in a double and in SQLite. */
+export const MAX_AMOUNT = 1_000_000_000;
+export const MAX_TTL_MS = 24 * 60 * 60 * 1000;
+
+const key = z.string().min(1).max(256);
+const text = z.string().max(500);
+const optionalText = z.string().optional();
+const tokens = z.number().int().positive().max(MAX_AMOUNT);
+
+const FIELD_MESSAGES: Record<string, string> = {
+  key: "An idempotency key of 1 to 256 characters is required.",
+  description: "description must be text of at most 500 characters.",
+  reason: "reason must be text of at most 500 characters.",
+  source: "Unknown grant source.",
+  type: "Unknown entry type.",
+  expiresAt: "expiresAt must be a time in epoch milliseconds.",
+  ttlMs: "ttlMs must be between 1 second and 24 hours.",
+  holdId: "holdId is required.",
+  to: "A target wallet is required.",
+  member: "member must be { accountId, monthlyLimit: a whole number of tokens or null }.",
+  accountIds: "accountIds must be a list of account ids.",
+  reference: "reference must be text.",
+  feature: "feature must be text.",
+  generationId: "generationId must be text.",
+  partial: "partial must be true or false.",
+  grantIds: "grantIds must be a list of grant ids.",
+};
+
+export const grantArgs = z.object({
+  key,
+  amount: tokens,
+  description: text,
+  source: z.enum(GRANT_SOURCES),
+  type: z.enum(LEDGER_TYPES).optional(),
+  expiresAt: z.number().int().nullish(),
+  reference: optionalText,
+});
+
+export const memberArgs = z.object({
+  accountId: z.string().min(1).max(128),
+  monthlyLimit: z.number().int().min(0).max(MAX_AMOUNT).nullable(),
+});
+
+export const reserveArgs = z.object({
+  key,
+  amount: tokens,
+  ttlMs: z.number().int().min(1000).max(MAX_TTL_MS),
+  reference: optionalText,
+  member: memberArgs.optional(),
+});
+
+export const settleArgs = z.object({
+  holdId: z.string(),
+  description: text,
+  amount: z.number().int().min(0),
+  feature: optionalText,
+  generationId: optionalText,
+  reference: optionalText,
+});
+
+export const voidArgs = z.object({ holdId: z.string() });
+
+export const debitArgs = z.object({
+  key,
+  amount: tokens,
+  description: text,
+  type: z.enum(LEDGER_TYPES),
+  reference: optionalText,
+  partial: z.boolean().optional(),
+  grantIds: z.array(z.string()).optional(),
+});
+
+export const adjustArgs = z.object({
+  key,
+  reason: text,
+  amount: z
+    .number()
+    .int()
+    .refine((n) => n !== 0 && Math.abs(n) <= MAX_AMOUNT),
+});
+
+export const transferArgs = z
+  .object({ walletId: z.string(), key, description: text, to: z.string().min(1) })
+  .refine((a) => a.to !== a.walletId, { message: "A wallet cannot transfer to itself." });
+
+export const memberSpendArgs = z.object({
+  accountIds: z.array(z.string().min(1).max(128)).max(500).optional(),
+});
+
+/** The message a bad `amount` gets, per operation. */
+export const AMOUNT_MESSAGES = {
+  grant: "A grant must be a positive whole number of tokens.",
+  reserve: "A hold must be a positive whole number of tokens.",
+  debit: "A debit must be a positive whole number of tokens.",
+  settle: "A settlement must be a whole number of tokens, 0 or more.",
+  adjust: "An adjustment must be a non-zero whole number of tokens.",
+};
+
+/** Null when `args` fits `schema`; otherwise the refusal for its first bad field. */
+export function check(
+  schema: z.ZodType,
+  args: unknown,
+  amountMessage = "Invalid amount.",
+): WalletFailure | null {
+  const parsed = schema.safeParse(args);
+  if (parsed.success) return null;
+  const issue = parsed.error.issues[0];
+  const field = issue?.path[0];
+  if (field === "amount") return fail("invalid_amount", amountMessage);
+  if (typeof field === "string" && FIELD_MESSAGES[field]) return invalid(FIELD_MESSAGES[field]);
+  return invalid(issue?.message ?? "Invalid request.");
+}
+
+/** JSON with sorted keys and no undefined: the same arguments give the same fingerprint. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .filter((k) => v[k] !== undefined)
+            .map((k) => [k, v[k]]),
+        )
+      : v,
+  );
+}

@@ -1,0 +1,148 @@
+import type { LedgerType } from "../db/schema/ledger";
+import type { LedgerEntry } from "./types";
+
+/**
+ * The wallet object's own SQLite storage: its schema, applied in order and
+ * recorded in `meta.schema_version`, and the rows it reads. Version 1 is the
+ * first shape that shipped; later versions only add to it, so deployed
+ * wallets upgrade in place on first use.
+ */
+export const SCHEMA: string[] = [
+  `CREATE TABLE IF NOT EXISTS grants (
+     id TEXT PRIMARY KEY, source TEXT NOT NULL, amount INTEGER NOT NULL,
+     remaining INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER,
+     reference TEXT, created_at INTEGER NOT NULL);
+   CREATE TABLE IF NOT EXISTS holds (
+     id TEXT PRIMARY KEY, amount INTEGER NOT NULL, allocations TEXT NOT NULL,
+     deadline INTEGER NOT NULL, status TEXT NOT NULL, reference TEXT,
+     created_at INTEGER NOT NULL);
+   CREATE INDEX IF NOT EXISTS holds_open ON holds (status, deadline);
+   CREATE TABLE IF NOT EXISTS ops (
+     key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL,
+     created_at INTEGER NOT NULL);
+   CREATE TABLE IF NOT EXISTS entries (
+     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL,
+     amount INTEGER NOT NULL, balance_after INTEGER NOT NULL, grant_id TEXT,
+     hold_id TEXT, reference TEXT, idempotency_key TEXT, description TEXT NOT NULL,
+     feature TEXT, generation_id TEXT, created_at INTEGER NOT NULL,
+     synced INTEGER NOT NULL DEFAULT 0);
+   CREATE INDEX IF NOT EXISTS entries_unsynced ON entries (synced, seq);
+   CREATE TABLE IF NOT EXISTS credits (
+     key TEXT PRIMARY KEY, to_wallet TEXT NOT NULL, amount INTEGER NOT NULL,
+     description TEXT NOT NULL, reference TEXT, created_at INTEGER NOT NULL);`,
+  // v2: per-grant held amounts (balance = Σ remaining + held, no scan of holds),
+  // a D1 mirror outbox per grant, running totals, transfers that keep expiry.
+  `ALTER TABLE grants ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE grants ADD COLUMN mirror_dirty INTEGER NOT NULL DEFAULT 1;
+   UPDATE grants SET held = (
+     SELECT coalesce(sum(json_extract(a.value, '$.amount')), 0)
+     FROM holds h, json_each(h.allocations) a
+     WHERE h.status = 'open' AND json_extract(a.value, '$.grantId') = grants.id);
+   ALTER TABLE credits ADD COLUMN parts TEXT;
+   CREATE TABLE totals (id INTEGER PRIMARY KEY CHECK (id = 1), used INTEGER NOT NULL, purchased INTEGER NOT NULL);
+   INSERT INTO totals SELECT 1,
+     coalesce(sum(CASE WHEN type = 'usage' THEN -amount END), 0),
+     coalesce(sum(CASE WHEN type = 'purchase' THEN amount END), 0) FROM entries;`,
+  // v3: D1 traffic counters that survive restarts (the rows-written budget).
+  `CREATE TABLE flush_stats (id INTEGER PRIMARY KEY CHECK (id = 1), batches INTEGER NOT NULL,
+     rows_written INTEGER NOT NULL, entries INTEGER NOT NULL);
+   INSERT INTO flush_stats VALUES (1, 0, 0, 0);`,
+  // v4: team wallets (docs/decisions/010): the member a hold and its usage
+  // entry belong to, and what each member's settled holds burned per UTC month.
+  `ALTER TABLE holds ADD COLUMN member_id TEXT;
+   ALTER TABLE entries ADD COLUMN member_id TEXT;
+   CREATE INDEX holds_member_open ON holds (member_id, status) WHERE member_id IS NOT NULL;
+   CREATE TABLE member_spend (member_id TEXT NOT NULL, period_start INTEGER NOT NULL,
+     spent INTEGER NOT NULL, PRIMARY KEY (member_id, period_start));`,
+];
+
+export interface GrantRow extends Record<string, SqlStorageValue> {
+  id: string;
+  source: string;
+  amount: number;
+  /** Spendable now: not burned and not held. */
+  remaining: number;
+  /** Taken by open holds: not burned yet, not spendable either. */
+  held: number;
+  priority: number;
+  expires_at: number | null;
+  reference: string | null;
+  created_at: number;
+  /** Bumped when the grant's unburned amount changes; 0 once D1's mirror has it. */
+  mirror_dirty: number;
+}
+
+/** A grant row with the camel-cased times the ledger functions read. */
+export type GrantView = GrantRow & { expiresAt: number | null; createdAt: number };
+
+export const grantView = (g: GrantRow): GrantView => ({
+  ...g,
+  expiresAt: g.expires_at,
+  createdAt: g.created_at,
+});
+
+export type HoldStatus = "open" | "settled" | "voided" | "expired";
+
+export interface HoldRow extends Record<string, SqlStorageValue> {
+  id: string;
+  amount: number;
+  allocations: string;
+  deadline: number;
+  /** open → settled | voided (by the caller) | expired (deadline passed). */
+  status: HoldStatus;
+  reference: string | null;
+  created_at: number;
+  /** The team member spending (null: not a member's spend). */
+  member_id: string | null;
+}
+
+export interface EntryRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  id: string;
+  type: string;
+  amount: number;
+  balance_after: number;
+  grant_id: string | null;
+  hold_id: string | null;
+  reference: string | null;
+  idempotency_key: string | null;
+  description: string;
+  feature: string | null;
+  generation_id: string | null;
+  created_at: number;
+  synced: number;
+  member_id: string | null;
+}
+
+export interface CreditRow extends Record<string, SqlStorageValue> {
+  key: string;
+  to_wallet: string;
+  amount: number;
+  description: string;
+  reference: string | null;
+  parts: string | null;
+}
+
+/** One piece of a transfer: tokens that expired together stay together. */
+export interface CreditPart {
+  amount: number;
+  expiresAt: number | null;
+}
+
+export function toEntry(r: EntryRow): LedgerEntry {
+  return {
+    id: r.id,
+    seq: r.seq,
+    type: r.type as LedgerType,
+    amount: r.amount,
+    balanceAfter: r.balance_after,
+    grantId: r.grant_id,
+    holdId: r.hold_id,
+    reference: r.reference,
+    description: r.description,
+    feature: r.feature,
+    generationId: r.generation_id,
+    memberId: r.member_id ?? null,
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}
