@@ -115,7 +115,11 @@ describe("the panel on forms that already hold something", () => {
     await $(page, "myba-template-use").click();
 
     const sent = await recordRequests(page);
-    await generate(page, "Search results flicker while typing fast", "generate");
+    await generate(
+      page,
+      "Search results flicker while typing fast in the search box. Expected: the results update once typing stops.",
+      "generate",
+    );
     const request = await sent();
     expect(request?.context.description).toBe("");
     const headings = [...(request?.context.template ?? "").matchAll(/^## (.+)$/gm)].map((m) => m[1]);
@@ -129,7 +133,16 @@ describe("the panel on forms that already hold something", () => {
     await shot(page, "gitlab-template-generated");
     await $(page, "myba-insert").click();
     await $(page, "myba-inserted").waitFor({ timeout: 15_000 });
-    expect(await doc(page, "description")).not.toEqual(template);
+    // The ticket fills the form's template: its headings in its order, each
+    // with something under it, and its checklist kept as a checklist.
+    const filled = blocks(await doc(page, "description")).filter((b) => b.text.trim() !== "");
+    const at = filled.flatMap((b, i) => (b.type === "heading" ? [i] : []));
+    expect(at.map((i) => filled[i]?.text)).toEqual(["Summary", "Steps to reproduce", "Expected behaviour"]);
+    for (const [n, i] of at.entries()) expect((at[n + 1] ?? filled.length) - i).toBeGreaterThan(1);
+    const checklist = filled.find((b) => b.type === "taskList");
+    expect(checklist).toMatchObject({ items: 2 });
+    expect(checklist?.text).toMatch(/Severity label set.*Screenshots attached/);
+    expect(filled.map((b) => b.text).join("\n")).toContain("flicker");
     await shot(page, "gitlab-template-inserted");
 
     await $(page, "myba-undo").click();
