@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { detectTemplate, isPrompt, MAX_TEMPLATE } from "@/lib/template";
+import { applyTemplate, detectTemplate, isPrompt, MAX_TEMPLATE } from "@/lib/template";
+import { willReplace } from "@/panel/InsertBar";
+import { subtasksSection } from "@/panel/useFormInsert";
 
 /** GitLab's bug template, as the rich editor reads back (comments are gone there). */
 const GITLAB_BUG = [
@@ -89,5 +91,56 @@ describe("isPrompt", () => {
       expect(isPrompt(p), p).toBe(true);
     for (const c of ["The export fails at 10 MB.", "Safari 17 only", "Retry once, then show an error."])
       expect(isPrompt(c), c).toBe(false);
+  });
+});
+
+describe("applyTemplate (what Write a ticket sends)", () => {
+  const request = (feature: string, description: string) => ({
+    feature,
+    context: { title: "", description, project: "", url: "" },
+  });
+
+  it("sends the form's template as context.template, not again as the description", () => {
+    expect(applyTemplate(request("generate", GITLAB_BUG), true).context).toEqual({
+      title: "",
+      description: "",
+      project: "",
+      url: "",
+      template: GITLAB_BUG,
+    });
+  });
+
+  it("leaves the request alone when ignored, for refine and subtasks, or without a template", () => {
+    expect(applyTemplate(request("generate", GITLAB_BUG), false).context.template).toBeUndefined();
+    expect(applyTemplate(request("refine", GITLAB_BUG), true).context).toMatchObject({
+      description: GITLAB_BUG,
+    });
+    expect(
+      applyTemplate(request("generate", "Export fails at 10 MB."), true).context.template,
+    ).toBeUndefined();
+  });
+});
+
+describe("what Insert says and appends", () => {
+  const content = (title: string, description: string) => ({
+    site: "jira" as const,
+    title,
+    description,
+    project: "",
+    url: "",
+  });
+
+  it("names what it will replace in a non-empty form, and nothing for an empty one", () => {
+    expect(willReplace(content("Old", "a\n\nb"), "generate")).toBe(
+      "Insert will replace the title “Old” and the description (2 lines). Undo puts them back.",
+    );
+    expect(willReplace(content("", ""), "generate")).toBeNull();
+    expect(willReplace(content("Old", "a"), "subtasks")).toMatch(/adds the subtasks .* The title stays\.$/);
+  });
+
+  it("subtasks go under one heading; the title of the result is not used", () => {
+    expect(subtasksSection({ title: "Subtasks: x", description: "- [ ] a\n- [ ] b\n" })).toBe(
+      "## Subtasks\n\n- [ ] a\n- [ ] b",
+    );
   });
 });
