@@ -97,7 +97,13 @@ describe("isPrompt", () => {
 describe("applyTemplate (what Write a ticket sends)", () => {
   const request = (feature: string, description: string) => ({
     feature,
-    context: { title: "", description, project: "", url: "" },
+    context: { title: "", description, project: "", url: "" } as {
+      title: string;
+      description: string;
+      project: string;
+      url: string;
+      template?: string;
+    },
   });
 
   it("sends the form's template as context.template, not again as the description", () => {
