@@ -15,7 +15,9 @@ import { generate, MAX_GENERATE_BODY_BYTES } from "./routes/generate";
 import { generations } from "./routes/generations";
 import { health } from "./routes/health";
 import { me } from "./routes/me";
+import { privacy } from "./routes/privacy";
 import { promo } from "./routes/promo";
+import { teams } from "./routes/teams";
 
 /** Request bodies above this are refused with 413 (webhooks and generations have their own limit). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -42,7 +44,7 @@ app.use(
   cors({
     origin: (origin, c) => (allowedOrigins(c.env.ALLOWED_ORIGINS).has(origin) ? origin : null),
     allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Accept"],
-    allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     exposeHeaders: ["X-Request-Id", "X-Tokens-Remaining", "Retry-After"],
     maxAge: 600,
   }),
@@ -73,9 +75,11 @@ const routes = app
   .route("/api/me", me)
   .route("/api/me", generations)
   .route("/api/promo", promo)
+  .route("/api/teams", teams)
   .route("/auth", auth)
   .route("/admin", admin)
-  .route("/__dev", dev);
+  .route("/__dev", dev)
+  .route("/", privacy);
 
 app.notFound((c) => {
   const allowed = methodsFor(c.req.path);

@@ -38,12 +38,22 @@ export interface Env {
   LOG_LEVEL?: string;
   /** New anonymous accounts allowed per client IP per day (default 10). */
   ANON_ACCOUNTS_PER_IP_PER_DAY?: string;
+  /** New user accounts receiving the welcome bonus per client address per day (default 5). */
+  WELCOME_ACCOUNTS_PER_IP_PER_DAY?: string;
+  /**
+   * Extension ids a sign-in may return to, comma-separated, besides the
+   * chrome-extension ids in ALLOWED_ORIGINS: a Firefox add-on's redirect id
+   * (40 hex, the SHA-1 of its add-on id) or another Chrome id.
+   */
+  AUTH_REDIRECT_IDS?: string;
 }
 
 export interface Session {
   id: string;
   accountId: string;
   kind: "anonymous" | "user";
+  /** An anonymous session obtained for a visitor id whose account already existed. */
+  resumed?: boolean;
 }
 
 export interface AppEnv {

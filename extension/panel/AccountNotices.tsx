@@ -1,6 +1,6 @@
-import type { ApiErrorInfo } from "@/lib/api";
+import { type ApiErrorInfo, CONSENT_REQUIRED } from "@/lib/api";
 import { tokenCount } from "@/lib/format";
-import { SignInButton } from "./Buttons";
+import { BuyButtons, SignInButton } from "./Buttons";
 import type { OpenPopup } from "./deps";
 import { unreachable } from "./describeError";
 import type { TeamWallet } from "./wallet";
@@ -47,7 +47,24 @@ export function AccountNotices({
           </div>
         </div>
       )}
-      {accountError && !signedOut && available === null && (
+      {accountError?.code === CONSENT_REQUIRED && available === null && (
+        // Not chosen yet how to start (the device identifier, or sign in): the popup asks.
+        <div className="myba-notice" data-tone="warn" data-testid="myba-consent-required" role="status">
+          {accountError.message}
+          <div className="myba-row">
+            <button
+              type="button"
+              className="myba-button"
+              data-variant="primary"
+              data-testid="myba-start"
+              onClick={() => void openPopup("account")}
+            >
+              Open MyBA
+            </button>
+          </div>
+        </div>
+      )}
+      {accountError && accountError.code !== CONSENT_REQUIRED && !signedOut && available === null && (
         <div className="myba-notice" data-tone="error" data-testid="myba-account-error" role="alert">
           {`Could not load your MyBA balance: ${accountError.code === "network_error" ? unreachable(online) : accountError.message}`}
           <div className="myba-row">
@@ -62,17 +79,8 @@ export function AccountNotices({
           {team
             ? `This needs ${tokenCount(cost)} and you can spend ${available} from ${team.name}. Ask a team owner or admin for more.`
             : `This needs ${tokenCount(cost)} and you have ${available}. `}
-          {/* The primary button beside Generate is the way out (sign in, or buy); buying stays one click away. */}
-          {!team && anonymous && (
-            <button
-              type="button"
-              className="myba-button"
-              data-testid="myba-buy"
-              onClick={() => void openPopup("buy")}
-            >
-              Buy tokens
-            </button>
-          )}
+          {/* Out of tokens, the next step is signing in or buying, so that is the primary button, not Generate. */}
+          {!team && <BuyButtons anonymous={anonymous} openPopup={openPopup} />}
         </div>
       )}
       {!short && low && idle && available !== null && (

@@ -23,6 +23,8 @@ export function BuyButtons({ anonymous, openPopup }: { anonymous: boolean; openP
       <button
         type="button"
         className="myba-button"
+        // Signed in, buying is the way on; anonymous, signing in (free tokens) comes first.
+        data-variant={anonymous ? undefined : "primary"}
         data-testid="myba-buy"
         onClick={() => void openPopup("buy")}
       >

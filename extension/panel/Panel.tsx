@@ -175,6 +175,9 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
             {state.insert.message}
           </span>
           {canUndo && <UndoButton onClick={byUser(() => void undo())} />}
+          <button type="button" className="myba-button" data-testid="myba-copy" onClick={() => copy(shown)}>
+            {copied ? "Copied" : "Copy"}
+          </button>
           <button type="button" className="myba-button" data-testid="myba-new" onClick={startOver}>
             New ticket
           </button>
@@ -269,33 +272,20 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
             Stop
           </button>
         ) : (
-          <>
-            {needsTokens && !signedOut && (
-              <button
-                type="button"
-                className="myba-button"
-                data-variant="primary"
-                data-testid={anonymous ? "myba-signin" : "myba-buy"}
-                onClick={() => void deps.openPopup(anonymous ? "account" : "buy")}
-              >
-                {anonymous ? "Sign in for free tokens" : "Buy tokens"}
-              </button>
-            )}
-            <button
-              type="button"
-              className="myba-button"
-              data-variant={needsTokens ? undefined : "primary"}
-              data-testid="myba-generate"
-              disabled={!canGenerate}
-              onClick={byUser(() => start(false))}
-              aria-keyshortcuts={isMac ? "Meta+Enter" : "Control+Enter"}
-            >
-              {waiting ? `Wait ${waitSeconds} s` : "Generate"}
-              <span className="myba-kbd" aria-hidden="true">
-                {isMac ? "⌘↵" : "Ctrl+↵"}
-              </span>
-            </button>
-          </>
+          <button
+            type="button"
+            className="myba-button"
+            data-variant={needsTokens ? undefined : "primary"}
+            data-testid="myba-generate"
+            disabled={!canGenerate}
+            onClick={byUser(() => start(false))}
+            aria-keyshortcuts={isMac ? "Meta+Enter" : "Control+Enter"}
+          >
+            {waiting ? `Wait ${waitSeconds} s` : "Generate"}
+            <span className="myba-kbd" aria-hidden="true">
+              {isMac ? "⌘↵" : "Ctrl+↵"}
+            </span>
+          </button>
         )}
       </div>
 

@@ -1,5 +1,5 @@
-import type { Plans, Tokens } from "@/lib/api";
-import type { AccountState, Health, PortLike } from "@/lib/messaging";
+import type { Health, Plans, TeamSummary, Tokens } from "@/lib/api";
+import type { AccountState, PortLike } from "@/lib/messaging";
 import type { PanelDraft, PopupView } from "@/lib/storage";
 
 /**
@@ -12,7 +12,9 @@ export interface PanelDeps {
   loadAccount(refresh: boolean): Promise<AccountState>;
   /** Calls back with the cached account whenever it changes (a purchase, the popup signing in). */
   watchAccount(
-    callback: (state: { account: AccountState["account"]; tokens: Tokens } | null) => void,
+    callback: (
+      state: { account: AccountState["account"]; tokens: Tokens; teams?: TeamSummary[] } | null,
+    ) => void,
   ): () => void;
   getPlans(): Promise<Plans>;
   /** Opens the popup on that view (the popup reads `popupView` when it opens). */
@@ -26,7 +28,7 @@ export interface PanelDeps {
   /** This tab's draft for a form (`<site>|<host>`), kept until inserted or discarded. */
   loadDraft?(form: string): Promise<PanelDraft | null>;
   saveDraft?(form: string, draft: PanelDraft | null): Promise<void>;
-  getHealth?(): Promise<Health>;
+  getHealth?(): Promise<Pick<Health, "ai" | "billing">>;
   /** Who pays, remembered per site (null: the user's own tokens). */
   walletChoice?: {
     get(site: string): Promise<string | null>;

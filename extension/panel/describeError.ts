@@ -82,7 +82,7 @@ export function describeError(
 /** Why a request found no server: the user's network, or MyBA's server. */
 export function unreachable(online: boolean): string {
   return online
-    ? "MyBA's server is unreachable right now. Your connection works; try again in a moment."
+    ? "MyBA's server is unreachable right now. Try again in a moment."
     : "You are offline. Reconnect to the internet, then retry.";
 }
 

@@ -31,6 +31,7 @@ export function useAccount(deps: PanelDeps) {
             apiUrl: prev?.apiUrl ?? "",
             account: cached.account,
             tokens: cached.tokens,
+            teams: cached.teams ?? prev?.teams,
           }));
       }),
     [deps],

@@ -1,10 +1,10 @@
 import { useEffect, useState } from "react";
-import type { Health } from "@/lib/messaging";
+import type { Health } from "@/lib/api";
 import type { PanelDeps } from "./deps";
 
 /** The Worker's health, for the "Demo AI" marker; null until (or unless) it answers. */
-export function useHealth(deps: PanelDeps): Health | null {
-  const [health, setHealth] = useState<Health | null>(null);
+export function useHealth(deps: PanelDeps): Pick<Health, "ai" | "billing"> | null {
+  const [health, setHealth] = useState<Pick<Health, "ai" | "billing"> | null>(null);
   useEffect(() => {
     let live = true;
     deps

@@ -1,21 +1,13 @@
+import type { TeamSummary } from "@/lib/api";
 import type { AccountState } from "@/lib/messaging";
 
-/** A team the user belongs to, as GET /api/me lists it (contracts: `teams`). */
-export interface TeamWallet {
-  id: string;
-  name: string;
-  role: "owner" | "admin" | "member";
-  tokens: { available: number };
-  /** `monthly` null: no limit for this member. */
-  limit: { monthly: number | null; spent: number; resetsAt: string };
-}
+/** A team the user belongs to, as GET /api/me lists it (API.md, Teams). */
+export type TeamWallet = TeamSummary;
 
 /** The teams on an account state, wherever the account object carries them. */
 export function teamsOf(state: AccountState | null): TeamWallet[] {
   if (!state) return [];
-  const carried =
-    (state as { teams?: unknown }).teams ?? (state.account as { teams?: unknown } | undefined)?.teams;
-  return Array.isArray(carried) ? (carried as TeamWallet[]).filter((t) => t && typeof t.id === "string") : [];
+  return Array.isArray(state.teams) ? state.teams.filter((t) => t && typeof t.id === "string") : [];
 }
 
 /** What is left of the member's monthly limit, or null without a limit. */

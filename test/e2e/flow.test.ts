@@ -195,6 +195,9 @@ describe("generate and insert, end to end", () => {
     // The balance runs out elsewhere (another device): the Worker refuses
     // before generating, and the panel offers to buy.
     await adjust((await session()).accountId, -6);
+    // After Insert the panel is one line; New ticket opens it again.
+    await page.locator("myba-ticket-panel [data-testid=myba-new]").click();
+    await panel(page).input.fill("Rate limit the export endpoint per workspace");
     await panel(page).generate.click();
     await panel(page).error.waitFor();
     expect(await panel(page).error.getAttribute("data-code")).toBe("insufficient_tokens");

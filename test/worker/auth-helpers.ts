@@ -23,6 +23,7 @@ export function oauthEnv(extra: Partial<Env> = {}): Env {
     ATLASSIAN_CLIENT_ID: "atl-client",
     ATLASSIAN_CLIENT_SECRET: "secret-atl-client",
     OAUTH_BASE_URL_OVERRIDE: inject("fakes").oauth,
+    AUTH_REDIRECT_IDS: FIREFOX_REDIRECT.slice(8, 48),
     ...extra,
   };
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { app } from "../../worker/app";
 
 const post = (path: string, body: unknown) =>
-  SELF.fetch(`http://w${path}`, {
+  SELF.fetch(`http://127.0.0.1${path}`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
@@ -21,9 +21,9 @@ describe("/__dev wallet levers", () => {
     expect(await broke.json()).toMatchObject({
       error: { code: "insufficient_tokens", required: 1, available: 0, shortage: 1 },
     });
-    const stats = await SELF.fetch("http://w/__dev/wallets/acc_bench/stats");
+    const stats = await SELF.fetch("http://127.0.0.1/__dev/wallets/acc_bench/stats");
     expect(await stats.json()).toMatchObject({ stats: { unsynced: 0 }, tokens: { used: 2 } });
-    expect(await (await SELF.fetch("http://w/__dev/reconcile")).json()).toMatchObject({ ok: true });
+    expect(await (await SELF.fetch("http://127.0.0.1/__dev/reconcile")).json()).toMatchObject({ ok: true });
   });
 
   it("pings a wallet twice without changing it", async () => {
@@ -31,7 +31,7 @@ describe("/__dev wallet levers", () => {
     const res = await post("/__dev/wallets/acc_ping/ping", {});
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ stats: { unsynced: 0, pendingCredits: 0 } });
-    const after = await (await SELF.fetch("http://w/__dev/wallets/acc_ping/stats")).json();
+    const after = await (await SELF.fetch("http://127.0.0.1/__dev/wallets/acc_ping/stats")).json();
     expect(after).toMatchObject({ tokens: { available: 3, held: 0, used: 0 } });
   });
 
@@ -53,7 +53,7 @@ describe("/__dev wallet levers", () => {
     expect(await over.json()).toMatchObject({
       error: { code: "member_limit_reached", limit: 2, spent: 2, resetsAt: expect.any(String) },
     });
-    const stats = await (await SELF.fetch(`http://w${team}/stats`)).json();
+    const stats = await (await SELF.fetch(`http://127.0.0.1${team}/stats`)).json();
     expect(stats).toMatchObject({
       tokens: { available: 8, used: 2 },
       members: [{ accountId: "acc_dev_member", spent: 2, held: 0 }],

@@ -42,7 +42,9 @@ export async function anonymousSession(env: Env, visitorId: string, ip: string |
   const tokens = account.mergedInto
     ? await wallet(env, account.id).balance()
     : await grantFree(env, account.id, visitorId);
-  const { token } = await createSession(env.DB, account.id, "anonymous", now);
+  // A session for an account that already existed may be anyone's who
+  // computed the same visitor id: it sees the balance, not the tickets.
+  const { token } = await createSession(env.DB, account.id, "anonymous", now, { resumed: !created });
   return { token, account: accountView(account), tokens, created };
 }
 

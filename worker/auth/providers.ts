@@ -1,5 +1,6 @@
 import * as oauth from "oauth4webapi";
 import type { Env } from "../env";
+import { isLoopbackHost } from "../lib/loopback";
 
 /**
  * The OAuth providers MyBA signs in with. Each is offered only when its client
@@ -118,7 +119,7 @@ function gitlab(env: Env): Provider | null {
   let issuer = "https://gitlab.com";
   if (configured) {
     const url = safeUrl(configured);
-    if (!url || (url.protocol !== "https:" && !isLoopback(url))) return null;
+    if (!url || (url.protocol !== "https:" && !isLoopbackHost(url))) return null;
     issuer = configured;
   }
   const selfManaged = issuer !== "https://gitlab.com";
@@ -283,12 +284,8 @@ function at(env: Env, url: string): string {
 function testBaseUrl(env: Env): string | null {
   const url = env.OAUTH_BASE_URL_OVERRIDE ? safeUrl(env.OAUTH_BASE_URL_OVERRIDE) : null;
   // Only loopback: a stray production setting must not send users elsewhere.
-  if (!url || !isLoopback(url) || url.protocol !== "http:") return null;
+  if (!url || !isLoopbackHost(url) || url.protocol !== "http:") return null;
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
-}
-
-function isLoopback(url: URL): boolean {
-  return url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
 }
 
 function safeUrl(value: string): URL | null {

@@ -32,6 +32,38 @@ export function isExtensionRedirectUri(value: string): boolean {
   );
 }
 
+/**
+ * The extension ids this deployment's sign-ins may return to: the Chrome ids
+ * of ALLOWED_ORIGINS' `chrome-extension://<id>` entries, plus AUTH_REDIRECT_IDS
+ * (a Firefox add-on's redirect id is not in its moz-extension origin, which
+ * is random per install, so it is named there). Any other extension, even a
+ * well-formed one, could otherwise receive a user's sign-in code.
+ */
+export function allowedRedirectIds(env: {
+  ALLOWED_ORIGINS?: string;
+  AUTH_REDIRECT_IDS?: string;
+}): Set<string> {
+  const ids = new Set<string>();
+  for (const origin of (env.ALLOWED_ORIGINS ?? "").split(",")) {
+    const m = /^chrome-extension:\/\/([a-p]{32})$/.exec(origin.trim());
+    if (m?.[1]) ids.add(m[1]);
+  }
+  for (const id of (env.AUTH_REDIRECT_IDS ?? "").split(",")) {
+    if (id.trim()) ids.add(id.trim().toLowerCase());
+  }
+  return ids;
+}
+
+/** A redirect URL of one of the deployment's own extensions. */
+export function isAllowedRedirectUri(
+  env: { ALLOWED_ORIGINS?: string; AUTH_REDIRECT_IDS?: string },
+  value: string,
+): boolean {
+  if (!isExtensionRedirectUri(value)) return false;
+  const id = new URL(value).hostname.split(".")[0] ?? "";
+  return allowedRedirectIds(env).has(id);
+}
+
 /** The extension's redirect URL with the given parameters added. */
 export function redirectWith(redirectUri: string, params: Record<string, string>): string {
   const url = new URL(redirectUri);

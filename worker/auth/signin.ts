@@ -1,15 +1,18 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, ne } from "drizzle-orm";
 import { db } from "../db/client";
-import { accounts } from "../db/schema";
-import type { Env } from "../env";
+import { accounts, generations } from "../db/schema";
+import type { Env, Session } from "../env";
 import { notFound } from "../lib/errors";
 import { log } from "../lib/log";
-import { createSession, sessionByToken } from "../lib/session";
+import { createSession, ownGenerations, sessionByToken } from "../lib/session";
 import { wallet } from "../wallet/client";
 import { type AccountRow, accountView } from "./users";
 
 /** Tokens granted once per user on first sign-in (API.md, "Sign-in"). */
 export const WELCOME_TOKENS = 6;
+/** New users receiving the welcome bonus per client address per day (WELCOME_ACCOUNTS_PER_IP_PER_DAY). */
+export const DEFAULT_WELCOME_ACCOUNTS_PER_IP_PER_DAY = 5;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Everything a sign-in does after the person is known, shared by the OAuth
@@ -19,51 +22,79 @@ export const WELCOME_TOKENS = 6;
 export async function completeSignIn(
   env: Env,
   accountId: string,
-  opts: { anonymousToken?: string; token?: string } = {},
+  opts: { anonymousToken?: string; token?: string; ip?: string | null } = {},
 ) {
+  const now = Date.now();
   const account = await db(env.DB).query.accounts.findFirst({ where: eq(accounts.id, accountId) });
   if (!account) throw notFound("The account");
   const token = opts.token ?? (await createSession(env.DB, account.id, "user")).token;
-  const welcomeGranted = await grantWelcome(env, account);
+  const welcomeGranted = await grantWelcome(env, account, opts.ip ?? null, now);
   const transferred = opts.anonymousToken ? await moveAnonymous(env, account.id, opts.anonymousToken) : 0;
   const tokens = await wallet(env, account.id).balance();
   return { token, account: accountView(account), tokens, transferred, welcomeGranted };
 }
 
 /**
- * The wallet grant keyed `welcome:<userId>` is what makes it once: a replay
- * (two first sign-ins at the same moment, or one that stopped before
- * recording `welcomeGrantedAt`) reports not granted. The column only spares
- * later sign-ins the wallet call.
+ * The welcome bonus, once per user and for at most WELCOME_ACCOUNTS_PER_IP_PER_DAY
+ * users per address a day (a script can mint OAuth identities).
+ *
+ * The claim is one conditional UPDATE: it sets `welcomeGrantedAt` only while
+ * the address is under its cap, so concurrent sign-ins cannot pass between a
+ * count and a write. The wallet grant keyed `welcome:<userId>` then makes it
+ * once; it is requested again on every later sign-in of a claimed account, a
+ * replay that heals a sign-in which stopped between claim and grant. A user
+ * refused by the cap gets the bonus on a later sign-in under the cap.
  */
-async function grantWelcome(env: Env, account: AccountRow): Promise<boolean> {
-  if (account.welcomeGrantedAt) return false;
+async function grantWelcome(env: Env, account: AccountRow, ip: string | null, now: number): Promise<boolean> {
+  if (!account.welcomeGrantedAt && !(await claimWelcome(env, account.id, ip, now))) return false;
   const result = await wallet(env, account.id).grant({
     key: `welcome:${account.id}`,
     source: "welcome",
     amount: WELCOME_TOKENS,
     description: "Welcome bonus for signing in",
   });
-  const settled = result.ok || result.code === "idempotency_conflict";
-  if (settled) {
-    await db(env.DB)
-      .update(accounts)
-      .set({ welcomeGrantedAt: new Date() })
-      .where(and(eq(accounts.id, account.id), isNull(accounts.welcomeGrantedAt)));
-  } else {
+  if (!result.ok && result.code !== "idempotency_conflict") {
     log("warn", "auth.welcome_failed", { accountId: account.id, code: result.code });
   }
   return result.ok && !replayed(result);
 }
 
+export function welcomeCap(env: Env): number {
+  const n = Number(env.WELCOME_ACCOUNTS_PER_IP_PER_DAY);
+  return env.WELCOME_ACCOUNTS_PER_IP_PER_DAY && Number.isSafeInteger(n) && n >= 0
+    ? n
+    : DEFAULT_WELCOME_ACCOUNTS_PER_IP_PER_DAY;
+}
+
+async function claimWelcome(env: Env, accountId: string, ip: string | null, now: number): Promise<boolean> {
+  const result = await env.DB.prepare(
+    `UPDATE accounts SET welcome_granted_at = ?1, welcome_ip = ?2
+     WHERE id = ?3 AND welcome_granted_at IS NULL
+       AND (?2 IS NULL
+         OR (SELECT count(*) FROM accounts WHERE welcome_ip = ?2 AND welcome_granted_at > ?4) < ?5)`,
+  )
+    .bind(now, ip, accountId, now - DAY_MS, welcomeCap(env))
+    .run();
+  if (result.meta.changes !== 1) log("info", "auth.welcome_capped", { accountId });
+  return result.meta.changes === 1;
+}
+
 /**
- * Moves what an anonymous account has left to the user, exactly once: the
- * anonymous wallet's transfer is keyed `signin:<anonId>` and fingerprinted
- * with its target, so a repeat moves nothing and another user's attempt is an
- * idempotency conflict. `mergedInto` is written after, which also stops the
- * anonymous sessions from spending (requireActive refuses merged accounts); if
- * that write is lost, the next sign-in with the same token replays the
- * transfer and writes it.
+ * Moves what an anonymous session brought to the user, once: its remaining
+ * tokens and its tickets.
+ *
+ * Tokens: the anonymous wallet's transfer is keyed `signin:<anonId>` and
+ * fingerprinted with its target, so a repeat moves nothing and another user's
+ * attempt is an idempotency conflict. `mergedInto` is written after, which
+ * also stops the anonymous sessions from spending (requireActive refuses
+ * merged accounts); if that write is lost, the next sign-in with the same
+ * token replays the transfer and writes it. A session obtained for a visitor
+ * id whose account already existed (`resumed`) moves no tokens: a visitor id
+ * is not a secret, and its sign-in must not empty another browser's account.
+ *
+ * Tickets: the generations this session may read (ownGenerations) move to the
+ * user, finished ones only (a running one settles by id wherever it is). Once
+ * moved they are the user's, so a second sign-in finds none.
  *
  * An unusable anonymousToken (unknown, expired, revoked, not anonymous)
  * transfers 0 rather than failing the sign-in.
@@ -72,22 +103,49 @@ async function moveAnonymous(env: Env, userId: string, anonymousToken: string): 
   const anon = await sessionByToken(env.DB, anonymousToken);
   if (!anon?.live || anon.accountKind !== "anonymous" || anon.kind !== "anonymous") return 0;
   if (anon.mergedInto && anon.mergedInto !== userId) return 0;
-  const result = await wallet(env, anon.accountId).transfer({
-    key: `signin:${anon.accountId}`,
+  const moved = anon.resumed ? 0 : await moveTokens(env, anon.accountId, userId);
+  if (moved === null) return 0;
+  await moveGenerations(
+    env,
+    { id: anon.id, accountId: anon.accountId, kind: "anonymous", resumed: anon.resumed },
+    userId,
+  );
+  return moved;
+}
+
+/** The anonymous wallet's remainder to the user; null when another user already took it. */
+async function moveTokens(env: Env, anonId: string, userId: string): Promise<number | null> {
+  const result = await wallet(env, anonId).transfer({
+    key: `signin:${anonId}`,
     to: userId,
     description: "Tokens from your anonymous session",
   });
   if (!result.ok) {
     if (result.code !== "idempotency_conflict") {
-      log("warn", "auth.transfer_failed", { from: anon.accountId, to: userId, code: result.code });
+      log("warn", "auth.transfer_failed", { from: anonId, to: userId, code: result.code });
     }
-    return 0;
+    return null;
   }
   await db(env.DB)
     .update(accounts)
     .set({ mergedInto: userId })
-    .where(and(eq(accounts.id, anon.accountId), isNull(accounts.mergedInto)));
+    .where(and(eq(accounts.id, anonId), isNull(accounts.mergedInto)));
   return replayed(result) ? 0 : result.moved;
+}
+
+async function moveGenerations(env: Env, session: Session, userId: string): Promise<void> {
+  // OR IGNORE: a clash on (account, idempotency key) with one of the user's
+  // own rows leaves that one ticket behind rather than failing the sign-in.
+  const own = ownGenerations(session);
+  const d = db(env.DB);
+  const query = d
+    .update(generations)
+    .set({ accountId: userId })
+    .where(and(own, ne(generations.status, "pending")))
+    .toSQL();
+  await env.DB.prepare(query.sql.replace(/^update /i, "update or ignore "))
+    .bind(...query.params)
+    .run();
 }
 
 /** The wallet marks a repeated idempotent call's stored result with `replayed`. */

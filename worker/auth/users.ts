@@ -86,6 +86,7 @@ export async function findOrCreateUser(
       mergedInto: null,
       stripeCustomerId: null,
       welcomeGrantedAt: null,
+      welcomeIp: null,
       firstPaidAt: null,
       createdAt: now,
     };

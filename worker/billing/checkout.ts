@@ -6,6 +6,7 @@ import type { Env } from "../env";
 import { ApiError } from "../lib/errors";
 import { randomToken } from "../lib/ids";
 import { log } from "../lib/log";
+import { isLoopbackHost } from "../lib/loopback";
 import type { StripeEventLike } from "./events";
 import { firstPurchasePrice, type PlanRow, type Price } from "./plans";
 import { stripeClient } from "./stripe";
@@ -145,8 +146,6 @@ async function recordCheckout(
 
 // ── demo billing ─────────────────────────────────────────────────────────
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
 /**
  * Demo billing: only without Stripe keys AND on a loopback host, which a
  * deployed Worker never is, so it cannot be switched on in production by a
@@ -154,7 +153,7 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
  */
 export function demoBillingAllowed(env: Env, requestUrl: string): boolean {
   if (env.STRIPE_SECRET_KEY || env.STRIPE_WEBHOOK_SECRET) return false;
-  return LOOPBACK_HOSTS.has(new URL(requestUrl).hostname);
+  return isLoopbackHost(requestUrl);
 }
 
 export async function createDemoCheckout(

@@ -12,8 +12,11 @@ export type ErrorCode =
   | "method_not_allowed"
   | "insufficient_tokens"
   | "member_limit_reached"
+  | "member_limit_reached"
   | "idempotency_conflict"
   | "request_in_progress"
+  | "already_member"
+  | "last_owner"
   | "already_redeemed"
   | "payload_too_large"
   | "unsupported_media_type"
@@ -44,6 +47,9 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what = "That resource") => new ApiError(404, "not_found", `${what} was not found.`);
+
+export const forbidden = (message = "You are not allowed to do that.") =>
+  new ApiError(403, "forbidden", message);
 
 export const unauthorized = (message = "A valid session token is required.") =>
   new ApiError(401, "unauthorized", message);

@@ -85,9 +85,40 @@ export async function pruneRateLimits(d1: D1Database, now = Date.now()): Promise
   return r.meta.changes ?? 0;
 }
 
-/** The client's address as Cloudflare reports it; null locally when there is none. */
+/**
+ * The client's address as every per-address cap and rate limit counts it:
+ * an IPv4 address as is, an IPv6 address by its /64 (one host is handed a
+ * whole /64 and can pick any address in it). Null locally when Cloudflare's
+ * header is absent.
+ */
 export function clientIp(c: Context<AppEnv>): string | null {
-  return c.req.header("CF-Connecting-IP") ?? null;
+  const raw = c.req.header("CF-Connecting-IP")?.trim();
+  return raw ? addressKey(raw) : null;
+}
+
+/** `2001:db8:1:2:…` → `2001:db8:1:2::/64`; IPv4 (also IPv4-mapped IPv6) unchanged. */
+export function addressKey(ip: string): string {
+  const address = ip
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/%.*$/, "");
+  if (!address.includes(":")) return address;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
+  if (mapped?.[1]) return mapped[1];
+  const [head = "", tail] = address.split("::", 2);
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  // An embedded IPv4 tail takes two groups; it never reaches the first four.
+  const width = right.length > 0 && right[right.length - 1]?.includes(".") ? 7 : 8;
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array(Math.max(0, width - left.length - right.length)).fill("0"), ...right];
+  if (groups.length < 4 || !groups.slice(0, 4).every((g) => /^[0-9a-f]{1,4}$/.test(g))) return address;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }
 
 /**

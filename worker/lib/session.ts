@@ -1,7 +1,7 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, or, type SQL } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { db } from "../db/client";
-import { accounts, sessions } from "../db/schema";
+import { accounts, generations, sessions } from "../db/schema";
 import type { AppEnv, Session } from "../env";
 import { wallet } from "../wallet/client";
 import { ApiError, unauthorized } from "./errors";
@@ -21,20 +21,23 @@ export async function createSession(
   accountId: string,
   kind: Session["kind"],
   now = Date.now(),
+  opts: { resumed?: boolean } = {},
 ): Promise<{ token: string; session: Session }> {
   const token = `myba_${randomToken(32)}`;
   const id = newId("ses");
+  const resumed = opts.resumed ?? false;
   await db(d1)
     .insert(sessions)
     .values({
       id,
       accountId,
       kind,
+      resumed,
       tokenHash: await sha256Hex(token),
       createdAt: new Date(now),
       expiresAt: new Date(now + SESSION_TTL_MS),
     });
-  return { token, session: { id, accountId, kind } };
+  return { token, session: { id, accountId, kind, resumed } };
 }
 
 export function bearerToken(header: string | undefined): string | null {
@@ -56,6 +59,7 @@ export async function findSession(
       id: sessions.id,
       accountId: sessions.accountId,
       kind: sessions.kind,
+      resumed: sessions.resumed,
       status: accounts.status,
       mergedInto: accounts.mergedInto,
       createdAt: sessions.createdAt,
@@ -78,6 +82,7 @@ export async function findSession(
     id: row.id,
     accountId: row.accountId,
     kind: row.kind,
+    resumed: row.resumed,
     blocked: row.status === "blocked",
     merged: row.mergedInto !== null,
   };
@@ -105,6 +110,7 @@ export async function sessionByToken(d1: D1Database, token: string) {
       id: sessions.id,
       accountId: sessions.accountId,
       kind: sessions.kind,
+      resumed: sessions.resumed,
       expiresAt: sessions.expiresAt,
       revokedAt: sessions.revokedAt,
       accountKind: accounts.kind,
@@ -137,7 +143,12 @@ export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
   if (!token) throw unauthorized();
   const session = await findSession(c.env.DB, token);
   if (!session) throw unauthorized("The session is invalid, expired or revoked.");
-  c.set("session", { id: session.id, accountId: session.accountId, kind: session.kind });
+  c.set("session", {
+    id: session.id,
+    accountId: session.accountId,
+    kind: session.kind,
+    resumed: session.resumed,
+  });
   c.set("accountBlocked", session.blocked);
   c.set("accountMerged", session.merged);
   await next();
@@ -173,3 +184,22 @@ export const requireActive = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
 });
+
+/**
+ * The generations a session may read. A signed-in session reads all of its
+ * account's. An anonymous session reads only those made through itself: a
+ * visitor id is not a secret, so another session for the same visitor id
+ * must not reach its prompts and tickets. Rows from before generations
+ * recorded their session belong to the account's original sessions, never to
+ * one obtained later for a known visitor id (docs/decisions/009-access.md).
+ */
+export function ownGenerations(session: Session): SQL | undefined {
+  const byAccount = eq(generations.accountId, session.accountId);
+  if (session.kind === "user") return byAccount;
+  return and(
+    byAccount,
+    session.resumed
+      ? eq(generations.sessionId, session.id)
+      : or(eq(generations.sessionId, session.id), isNull(generations.sessionId)),
+  );
+}

@@ -3,11 +3,12 @@ import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { finishCallback, redeemCode, startSignIn } from "../auth/flow";
 import { configuredProviders, type Provider, provider } from "../auth/providers";
-import { isExtensionRedirectUri } from "../auth/redirect";
+import { isAllowedRedirectUri, isExtensionRedirectUri } from "../auth/redirect";
 import { completeSignIn } from "../auth/signin";
 import { findOrCreateUser, normalizeEmail } from "../auth/users";
 import type { AppEnv } from "../env";
 import { ApiError, notFound, unauthorized } from "../lib/errors";
+import { isLoopbackHost } from "../lib/loopback";
 import { clientIp, rateLimit } from "../lib/rate-limit";
 import { bearerToken, revokeSession, sessionByToken } from "../lib/session";
 import { validate } from "../lib/validation";
@@ -52,9 +53,12 @@ const knownProvider = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-/** Dev-login exists only where AUTH_DEV_LOGIN is "true"; elsewhere it is not there at all. */
+/**
+ * Dev-login exists only where AUTH_DEV_LOGIN is "true" AND the host is
+ * loopback; elsewhere it is not there at all, whatever the variables.
+ */
 const devLoginEnabled = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.env.AUTH_DEV_LOGIN !== "true") {
+  if (c.env.AUTH_DEV_LOGIN !== "true" || !isLoopbackHost(c.req.url)) {
     throw new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`);
   }
   await next();
@@ -73,6 +77,13 @@ export const auth = new Hono<AppEnv>()
   .get("/:provider/start", knownProvider, perIp("start"), validate("query", startQuery), async (c) => {
     const p = requireProvider(c.env, c.req.param("provider"));
     const q = c.req.valid("query");
+    if (!isAllowedRedirectUri(c.env, q.redirect_uri)) {
+      throw new ApiError(400, "invalid_request", "The request is not valid.", {
+        issues: [
+          { path: "redirect_uri", message: "Must be the redirect URL of this deployment's extension." },
+        ],
+      });
+    }
     const url = await startSignIn(c.env, p, {
       redirectUri: q.redirect_uri,
       clientState: q.state,
@@ -93,7 +104,11 @@ export const auth = new Hono<AppEnv>()
   .post("/token", perIp("token"), validate("json", tokenBody), async (c) => {
     const body = c.req.valid("json");
     const { accountId, token } = await redeemCode(c.env, body.code, body.codeVerifier);
-    const result = await completeSignIn(c.env, accountId, { token, anonymousToken: body.anonymousToken });
+    const result = await completeSignIn(c.env, accountId, {
+      token,
+      anonymousToken: body.anonymousToken,
+      ip: clientIp(c),
+    });
     c.header("X-Tokens-Remaining", String(result.tokens.available));
     return c.json(result);
   })
@@ -107,7 +122,10 @@ export const auth = new Hono<AppEnv>()
       emailVerified: true,
       name: null,
     });
-    const result = await completeSignIn(c.env, account.id, { anonymousToken: body.anonymousToken });
+    const result = await completeSignIn(c.env, account.id, {
+      anonymousToken: body.anonymousToken,
+      ip: clientIp(c),
+    });
     c.header("X-Tokens-Remaining", String(result.tokens.available));
     return c.json(result);
   })

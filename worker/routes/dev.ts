@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { isLoopbackHost } from "../lib/loopback";
 import { validate } from "../lib/validation";
 import { wallet } from "../wallet/client";
 import { GRANT_SOURCES } from "../wallet/ledger";
@@ -10,15 +11,15 @@ import { reconcile } from "../wallet/reconcile";
 
 /**
  * DEV ONLY: levers for benchmarks and local poking (bench/wallet.bench.mjs).
- * Answers 404 unless AUTH_DEV_LOGIN is "true", which production never sets
- * (API.md, "Configuration"). Nothing here checks a session: anyone who can
- * reach a dev server can mint tokens on it.
+ * Answers 404 unless AUTH_DEV_LOGIN is "true" and the host is loopback, so a
+ * stray production variable opens nothing. Nothing here checks a session:
+ * anyone who can reach a dev server can mint tokens on it.
  */
 const walletId = z.object({ id: z.string().min(1).max(128) });
 
 export const dev = new Hono<AppEnv>()
   .use(async (c, next) => {
-    if (c.env.AUTH_DEV_LOGIN !== "true") throw notFound();
+    if (c.env.AUTH_DEV_LOGIN !== "true" || !isLoopbackHost(c.req.url)) throw notFound();
     await next();
   })
   .post(

@@ -1,19 +1,17 @@
 import { browser } from "wxt/browser";
-import { type Api, ApiError } from "@/lib/api";
-import { type Health, onMessage } from "@/lib/messaging";
+import { ApiError } from "@/lib/api";
+import { onMessage } from "@/lib/messaging";
 import { panelDraftsItem } from "@/lib/storage";
 
 /** Drafts older than this are dropped when the next one is saved (a tab left open for days). */
 const DRAFT_TTL_MS = 24 * 60 * 60 * 1000;
-/** How long one /api/health answer is reused: the panel asks on every open. */
-const HEALTH_TTL_MS = 60_000;
 
 /**
  * What the panel asks of the background besides generating: its draft per
- * tab and form (session storage, which content scripts cannot reach in every
- * browser), and the Worker's health for the "Demo AI" marker.
+ * tab and form, in session storage, which content scripts cannot reach in
+ * every browser.
  */
-export function registerPanelHandlers(getApi: () => Promise<Api>): void {
+export function registerPanelHandlers(): void {
   const keyOf = (tabId: number | undefined, form: string) => {
     if (tabId === undefined) throw new ApiError(0, "extension_error", "Drafts are kept for tabs only.");
     return `${tabId}|${form}`;
@@ -40,25 +38,5 @@ export function registerPanelHandlers(getApi: () => Promise<Api>): void {
       const kept = Object.fromEntries(Object.entries(drafts).filter(([k]) => !k.startsWith(`${tabId}|`)));
       if (Object.keys(kept).length !== Object.keys(drafts).length) return panelDraftsItem.setValue(kept);
     });
-  });
-
-  let health: { at: number; base: string; value: Promise<Health> } | null = null;
-  onMessage("getHealth", async () => {
-    const api = await getApi();
-    if (!health || health.base !== api.baseUrl || Date.now() - health.at > HEALTH_TTL_MS) {
-      const value = api.raw("/api/health").then(async (res) => {
-        if (!res.ok) throw new ApiError(res.status, "unavailable", "MyBA's health check failed.");
-        const body = (await res.json()) as Partial<Health>;
-        return {
-          ai: body.ai === "mock" ? "mock" : "openrouter",
-          billing: body.billing === "demo" ? "demo" : "stripe",
-        } as Health;
-      });
-      health = { at: Date.now(), base: api.baseUrl, value };
-      value.catch(() => {
-        health = null;
-      });
-    }
-    return health.value;
   });
 }

@@ -21,6 +21,8 @@ export const accounts = sqliteTable(
     mergedInto: text(),
     stripeCustomerId: text(),
     welcomeGrantedAt: integer({ mode: "timestamp_ms" }),
+    /** Client address of the sign-in that claimed the welcome bonus (per-address daily cap). */
+    welcomeIp: text(),
     firstPaidAt: integer({ mode: "timestamp_ms" }),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
   },
@@ -29,6 +31,7 @@ export const accounts = sqliteTable(
     uniqueIndex("accounts_email_unique").on(t.email),
     index("accounts_created_ip_idx").on(t.createdIp, t.createdAt),
     index("accounts_created_at_idx").on(t.createdAt),
+    index("accounts_welcome_ip_idx").on(t.welcomeIp, t.welcomeGrantedAt),
   ],
 );
 
@@ -42,6 +45,13 @@ export const sessions = sqliteTable(
       .references(() => accounts.id),
     tokenHash: text().notNull(),
     kind: text({ enum: ["anonymous", "user"] }).notNull(),
+    /**
+     * An anonymous session obtained for a visitor id whose account already
+     * existed. A visitor id is not a secret, so such a session sees the
+     * balance but not the other sessions' tickets, and its sign-in moves no
+     * tokens (docs/decisions/009-access.md).
+     */
+    resumed: integer({ mode: "boolean" }).notNull().default(false),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
     expiresAt: integer({ mode: "timestamp_ms" }).notNull(),
     revokedAt: integer({ mode: "timestamp_ms" }),

@@ -46,5 +46,6 @@ export const generations = sqliteTable(
     // The insert of a pending row is the idempotency lock: a concurrent duplicate fails here.
     uniqueIndex("generations_account_key_unique").on(t.accountId, t.idempotencyKey),
     index("generations_created_at_idx").on(t.createdAt),
+    index("generations_wallet_idx").on(t.walletId, t.createdAt),
   ],
 );
