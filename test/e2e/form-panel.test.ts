@@ -13,6 +13,11 @@ import { type Browser, blocks, contentWorld, type DocNode, e2e, launch, launcher
 let browser: Browser;
 beforeAll(async () => {
   browser = await launch();
+  // The onboarding choice (the popup's): accepted, so the panel may start an anonymous session.
+  const worker = browser.context.serviceWorkers()[0];
+  await worker?.evaluate(() =>
+    chrome.storage.local.set({ consent: { choice: "accepted", at: new Date().toISOString() } }),
+  );
 });
 afterAll(() => browser?.close());
 
