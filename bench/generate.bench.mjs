@@ -171,10 +171,11 @@ function tableCounts(persist) {
   const r = spawnSync(
     "wrangler",
     ["d1", "execute", "DB", "--local", "--persist-to", persist, "--json", "--command", sql],
-    { encoding: "utf8", env: offlineEnv },
+    // --json output is written at the "log" level, which the offline default hides.
+    { encoding: "utf8", env: { ...offlineEnv, WRANGLER_LOG: "log" } },
   );
-  if (r.status !== 0) throw new Error(`wrangler d1 execute: ${r.stderr}`);
-  const [{ results }] = JSON.parse(r.stdout);
+  if (r.status !== 0) throw new Error(`wrangler d1 execute: ${r.stderr || r.stdout}`);
+  const [{ results }] = JSON.parse(r.stdout.slice(r.stdout.indexOf("[")));
   return Object.fromEntries(results.map((x) => [x.t, x.n]));
 }
 

@@ -51,6 +51,44 @@ export interface TeamSummary {
   limit: MemberLimit;
 }
 
+export interface TeamMember {
+  accountId: string;
+  email?: string;
+  name?: string;
+  role: TeamRole;
+  monthlyLimit: number | null;
+  /** Tokens this member spent from the team this month (UTC). */
+  spent: number;
+}
+
+/** GET /api/teams/:id: owners and admins see every member, a member only themself. */
+export interface TeamDetail {
+  team: { id: string; name: string; role: TeamRole };
+  tokens: Tokens;
+  members: TeamMember[];
+}
+
+export interface TeamInvite {
+  code: string;
+  expiresAt: string;
+  email?: string;
+  role: TeamRole;
+  monthlyLimit: number | null;
+}
+
+interface Figures {
+  spent: number;
+  generations: number;
+}
+
+/** GET /api/teams/:id/usage (owners, admins). */
+export interface TeamUsage {
+  days: number;
+  spent: number;
+  generations: number;
+  byMember?: Record<string, Figures>;
+}
+
 export interface Me {
   account: Account;
   tokens: Tokens;
@@ -62,7 +100,7 @@ export interface Health {
   status: "ok";
   version: string;
   time: string;
-  /** "unavailable": no model configured off loopback (generate answers 503). */
+  // "unavailable": off loopback with no model key (generations answer 503).
   ai: "openrouter" | "mock" | "unavailable";
   billing: "stripe" | "demo";
 }
@@ -226,7 +264,7 @@ export function unreachable(base: string): ApiError {
     : new ApiError(
         0,
         NETWORK_ERROR,
-        `MyBA's server is unreachable (${base}). Your connection works; try again in a moment.`,
+        `MyBA's server is unreachable (${base}). You are online, so the trouble is on MyBA's side; try again in a moment.`,
         { offline: false },
       );
 }
@@ -377,6 +415,41 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
       if (!res.ok) throw await errorFromResponse(res);
       return res.text();
     },
+    createTeam: (token: string, name: string) =>
+      call<{ team: TeamDetail["team"]; tokens: Tokens }>(() =>
+        client.api.teams.$post({ json: { name } }, auth(token)),
+      ),
+    team: (token: string, id: string) =>
+      call<TeamDetail>(() => client.api.teams[":id"].$get({ param: { id } }, auth(token))),
+    invite: (
+      token: string,
+      id: string,
+      json: { email?: string; role?: "admin" | "member"; monthlyLimit?: number | null },
+    ) =>
+      call<{ invite: TeamInvite }>(() =>
+        client.api.teams[":id"].invites.$post({ param: { id }, json }, auth(token)),
+      ),
+    joinTeam: (token: string, code: string) =>
+      call<{ team: TeamDetail["team"]; tokens: Tokens }>(() =>
+        client.api.teams.join.$post({ json: { code } }, auth(token)),
+      ),
+    changeMember: (
+      token: string,
+      id: string,
+      accountId: string,
+      json: { role?: TeamRole; monthlyLimit?: number | null },
+    ) =>
+      call<{ member: TeamMember | undefined }>(() =>
+        client.api.teams[":id"].members[":accountId"].$patch({ param: { id, accountId }, json }, auth(token)),
+      ),
+    removeMember: (token: string, id: string, accountId: string) =>
+      call<{ removed: true }>(() =>
+        client.api.teams[":id"].members[":accountId"].$delete({ param: { id, accountId } }, auth(token)),
+      ),
+    teamUsage: (token: string, id: string, days = 30) =>
+      call<TeamUsage>(() =>
+        client.api.teams[":id"].usage.$get({ param: { id }, query: { days: String(days) } }, auth(token)),
+      ),
     /** Opens the SSE stream of a generation; the caller reads and relays it. */
     generate: (token: string, request: GenerateRequest, idempotencyKey: string, signal: AbortSignal) =>
       raw("/api/generate", {

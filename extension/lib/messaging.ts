@@ -11,7 +11,12 @@ import {
   type Page,
   type Plans,
   type Provider,
+  type TeamDetail,
+  type TeamInvite,
+  type TeamMember,
+  type TeamRole,
   type TeamSummary,
+  type TeamUsage,
   type Tokens,
 } from "./api";
 import type { PanelDraft, PopupView } from "./storage";
@@ -84,6 +89,24 @@ export interface ProtocolMap {
   getDraft(data: { form: string }): PanelDraft | null;
   /** Keeps (or, with null, forgets) the panel's draft for this tab and form. */
   saveDraft(data: { form: string; draft: PanelDraft | null }): void;
+  /* Teams (API.md, Teams); each change refreshes the cached account, whose `teams` the panel reads. */
+  getTeam(data: { teamId: string }): TeamDetail;
+  createTeam(data: { name: string }): AccountState;
+  joinTeam(data: { code: string }): AccountState & { joined: string };
+  inviteToTeam(data: {
+    teamId: string;
+    email?: string;
+    role: "admin" | "member";
+    monthlyLimit: number | null;
+  }): TeamInvite;
+  changeMember(data: {
+    teamId: string;
+    accountId: string;
+    role?: TeamRole;
+    monthlyLimit?: number | null;
+  }): TeamMember | null;
+  removeMember(data: { teamId: string; accountId: string }): AccountState;
+  teamUsage(data: { teamId: string }): TeamUsage;
   /** Background → a tab's content script: open the panel on the form (History's Insert with the panel closed). */
   openPanel(): { ok: boolean };
   /** Background → a tab's panel: show this ticket and insert it into the form. */

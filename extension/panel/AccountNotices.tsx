@@ -77,7 +77,7 @@ export function AccountNotices({
       {short && !failed && (
         <div className="myba-notice" data-tone="warn" data-testid="myba-low-balance" role="status">
           {team
-            ? `This needs ${tokenCount(cost)} and you can spend ${available} from ${team.name}. Ask a team owner or admin for more.`
+            ? `This needs ${tokenCount(cost)} and you can spend ${available} from ${team.name}. Ask an owner or admin of the team for more.`
             : `This needs ${tokenCount(cost)} and you have ${available}. `}
           {/* Out of tokens, the next step is signing in or buying, so that is the primary button, not Generate. */}
           {!team && <BuyButtons anonymous={anonymous} openPopup={openPopup} />}
@@ -87,7 +87,7 @@ export function AccountNotices({
         <div className="myba-notice" data-tone="warn" data-testid="myba-low-balance" role="status">
           Running low: {tokenCount(available)} left.{" "}
           {team
-            ? `Ask a ${team.name} owner or admin for more.`
+            ? `Ask an owner or admin of ${team.name} for more.`
             : anonymous
               ? "Sign in for free welcome tokens."
               : "Top up from the MyBA toolbar button."}

@@ -237,6 +237,17 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
         </span>
       </div>
 
+      {teams.length > 0 && (
+        <div className="myba-row myba-wallet-row">
+          <WalletPicker
+            id={`${ids}-wallet`}
+            teams={teams}
+            team={team}
+            personal={personal}
+            onChange={choose}
+          />
+        </div>
+      )}
       <div className="myba-row">
         <SelectField
           id={`${ids}-type`}
@@ -257,15 +268,6 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
           }))}
           onChange={setFeature}
         />
-        {teams.length > 0 && (
-          <WalletPicker
-            id={`${ids}-wallet`}
-            teams={teams}
-            team={team}
-            personal={personal}
-            onChange={choose}
-          />
-        )}
         <span className="myba-spacer" />
         {streaming ? (
           <button type="button" className="myba-button" data-testid="myba-stop" onClick={stop}>

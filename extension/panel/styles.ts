@@ -127,6 +127,9 @@ ${dark('.myba-panel:not([data-theme="light"])')}
 .myba-panel[data-collapsed="true"] { padding: 4px 8px 4px 12px; }
 .myba-panel[data-collapsed="true"] .myba-header { margin: 0; }
 .myba-done { flex: 1; font-size: 13px; color: var(--myba-ok); }
-.myba-wallet-note { font-size: 11px; color: var(--myba-muted); margin-top: 2px; max-width: 260px; }
+.myba-wallet-row { margin-bottom: 8px; }
+.myba-wallet-row .myba-field { flex-direction: row; align-items: center; gap: 8px; flex-wrap: wrap; }
+.myba-wallet-row .myba-label { margin: 0; }
+.myba-wallet-note { font-size: 12px; color: var(--myba-muted); }
 .myba-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;

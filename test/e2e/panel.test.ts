@@ -18,7 +18,10 @@ beforeAll(async () => {
   // machine has the same fingerprint, whose account other files sign in with.
   const worker = browser.context.serviceWorkers()[0];
   await worker?.evaluate(
-    (id) => chrome.storage.local.set({ visitorId: id }),
+    async (id) => {
+      await chrome.storage.local.remove(["session", "account"]);
+      await chrome.storage.local.set({ visitorId: id });
+    },
     `e2e-panel-${Date.now().toString(36)}`,
   );
 });

@@ -149,6 +149,9 @@ describe("what the popup says about the server", () => {
     expect(p.$("myba-popup-error")?.textContent).toContain("MyBA's server is unreachable");
     expect(p.$("myba-popup-account")?.textContent).toBe("Not connected");
     expect(p.container.textContent).not.toContain("Loading…");
+    // Nothing to sign in to while the server is away; one button to look again.
+    expect(p.$("myba-dev-email")).toBeNull();
+    expect(p.$("myba-popup-retry")?.textContent).toBe("Try again");
   });
 
   it("a server that never answers: says so within a few seconds", async () => {
@@ -221,5 +224,42 @@ describe("History", () => {
     expect(p.$("myba-history-full")).toBeNull();
     await click(p.$("myba-history-show"));
     expect(p.$("myba-history-full")?.textContent).toContain("## Steps\n\n1. Apply a gift card");
+  });
+});
+
+describe("Settings: a self-managed GitLab", () => {
+  const onTab = (url: string, gitlab: boolean) => {
+    fakeBrowser.tabs.query = vi.fn(async () => [{ id: 7, url }]) as never;
+    fakeBrowser.scripting.executeScript = vi.fn(async () => [{ frameId: 0, result: gitlab }]) as never;
+    const created = vi.fn(async (props: { url?: string }) => ({ id: 8, ...props }));
+    fakeBrowser.tabs.create = created as never;
+    return created;
+  };
+  const settings = () => ({
+    apiUrl: "http://api.test",
+    apiUrlOverride: null,
+    defaultApiUrl: "http://api.test",
+    sites: { jira: true, gitlab: true, linear: true },
+    gitlabHosts: [],
+  });
+
+  it("offers MyBA only on a page that looks like GitLab, and sends the user to the options page for it", async () => {
+    const created = onTab("https://git.acme.dev/group/app/-/issues/new", true);
+    stubBackground({ getAccount: () => user(), getSettings: settings });
+    const p = await renderPopup();
+    await click(p.$("myba-tab-settings"));
+    await click(p.$("myba-enable-site"));
+    expect(created).toHaveBeenCalledWith({
+      url: expect.stringMatching(/\/options\.html#https%3A%2F%2Fgit\.acme\.dev$/),
+    });
+  });
+
+  it("says nothing of enabling on any other https site", async () => {
+    onTab("https://news.example.com/today", false);
+    stubBackground({ getAccount: () => user(), getSettings: settings });
+    const p = await renderPopup();
+    await click(p.$("myba-tab-settings"));
+    expect(p.$("myba-enable-site")).toBeNull();
+    expect(p.$("myba-open-options")).not.toBeNull();
   });
 });

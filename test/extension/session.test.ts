@@ -356,3 +356,27 @@ describe("a browser whose anonymous tokens moved to an account", () => {
     expect(await sessionItem.getValue()).toMatchObject({ kind: "anonymous" });
   });
 });
+
+describe("the account carries the user's teams", () => {
+  it("from GET /api/me into every view's account and the cached one the panel watches", async () => {
+    const worker = fakeWorker();
+    const team = {
+      id: "team_0123456789",
+      name: "Payments",
+      role: "member",
+      tokens: { available: 40 },
+      limit: { monthly: 10, spent: 3, resetsAt: "2027-01-01T00:00:00.000Z" },
+    };
+    const withTeams: typeof worker.fetch = async (input, init) => {
+      const res = await worker.fetch(input, init);
+      if (!String(input).endsWith("/api/me")) return res;
+      return Response.json({ ...(await res.json()), teams: [team] });
+    };
+    const getApi = async () => createApi({ baseUrl: API, fetch: withTeams });
+    registerHandlers({ session: new SessionManager(getApi), getApi });
+
+    const state = await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    expect(state.teams).toEqual([team]);
+    expect((await accountItem.getValue())?.teams).toEqual([team]);
+  });
+});

@@ -265,7 +265,7 @@ describe("stats follow what users do through the API", () => {
     const { token: anonToken } = await anon.json<{ token: string }>();
     const first = await generate(anonToken, "stats-flow-0001", "generate");
 
-    const login = await SELF.fetch("http://w/auth/dev-login", {
+    const login = await SELF.fetch("http://localhost/auth/dev-login", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ email: "flow@stats.test", anonymousToken: anonToken }),

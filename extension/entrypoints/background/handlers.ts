@@ -15,6 +15,7 @@ import {
 import { registerCheckoutHandlers } from "./checkout";
 import { disableGitlabHost, enableGitlabHost, normalizeOrigin } from "./gitlab-hosts";
 import { registerHistoryHandlers } from "./history";
+import { registerTeamHandlers } from "./teams";
 
 export interface HandlerDeps {
   session: SessionManager;
@@ -39,6 +40,7 @@ export function registerHandlers({ session, getApi }: HandlerDeps): void {
 
   registerHistoryHandlers({ session, getApi });
   registerCheckoutHandlers({ session, getApi });
+  registerTeamHandlers({ session, getApi, state });
 
   onMessage("loadPanel", async ({ sender }) => {
     const tabId = sender.tab?.id;

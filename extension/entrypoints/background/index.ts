@@ -5,7 +5,7 @@ import { SessionManager } from "@/lib/session";
 import { serveGeneratePort } from "./generate";
 import { syncGitlabScripts } from "./gitlab-hosts";
 import { registerHandlers } from "./handlers";
-import { openOnboarding } from "./onboarding";
+import { welcome } from "./onboarding";
 import { registerPanelHandlers } from "./panel";
 
 /**
@@ -26,7 +26,7 @@ export default defineBackground(() => {
   // A new user meets MyBA on its welcome page: what it does, what tokens buy,
   // and the choice about the device identifier (decision 015).
   browser.runtime.onInstalled.addListener(({ reason }) => {
-    if (reason === "install") void openOnboarding();
+    if (reason === "install") void welcome();
   });
 
   // Dynamic content scripts for self-managed GitLab follow the stored hosts.

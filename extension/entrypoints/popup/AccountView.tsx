@@ -103,8 +103,8 @@ export function AccountView({
   };
 
   return (
-    <section className="view" aria-labelledby="account-title">
-      <h2 id="account-title">Balance</h2>
+    <section className="view" aria-label="Account">
+      {(state || signedOut || loading) && <h2 id="account-title">Balance</h2>}
       {state ? (
         <Grants tokens={state.tokens} />
       ) : signedOut ? (

@@ -91,6 +91,9 @@ export function App() {
     };
   }, [refresh]);
 
+  // The server did not answer (or answered an error): no sign-in to offer until it does.
+  const notConnected = !state && error !== null && !signedOut && consent === undefined;
+
   const who = state
     ? state.account.kind === "user"
       ? `Signed in as ${state.account.email ?? state.account.name ?? "you"}`
@@ -169,6 +172,17 @@ export function App() {
       {view === "account" &&
         (consent === null ? (
           <Consent onChosen={(_, next) => (next ? changed(next) : void refresh(true))} />
+        ) : notConnected ? (
+          <p>
+            <button
+              type="button"
+              className="button"
+              data-testid="myba-popup-retry"
+              onClick={() => void refresh(true)}
+            >
+              Try again
+            </button>
+          </p>
         ) : (
           <AccountView state={state} signedOut={signedOut} loading={!error && !slow} onChange={changed} />
         ))}
