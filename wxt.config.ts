@@ -1,4 +1,5 @@
 import { defineConfig } from "wxt";
+import { SITE_HOST_PATTERNS } from "./extension/sites/index";
 
 // The Chrome build reads the API base URL at build time (API.md); the popup's
 // settings can override it at run time.
@@ -43,13 +44,7 @@ export default defineConfig({
     permissions: ["storage", "identity", "scripting", "activeTab"],
     // The sites' own hosts too: the background injects panel.js into their tabs
     // (scripting.executeScript), which content-script matches alone do not allow.
-    host_permissions: [
-      apiHosts,
-      "https://*.atlassian.net/*",
-      "https://gitlab.com/*",
-      "https://linear.app/*",
-      ...testHosts,
-    ],
+    host_permissions: [apiHosts, ...SITE_HOST_PATTERNS, ...testHosts],
     optional_host_permissions: ["https://*/*", "http://*/*"],
     ...(browser === "firefox"
       ? {

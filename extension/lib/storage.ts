@@ -1,4 +1,5 @@
 import { storage } from "wxt/utils/storage";
+import type { SiteSwitch } from "@/sites/index";
 import type { Account, TeamSummary, Tokens } from "./api";
 
 /**
@@ -43,7 +44,7 @@ export const apiUrlItem = storage.defineItem<string | null>("local:apiUrl", {
   version: 1,
 });
 
-export type SiteSwitch = "jira" | "gitlab" | "linear";
+export type { SiteSwitch };
 /** Per-site on/off. Content scripts read it before mounting anything. */
 export const sitesEnabledItem = storage.defineItem<Record<SiteSwitch, boolean>>("local:sitesEnabled", {
   fallback: { jira: true, gitlab: true, linear: true },

@@ -3,11 +3,13 @@ import { type Feature, type IssueType, SIGN_IN_REQUIRED } from "@/lib/api";
 import { tokenCount } from "@/lib/format";
 import { splitStreamedTicket } from "@/lib/markdown";
 import type { PanelDraft } from "@/lib/storage";
+import { applyTemplate } from "@/lib/template";
 import type { SiteAdapter } from "@/sites/types";
 import { AccountNotices } from "./AccountNotices";
 import { byPerson, type PanelDeps } from "./deps";
 import { ErrorNotice } from "./ErrorNotice";
 import type { Ticket } from "./generation";
+import { InsertNotice, TemplateNotice, UndoButton } from "./InsertBar";
 import { FEATURES, HINTS, ISSUE_TYPES, LOW_BALANCE, MAX_PROMPT } from "./options";
 import { PanelHeader } from "./PanelHeader";
 import { Preview } from "./Preview";
@@ -15,6 +17,7 @@ import { buildRequest, retriesSameGeneration } from "./request";
 import { SelectField } from "./SelectField";
 import { useAccount, useFeatureCosts } from "./useAccount";
 import { useDraft } from "./useDraft";
+import { useFormContent, useFormInsert, useFormTemplate } from "./useFormInsert";
 import { useGeneration } from "./useGeneration";
 import { useHealth } from "./useHealth";
 import { type InsertOutcome, useInsert } from "./useInsert";
@@ -52,16 +55,26 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
   const health = useHealth(deps);
   const teams = teamsOf(account);
   const { team, choose } = useWallet(deps, adapter.site, teams);
+  const [written, setWritten] = useState(0);
+  const content = useFormContent(adapter, form, written);
+  const template = useFormTemplate(content);
+  const [templateIgnored, setTemplateIgnored] = useState(false);
   const { state, dispatch, generate, stop, waiting, waitSeconds } = useGeneration(deps, {
     buildRequest: () => ({
-      ...buildRequest(adapter, form, { feature, issueType, prompt }, location.href),
+      ...applyTemplate(
+        buildRequest(adapter, form, { feature, issueType, prompt }, location.href),
+        !templateIgnored,
+      ),
       ...(team ? { wallet: team.id } : {}),
     }),
     // A team's balance is not the user's own: read both again from /api/me.
     onBalance: (balance) => (team ? reload() : reportBalance(balance)),
     onAccount: setAccount,
   });
-  const { insert, copy, copied, setCopied } = useInsert(adapter, form, deps, dispatch);
+  const { copy, copied, setCopied } = useInsert(adapter, form, deps, dispatch);
+  const { insert, undo, canUndo, undone } = useFormInsert(adapter, form, dispatch, () =>
+    setWritten((n) => n + 1),
+  );
   const formKey = `${adapter.site}|${location.host}`;
   useDraft(deps, formKey, { prompt, issueType, feature, generation: state }, (draft: PanelDraft) => {
     // Typed before the draft arrived: what was typed wins.
@@ -161,6 +174,7 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
             <span aria-hidden="true">✓ </span>
             {state.insert.message}
           </span>
+          {canUndo && <UndoButton onClick={byUser(() => void undo())} />}
           <button type="button" className="myba-button" data-testid="myba-copy" onClick={() => copy(shown)}>
             {copied ? "Copied" : "Copy"}
           </button>
@@ -277,6 +291,14 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
         )}
       </div>
 
+      {feature === "generate" && template && !streaming && (
+        <TemplateNotice
+          template={template}
+          ignored={templateIgnored}
+          onToggle={() => setTemplateIgnored((ignored) => !ignored)}
+        />
+      )}
+
       <AccountNotices
         available={available}
         cost={cost}
@@ -315,7 +337,9 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
                 className="myba-button"
                 data-variant="primary"
                 data-testid="myba-insert"
-                onClick={byUser(() => state.ticket && void insert(state.ticket))}
+                onClick={byUser(
+                  () => state.ticket && void insert(state.ticket, state.request?.feature ?? feature),
+                )}
               >
                 Insert into form
               </button>
@@ -358,6 +382,14 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
             )}
             {state.phase === "stopped" && <span className="myba-meta">Stopped.</span>}
           </div>
+          {state.phase === "done" && (
+            <InsertNotice
+              content={content}
+              feature={state.request?.feature ?? feature}
+              undone={undone}
+              onUndo={canUndo ? byUser(() => void undo()) : undefined}
+            />
+          )}
         </>
       )}
 

@@ -99,6 +99,9 @@ ${dark('.myba-panel:not([data-theme="light"])')}
 .myba-notice[data-tone="warn"] { background: var(--myba-warn-bg); color: var(--myba-warn); }
 .myba-notice[data-tone="ok"] { color: var(--myba-ok); padding: 4px 0; }
 .myba-notice .myba-row { margin-top: 6px; }
+.myba-notice[data-tone="info"] { background: var(--myba-surface); border: 1px solid var(--myba-border); }
+.myba-link { background: none; border: 0; padding: 0; font: inherit; color: var(--myba-accent); text-decoration: underline; cursor: pointer; }
+.myba-replaces { margin: 6px 0 0; }
 .myba-preview {
   /* Short enough that the form's own first fields stay in view under a finished ticket. */
   margin-top: 8px; padding: 6px 12px; max-height: min(220px, 28vh); overflow: auto;

@@ -84,6 +84,8 @@ export async function setup({
       url: "https://acme.atlassian.net/jira",
     }),
     insert: vi.fn(insert ?? (async () => ({ ok: true }) as InsertResult)),
+    snapshot: () => ({ title: { kind: "value", value: "Old title" }, description: { kind: "missing" } }),
+    restore: vi.fn(async () => ({ ok: true }) as InsertResult),
   };
   const host = document.createElement("myba-ticket-panel");
   document.body.append(host);

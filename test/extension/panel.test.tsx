@@ -66,14 +66,18 @@ describe("the panel", () => {
 
     click(p.$("myba-insert"));
     await settle();
-    expect(p.adapter.insert).toHaveBeenCalledWith(expect.any(HTMLFormElement), {
-      title: "Fix login on Safari",
-      description: "## Summary\n\nThe reset link opens a blank page.",
-      // Rendered for editors that take an HTML paste (Linear), so they get structure, not "## ".
-      descriptionHtml: expect.stringMatching(
-        /^<h2[^>]*>Summary<\/h2>\s*<p>The reset link opens a blank page\.<\/p>/,
-      ),
-    });
+    expect(p.adapter.insert).toHaveBeenCalledWith(
+      expect.any(HTMLFormElement),
+      {
+        title: "Fix login on Safari",
+        description: "## Summary\n\nThe reset link opens a blank page.",
+        // Rendered for editors that take an HTML paste (Linear), so they get structure, not "## ".
+        descriptionHtml: expect.stringMatching(
+          /^<h2[^>]*>Summary<\/h2>\s*<p>The reset link opens a blank page\.<\/p>/,
+        ),
+      },
+      { mode: "replace" },
+    );
     expect(p.$("myba-inserted")?.textContent).toContain("Inserted");
   });
 

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { browser } from "wxt/browser";
 import { type Settings, sendMessage } from "@/lib/messaging";
+import { builtInSite } from "@/sites";
 import { Notice, useAction } from "./ui";
 
 /** The options page, with the origin to enable filled in. */
@@ -59,8 +60,7 @@ export function SettingsView({ onApiChange }: { onApiChange(): void }) {
   };
 
   if (!settings) return <p className="muted">Loading…</p>;
-  const builtIn =
-    origin !== null && /^https:\/\/(gitlab\.com|linear\.app|[^/]+\.atlassian\.net)$/.test(origin);
+  const builtIn = builtInSite(origin) !== null;
   const enabledHere = origin !== null && settings.gitlabHosts.includes(origin);
 
   return (
