@@ -9,7 +9,8 @@ import { AccountNotices } from "./AccountNotices";
 import { byPerson, type PanelDeps } from "./deps";
 import { ErrorNotice } from "./ErrorNotice";
 import type { Ticket } from "./generation";
-import { InsertNotice, TemplateNotice, UndoButton } from "./InsertBar";
+import { InsertNotice, TemplateNotice } from "./InsertBar";
+import { InsertedLine } from "./InsertedLine";
 import { FEATURES, HINTS, ISSUE_TYPES, LOW_BALANCE, MAX_PROMPT } from "./options";
 import { PanelHeader } from "./PanelHeader";
 import { Preview } from "./Preview";
@@ -159,40 +160,18 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
   };
 
   if (state.insert?.ok) {
-    // Inserted: the form is the ticket now. One line, out of the form's way.
     return (
-      <section
-        className="myba-panel"
-        data-site={adapter.site}
-        data-theme={theme}
-        data-collapsed="true"
-        aria-label="MyBA"
+      <InsertedLine
+        site={adapter.site}
+        theme={theme}
+        message={state.insert.message}
+        copied={copied}
         onKeyDown={onKeyDown}
-      >
-        <div className="myba-header">
-          <span className="myba-done" data-testid="myba-inserted" role="status">
-            <span aria-hidden="true">✓ </span>
-            {state.insert.message}
-          </span>
-          {canUndo && <UndoButton onClick={byUser(() => void undo())} />}
-          <button type="button" className="myba-button" data-testid="myba-copy" onClick={() => copy(shown)}>
-            {copied ? "Copied" : "Copy"}
-          </button>
-          <button type="button" className="myba-button" data-testid="myba-new" onClick={startOver}>
-            New ticket
-          </button>
-          <button
-            type="button"
-            className="myba-button"
-            data-variant="subtle"
-            data-testid="myba-close"
-            aria-label="Close MyBA panel"
-            onClick={onClose}
-          >
-            ✕
-          </button>
-        </div>
-      </section>
+        onUndo={canUndo ? byUser(() => void undo()) : undefined}
+        onCopy={() => copy(shown)}
+        onNew={startOver}
+        onClose={onClose}
+      />
     );
   }
 
