@@ -2,7 +2,16 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {} from "../fixtures/sites/fixture";
-import { type Browser, blocks, contentWorld, type DocNode, e2e, launch, launcher } from "./harness";
+import {
+  type Browser,
+  blocks,
+  contentWorld,
+  type DocNode,
+  e2e,
+  launch,
+  launcher,
+  ownAnonymousAccount,
+} from "./harness";
 
 /**
  * The whole product on each site, in order, as one user would live it: an
@@ -16,6 +25,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   browser = await launch();
+  await ownAnonymousAccount(browser, "flow");
   for (const origin of ["https://example.atlassian.net", "https://gitlab.com", "https://linear.app"]) {
     await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
   }

@@ -178,3 +178,20 @@ export function blocks(doc: DocNode): { type: string; text: string; items?: numb
     ...(/list/i.test(node.type) ? { items: node.content?.length ?? 0 } : {}),
   }));
 }
+
+/**
+ * Gives this browser an anonymous account of its own. Every Chromium profile
+ * on one machine has the same fingerprint, so files sharing one Worker would
+ * otherwise share (and sign in with) one anonymous account.
+ */
+export async function ownAnonymousAccount(browser: Browser, name: string): Promise<void> {
+  const worker = browser.context.serviceWorkers()[0];
+  if (!worker) throw new Error("no service worker");
+  await worker.evaluate(
+    async (id) => {
+      await chrome.storage.local.remove(["session", "account"]);
+      await chrome.storage.local.set({ visitorId: id });
+    },
+    `e2e-${name}-${Date.now().toString(36)}`,
+  );
+}

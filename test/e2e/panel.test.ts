@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {} from "../fixtures/sites/fixture";
-import { type Browser, e2e, launch, launcher } from "./harness";
+import { type Browser, e2e, launch, launcher, ownAnonymousAccount } from "./harness";
 
 /**
  * The panel's own behaviour in real Chromium against the local Worker (mock
@@ -14,16 +14,7 @@ import { type Browser, e2e, launch, launcher } from "./harness";
 let browser: Browser;
 beforeAll(async () => {
   browser = await launch();
-  // An anonymous account of this file's own: every Chromium profile on this
-  // machine has the same fingerprint, whose account other files sign in with.
-  const worker = browser.context.serviceWorkers()[0];
-  await worker?.evaluate(
-    async (id) => {
-      await chrome.storage.local.remove(["session", "account"]);
-      await chrome.storage.local.set({ visitorId: id });
-    },
-    `e2e-panel-${Date.now().toString(36)}`,
-  );
+  await ownAnonymousAccount(browser, "panel");
 });
 afterAll(() => browser?.close());
 
