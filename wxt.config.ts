@@ -1,4 +1,5 @@
 import { defineConfig } from "wxt";
+import { SITE_HOST_PATTERNS } from "./extension/sites/index";
 
 // The Chrome build reads the API base URL at build time (API.md); the popup's
 // settings can override it at run time.
@@ -8,6 +9,13 @@ const apiUrl = process.env.MYBA_API_URL ?? "http://127.0.0.1:8787";
 // requests would meet CORS), and Chrome matches every port when none is given.
 const { protocol, hostname } = new URL(apiUrl);
 const apiHosts = `${protocol}//${hostname}/*`;
+// End-to-end builds only (scripts/e2e.mjs): origins granted at install, so a
+// test can walk the options page's "enable a self-managed GitLab" without the
+// browser's permission prompt, which a headless browser cannot click.
+const testHosts = (process.env.MYBA_TEST_HOSTS ?? "")
+  .split(",")
+  .filter(Boolean)
+  .map((origin) => `${origin}/*`);
 
 // A fixed public key pins the Chrome extension id
 // (ocbanhjklocoagnmjekgklfdibifkcnm), so OAuth redirect URLs and the
@@ -22,7 +30,11 @@ export default defineConfig({
   modules: ["@wxt-dev/module-react"],
   manifestVersion: 3,
   vite: () => ({
-    define: { "import.meta.env.MYBA_API_URL": JSON.stringify(apiUrl) },
+    define: {
+      "import.meta.env.MYBA_API_URL": JSON.stringify(apiUrl),
+      // End-to-end Firefox builds only (scripts/e2e.mjs): see background/onboarding.ts.
+      "import.meta.env.MYBA_TEST_CONSENT": JSON.stringify(process.env.MYBA_TEST_CONSENT ?? ""),
+    },
   }),
   manifest: ({ browser }) => ({
     name: "MyBA — tickets with AI",
@@ -32,7 +44,7 @@ export default defineConfig({
     permissions: ["storage", "identity", "scripting", "activeTab"],
     // The sites' own hosts too: the background injects panel.js into their tabs
     // (scripting.executeScript), which content-script matches alone do not allow.
-    host_permissions: [apiHosts, "https://*.atlassian.net/*", "https://gitlab.com/*", "https://linear.app/*"],
+    host_permissions: [apiHosts, ...SITE_HOST_PATTERNS, ...testHosts],
     optional_host_permissions: ["https://*/*", "http://*/*"],
     ...(browser === "firefox"
       ? {

@@ -3,7 +3,8 @@
 //   site evaluates before anyone opens the panel; budget 20 KB gzip), and the
 //   lazily injected panel bundle;
 // - the time from a create form appearing to the launcher being mounted, and
-//   from a click on the launcher to the panel being ready to type in.
+//   from a click on the launcher to the panel being ready to type in (the
+//   panel bundle is preloaded at idle, decision 013).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,7 +46,7 @@ try {
   }
   const panel = readFileSync(join(ext, "panel.js"));
   console.log(
-    `  panel.js (on first click) ${kb(panel.length)} raw  ${kb(gzipSync(panel, { level: 9 }).length)} gzip`,
+    `  panel.js (preloaded at idle) ${kb(panel.length)} raw  ${kb(gzipSync(panel, { level: 9 }).length)} gzip`,
   );
 
   fixtures = await startFixtureServer(makeCertificate(dir));
@@ -94,6 +95,7 @@ try {
   ];
   console.log(`\nForm appears → launcher mounted (${ROUNDS} openings each; the observer settles for 50 ms):`);
   const clicks = [];
+  const ready = [];
   for (const site of sites) {
     const page = await context.newPage();
     await page.goto(site.url);
@@ -102,11 +104,23 @@ try {
       await page.click(site.open);
       await page.locator("myba-ticket-panel [data-testid=myba-open]").waitFor();
       if (i === 0) {
-        // The first click on the launcher loads the panel bundle.
+        // The first click on the launcher of a fresh page. In the page's own
+        // clock: from the click event to the prompt field in the DOM (what the
+        // user waits for). Beside it, Playwright's click-to-visible round trip,
+        // which adds its actionability checks and polling.
+        await page.evaluate(() => {
+          const root = document.querySelector("myba-ticket-panel")?.shadowRoot;
+          root?.addEventListener("click", () => (globalThis.__clickAt ??= performance.now()), true);
+          new MutationObserver(() => {
+            if (!globalThis.__readyAt && root?.querySelector("[data-testid=myba-input]"))
+              globalThis.__readyAt = performance.now();
+          }).observe(root, { childList: true, subtree: true });
+        });
         const start = Date.now();
         await page.click("myba-ticket-panel [data-testid=myba-open]");
         await page.locator("myba-ticket-panel [data-testid=myba-input]").waitFor();
         clicks.push(Date.now() - start);
+        ready.push(await page.evaluate(() => globalThis.__readyAt - globalThis.__clickAt));
       }
       await page.click(site.close);
       await page.locator("myba-ticket-panel").waitFor({ state: "detached" });
@@ -119,7 +133,13 @@ try {
     await page.close();
   }
   console.log(
-    `\nLauncher click → panel ready to type (panel.js injected, React mounted): ${clicks.map((c) => `${c} ms`).join(", ")}`,
+    `\nLauncher click → panel ready to type, first click on a fresh page (panel.js preloaded at idle, React mounted on click; target ≤ 100 ms median):`,
+  );
+  console.log(
+    `  in the page (click event → prompt field in the DOM): ${ready.map((c) => `${c.toFixed(0)} ms`).join(", ")}  median ${percentile(ready, 50).toFixed(0)} ms`,
+  );
+  console.log(
+    `  Playwright (click → locator visible, with its actionability checks): ${clicks.map((c) => `${c} ms`).join(", ")}  median ${percentile(clicks, 50)} ms`,
   );
 } catch (err) {
   console.error(err);

@@ -14,7 +14,17 @@ import { freePort, startLocalWorker } from "./local-worker.mjs";
 export async function buildExtension(dir, apiUrl, browser = "chrome") {
   const outDir = join(dir, "output");
   await run("wxt", ["build", "-b", browser], {
-    env: { ...process.env, MYBA_API_URL: apiUrl, MYBA_OUT_DIR: outDir },
+    // MYBA_TEST_HOSTS: the self-managed GitLab fixture's origin, granted at install so the
+    // options page's permission request resolves without the prompt a headless browser cannot click.
+    env: {
+      ...process.env,
+      MYBA_API_URL: apiUrl,
+      MYBA_OUT_DIR: outDir,
+      MYBA_TEST_HOSTS: "https://gitlab.example.org",
+      // WebDriver BiDi cannot open Firefox's extension pages, so the Firefox build
+      // records the welcome page's "accept" at install instead (decision 015).
+      ...(browser === "firefox" ? { MYBA_TEST_CONSENT: "accepted" } : {}),
+    },
     stdio: ["ignore", "ignore", "inherit"],
   });
   return join(outDir, `${browser}-mv3`);

@@ -15,6 +15,7 @@ import { generate, MAX_GENERATE_BODY_BYTES } from "./routes/generate";
 import { generations } from "./routes/generations";
 import { health } from "./routes/health";
 import { me } from "./routes/me";
+import { privacy } from "./routes/privacy";
 import { promo } from "./routes/promo";
 import { teams } from "./routes/teams";
 
@@ -77,7 +78,8 @@ const routes = app
   .route("/api/teams", teams)
   .route("/auth", auth)
   .route("/admin", admin)
-  .route("/__dev", dev);
+  .route("/__dev", dev)
+  .route("/", privacy);
 
 app.notFound((c) => {
   const allowed = methodsFor(c.req.path);

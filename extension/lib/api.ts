@@ -33,9 +33,76 @@ export interface Account {
   plan?: string | null;
 }
 
+/** The caller's own limit in a team: `monthly` null means no limit. */
+export interface MemberLimit {
+  monthly: number | null;
+  spent: number;
+  resetsAt: string;
+}
+
+export type TeamRole = "owner" | "admin" | "member";
+
+/** A team the caller belongs to, as GET /api/me lists it (API.md, Teams). */
+export interface TeamSummary {
+  id: string;
+  name: string;
+  role: TeamRole;
+  tokens: { available: number };
+  limit: MemberLimit;
+}
+
+export interface TeamMember {
+  accountId: string;
+  email?: string;
+  name?: string;
+  role: TeamRole;
+  monthlyLimit: number | null;
+  /** Tokens this member spent from the team this month (UTC). */
+  spent: number;
+}
+
+/** GET /api/teams/:id: owners and admins see every member, a member only themself. */
+export interface TeamDetail {
+  team: { id: string; name: string; role: TeamRole };
+  tokens: Tokens;
+  members: TeamMember[];
+}
+
+export interface TeamInvite {
+  code: string;
+  expiresAt: string;
+  email?: string;
+  role: TeamRole;
+  monthlyLimit: number | null;
+}
+
+interface Figures {
+  spent: number;
+  generations: number;
+}
+
+/** GET /api/teams/:id/usage (owners, admins). */
+export interface TeamUsage {
+  days: number;
+  spent: number;
+  generations: number;
+  byMember?: Record<string, Figures>;
+}
+
 export interface Me {
   account: Account;
   tokens: Tokens;
+  /** Absent from Workers without teams: read it as []. */
+  teams?: TeamSummary[];
+}
+
+export interface Health {
+  status: "ok";
+  version: string;
+  time: string;
+  // "unavailable": off loopback with no model key (generations answer 503).
+  ai: "openrouter" | "mock" | "unavailable";
+  billing: "stripe" | "demo";
 }
 
 export interface SessionGrant {
@@ -97,6 +164,8 @@ export interface GenerateRequest {
   issueType: IssueType;
   prompt: string;
   context: { title: string; description: string; project: string; url: string };
+  /** A team id when the team pays (API.md, Teams); absent: the caller's own tokens. */
+  wallet?: string;
 }
 
 export interface Generation {
@@ -168,7 +237,37 @@ export function balanceFromError(error: ApiErrorInfo): Balance | null {
   return null;
 }
 
+/**
+ * The Worker could not be reached (status 0). `details.offline` tells the
+ * two causes apart: true when the browser itself has no network
+ * (`navigator.onLine`), false when it has one and MyBA's server did not answer.
+ */
 export const NETWORK_ERROR = "network_error";
+/** The background needs the user's choice about the device identifier before anything is computed. */
+export const CONSENT_REQUIRED = "consent_required";
+
+/** How long a JSON call waits for the Worker before it counts as unreachable (the stream has its own timers). */
+export const REQUEST_TIMEOUT_MS = 8000;
+
+/** The failure to reach the Worker at `base`, worded for its cause. */
+export function unreachable(base: string): ApiError {
+  const offline = typeof navigator !== "undefined" && navigator.onLine === false;
+  return offline
+    ? new ApiError(
+        0,
+        NETWORK_ERROR,
+        "You are offline. MyBA needs a connection; try again once you are back online.",
+        {
+          offline: true,
+        },
+      )
+    : new ApiError(
+        0,
+        NETWORK_ERROR,
+        `MyBA's server is unreachable (${base}). You are online, so the trouble is on MyBA's side; try again in a moment.`,
+        { offline: false },
+      );
+}
 /** The background has no visitor id yet: a view with a DOM must compute one (lib/fingerprint.ts). */
 export const VISITOR_ID_REQUIRED = "visitor_id_required";
 /**
@@ -238,7 +337,10 @@ interface JsonResponse<T> {
  */
 export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init) }: ApiOptions) {
   const base = baseUrl.replace(/\/+$/, "");
-  const client = hc<AppType>(base, { fetch: doFetch as typeof fetch });
+  // A Worker that accepts the connection and never answers must not keep a view on "Loading…".
+  const timed: Fetch = (input, init) =>
+    doFetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const client = hc<AppType>(base, { fetch: timed as typeof fetch });
   const auth = (token: string | null | undefined) =>
     token ? { headers: { Authorization: `Bearer ${token}` } } : {};
 
@@ -249,7 +351,7 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
       res = await send();
     } catch (err) {
       if ((err as Error)?.name === "AbortError") throw err;
-      throw new ApiError(0, NETWORK_ERROR, `Could not reach MyBA at ${base}. Check your connection.`);
+      throw unreachable(base);
     }
     if (!res.ok) throw await errorFromResponse(res as unknown as Response);
     return res.json();
@@ -266,7 +368,7 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
       return await doFetch(`${base}${path}`, { ...rest, headers });
     } catch (err) {
       if ((err as Error)?.name === "AbortError") throw err;
-      throw new ApiError(0, NETWORK_ERROR, `Could not reach MyBA at ${base}. Check your connection.`);
+      throw unreachable(base);
     }
   }
 
@@ -275,6 +377,7 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
     raw,
     anonymous: (visitorId: string) =>
       call<AnonymousResult>(() => client.api.anonymous.$post({ json: { visitorId } })),
+    health: () => call<Health>(() => client.api.health.$get()),
     me: (token: string) => call<Me>(() => client.api.me.$get({}, auth(token))),
     plans: (token: string | null) => call<Plans>(() => client.api.plans.$get({}, auth(token))),
     providers: () => call<Provider[]>(() => client.auth.providers.$get()),
@@ -283,8 +386,11 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
     devLogin: (json: { email: string; anonymousToken?: string }) =>
       call<SignInResult>(() => client.auth["dev-login"].$post({ json })),
     logout: (token: string) => call<unknown>(() => client.auth.logout.$post({}, auth(token))),
-    checkout: (token: string, planId: string) =>
-      call<{ url: string; id: string }>(() => client.api.checkout.$post({ json: { planId } }, auth(token))),
+    checkout: (token: string, planId: string, teamId?: string) =>
+      call<{ url: string; id: string }>(() =>
+        // `teamId` (API.md, Teams): the route's schema gains it on the billing side.
+        client.api.checkout.$post({ json: { planId, ...(teamId ? { teamId } : {}) } }, auth(token)),
+      ),
     redeem: (token: string, code: string) =>
       call<{ granted: number; tokens: Tokens }>(() =>
         client.api.promo.redeem.$post({ json: { code } }, auth(token)),
@@ -309,6 +415,41 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
       if (!res.ok) throw await errorFromResponse(res);
       return res.text();
     },
+    createTeam: (token: string, name: string) =>
+      call<{ team: TeamDetail["team"]; tokens: Tokens }>(() =>
+        client.api.teams.$post({ json: { name } }, auth(token)),
+      ),
+    team: (token: string, id: string) =>
+      call<TeamDetail>(() => client.api.teams[":id"].$get({ param: { id } }, auth(token))),
+    invite: (
+      token: string,
+      id: string,
+      json: { email?: string; role?: "admin" | "member"; monthlyLimit?: number | null },
+    ) =>
+      call<{ invite: TeamInvite }>(() =>
+        client.api.teams[":id"].invites.$post({ param: { id }, json }, auth(token)),
+      ),
+    joinTeam: (token: string, code: string) =>
+      call<{ team: TeamDetail["team"]; tokens: Tokens }>(() =>
+        client.api.teams.join.$post({ json: { code } }, auth(token)),
+      ),
+    changeMember: (
+      token: string,
+      id: string,
+      accountId: string,
+      json: { role?: TeamRole; monthlyLimit?: number | null },
+    ) =>
+      call<{ member: TeamMember | undefined }>(() =>
+        client.api.teams[":id"].members[":accountId"].$patch({ param: { id, accountId }, json }, auth(token)),
+      ),
+    removeMember: (token: string, id: string, accountId: string) =>
+      call<{ removed: true }>(() =>
+        client.api.teams[":id"].members[":accountId"].$delete({ param: { id, accountId } }, auth(token)),
+      ),
+    teamUsage: (token: string, id: string, days = 30) =>
+      call<TeamUsage>(() =>
+        client.api.teams[":id"].usage.$get({ param: { id }, query: { days: String(days) } }, auth(token)),
+      ),
     /** Opens the SSE stream of a generation; the caller reads and relays it. */
     generate: (token: string, request: GenerateRequest, idempotencyKey: string, signal: AbortSignal) =>
       raw("/api/generate", {

@@ -5,6 +5,8 @@
  * shared with the page, the page's JavaScript objects are not.
  */
 
+import { editorMarkdown } from "./read-markdown";
+
 export type TextField = HTMLInputElement | HTMLTextAreaElement;
 
 const tick = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -95,6 +97,31 @@ function pasteEvent(data: PasteData): ClipboardEvent {
   return event;
 }
 
+/**
+ * Selects the editor's whole document the way the user's Ctrl/⌘+A does
+ * (ProseMirror's select-all is an AllSelection; a DOM range over the content
+ * is only a text selection from the first block's start, and a paste over it
+ * keeps that first block's type). ProseMirror's keymaps do not check
+ * `isTrusted`. False when no keymap took the key (then select by DOM range).
+ */
+export async function selectWholeDocument(editable: HTMLElement): Promise<boolean> {
+  editable.focus();
+  await tick(20);
+  const mac = /Mac|iPhone|iPad/.test(navigator.platform);
+  const event = new KeyboardEvent("keydown", {
+    key: "a",
+    code: "KeyA",
+    ctrlKey: !mac,
+    metaKey: mac,
+    bubbles: true,
+    cancelable: true,
+  });
+  editable.dispatchEvent(event);
+  if (!event.defaultPrevented) return false;
+  await tick(20);
+  return true;
+}
+
 /** The words a reader sees, lower-cased: Markdown syntax and link targets left out. */
 export function visibleWords(text: string): string[] {
   const plain = text
@@ -150,6 +177,13 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * What a rich editor shows, for checking a write: its document read as
+ * Markdown, so text an editor draws for screen readers only (tiptap's
+ * checkbox labels) does not count as left-over content.
+ */
+const shownText = (editable: HTMLElement) => editorMarkdown(editable);
+
 /** Pastes into a rich editor and waits until it shows the text (some render asynchronously). */
 export async function pasteAndVerify(
   editable: HTMLElement,
@@ -159,7 +193,89 @@ export async function pasteAndVerify(
 ): Promise<boolean> {
   await pasteInto(editable, data);
   const shown = await waitFor(
-    () => editable.isConnected && showsText(editorText(editable), expected),
+    () => editable.isConnected && showsText(shownText(editable), expected),
+    timeoutMs,
+  );
+  return shown === true;
+}
+
+/** Decorations an editor draws into its DOM that are not part of its document. */
+const DECORATIONS = ".ProseMirror-widget, .placeholder-decoration";
+
+/**
+ * An editor's document as its own HTML rendering, decorations left out: what
+ * Undo pastes back. tiptap draws a task item through a node view (a
+ * non-editable label holding the checkbox and its screen-reader text, no
+ * `data-type`) that its own parser does not read back; it is spelled the way
+ * tiptap serialises it instead.
+ */
+export function editorHtml(editable: HTMLElement): string {
+  const clone = editable.cloneNode(true) as HTMLElement;
+  for (const node of Array.from(clone.querySelectorAll(DECORATIONS))) node.remove();
+  for (const item of Array.from(clone.querySelectorAll('[data-type="taskList"] > li[data-checked]'))) {
+    item.querySelector(':scope > label[contenteditable="false"]')?.remove();
+    if (!item.hasAttribute("data-type")) item.setAttribute("data-type", "taskItem");
+  }
+  return clone.innerHTML;
+}
+
+/** Block-level HTML without the whitespace between blocks (marked's newlines would become text). */
+export function compactHtml(html: string, doc: Document = document): string {
+  const box = doc.createElement("div");
+  box.innerHTML = html;
+  const walk = (el: Element) => {
+    for (const child of Array.from(el.childNodes)) {
+      if (child.nodeType === 3 && !/\S/.test(child.textContent ?? "") && el.tagName !== "PRE") {
+        const near = [child.previousSibling, child.nextSibling];
+        if (
+          el === box ||
+          near.some(
+            (n) =>
+              n &&
+              n.nodeType === 1 &&
+              /^(P|H\d|UL|OL|LI|PRE|BLOCKQUOTE|HR|DIV|TABLE)$/.test((n as Element).tagName),
+          )
+        )
+          child.remove();
+      } else if (child.nodeType === 1 && (child as Element).tagName !== "PRE") walk(child as Element);
+    }
+  };
+  walk(box);
+  return box.innerHTML;
+}
+
+/**
+ * HTML a ProseMirror editor pastes as exactly these blocks. ProseMirror reads
+ * `data-pm-slice` (what it writes when copying) as "this slice is closed", so
+ * the blocks replace the selected document as they are instead of merging
+ * into the paragraph around the caret.
+ */
+export function closedSliceHtml(html: string): string {
+  return `<div data-pm-slice="0 0 []">${html.trim() || "<p></p>"}</div>`;
+}
+
+/**
+ * Replaces a rich editor's whole document with `html` (its own rendering, or
+ * blocks rendered from Markdown) through a paste, and waits until it shows
+ * `expectedHtml` (exact) or, failing that, `expectedText`.
+ */
+export async function pasteHtmlAndVerify(
+  editable: HTMLElement,
+  html: string,
+  expected: { html?: string; text: string },
+  timeoutMs = 3000,
+): Promise<boolean> {
+  if (await selectWholeDocument(editable)) {
+    const event = pasteEvent({ html: closedSliceHtml(html), text: expected.text });
+    editable.dispatchEvent(event);
+  } else await pasteInto(editable, { html: closedSliceHtml(html), text: expected.text });
+  const exact = await waitFor(
+    () => editable.isConnected && expected.html !== undefined && editorHtml(editable) === expected.html,
+    expected.html === undefined ? 0 : Math.min(timeoutMs, 1500),
+  );
+  if (exact) return true;
+  const shown = await waitFor(
+    () => editable.isConnected && showsText(shownText(editable), expected.text),
     timeoutMs,
   );
   return shown === true;

@@ -7,16 +7,30 @@ import {
   type Balance,
   type GenerateRequest,
   type Generation,
+  type Health,
   type Page,
   type Plans,
   type Provider,
+  type TeamDetail,
+  type TeamInvite,
+  type TeamMember,
+  type TeamRole,
+  type TeamSummary,
+  type TeamUsage,
   type Tokens,
 } from "./api";
+import type { PanelDraft, PopupView } from "./storage";
 
 /** What every view shows about the session: who, how many tokens, against which Worker. */
 export interface AccountState {
   account: Account;
   tokens: Tokens;
+  /**
+   * The user's teams (GET /api/me, API.md Teams): the panel offers them as who
+   * pays. The background always sends it ([] when none); optional for views
+   * that build an AccountState themselves.
+   */
+  teams?: TeamSummary[];
   apiUrl: string;
 }
 
@@ -55,20 +69,46 @@ export interface ProtocolMap {
   signOut(): AccountState | null;
   getPlans(): Plans;
   /** Opens Stripe Checkout in a tab and remembers the balance to watch. */
-  checkout(data: { planId: string }): { url: string };
+  checkout(data: { planId: string; teamId?: string }): { url: string };
   redeemPromo(data: { code: string }): { granted: number; tokens: Tokens };
   listGenerations(data: { cursor?: string }): Page<Generation>;
   exportGeneration(data: { id: string; format: "md" | "json" }): { filename: string; content: string };
   /** Popup → background → the active tab's open panel. */
   reinsert(data: { id: string }): { ok: boolean; message?: string };
-  /** The panel asks for the popup (sign in, buy); a tab when the popup cannot open. */
-  openPopup(data: { view?: "account" | "buy" }): void;
+  /** The panel asks for the popup on a view (sign in, buy); a tab when the popup cannot open. */
+  openPopup(data: { view?: PopupView }): void;
+  /** GET /api/health: which AI and billing the Worker runs (the "Demo AI" marker). */
+  getHealth(): Health;
   getSettings(): Settings;
   setApiUrl(data: { apiUrl: string | null }): Settings;
   setSiteEnabled(data: { site: "jira" | "gitlab" | "linear"; enabled: boolean }): Settings;
   /** The popup has already obtained the host permission (it needs the user's click). */
   enableGitlabHost(data: { origin: string }): Settings;
   disableGitlabHost(data: { origin: string }): Settings;
+  /** The panel's draft for this tab and form (`form`: `<site>|<host>`), or null. */
+  getDraft(data: { form: string }): PanelDraft | null;
+  /** Keeps (or, with null, forgets) the panel's draft for this tab and form. */
+  saveDraft(data: { form: string; draft: PanelDraft | null }): void;
+  /* Teams (API.md, Teams); each change refreshes the cached account, whose `teams` the panel reads. */
+  getTeam(data: { teamId: string }): TeamDetail;
+  createTeam(data: { name: string }): AccountState;
+  joinTeam(data: { code: string }): AccountState & { joined: string };
+  inviteToTeam(data: {
+    teamId: string;
+    email?: string;
+    role: "admin" | "member";
+    monthlyLimit: number | null;
+  }): TeamInvite;
+  changeMember(data: {
+    teamId: string;
+    accountId: string;
+    role?: TeamRole;
+    monthlyLimit?: number | null;
+  }): TeamMember | null;
+  removeMember(data: { teamId: string; accountId: string }): AccountState;
+  teamUsage(data: { teamId: string }): TeamUsage;
+  /** Background → a tab's content script: open the panel on the form (History's Insert with the panel closed). */
+  openPanel(): { ok: boolean };
   /** Background → a tab's panel: show this ticket and insert it into the form. */
   showTicket(data: { title: string; description: string }): { ok: boolean; message?: string };
 }

@@ -7,10 +7,21 @@ import type { ProtocolMap } from "./messaging";
 
 // Only the wire protocol's types come from ./messaging: its runtime pulls in
 // the API client, which has no place in a script that runs on every page.
-const { sendMessage } = defineExtensionMessaging<Pick<ProtocolMap, "loadPanel">>();
+const { sendMessage, onMessage } = defineExtensionMessaging<Pick<ProtocolMap, "loadPanel" | "openPanel">>();
+
+/** Opens the panel on the form shown now; History's Insert asks for it through the background. */
+let openCurrent: (() => Promise<boolean>) | null = null;
+let listening = false;
+function listenForOpen() {
+  if (listening) return;
+  listening = true;
+  onMessage("openPanel", async () => ({ ok: (await openCurrent?.()) ?? false }));
+}
 
 /** How long DOM changes are left to settle before the form is looked for again. */
 const SETTLE_MS = 50;
+/** The longest the panel's preload waits for the page to go idle. */
+const PRELOAD_TIMEOUT_MS = 1500;
 
 const STYLE = `
 :host { display: block !important; margin: 0 0 12px !important; }
@@ -84,6 +95,7 @@ export function mountOnForm(ctx: ContentScriptContext, adapter: SiteAdapter) {
     current?.remove();
   });
   syncing = syncing.then(sync);
+  preloadPanel(ctx);
 }
 
 async function mountLauncher(ctx: ContentScriptContext, adapter: SiteAdapter, form: Element) {
@@ -122,9 +134,8 @@ async function mountLauncher(ctx: ContentScriptContext, adapter: SiteAdapter, fo
         launcher.setAttribute("aria-expanded", "false");
         launcher.focus();
       };
-      launcher.addEventListener("click", async () => {
-        if (panel) return close();
-        if (launcher.getAttribute("aria-busy") === "true") return;
+      const open = async () => {
+        if (panel || launcher.getAttribute("aria-busy") === "true") return;
         launcher.setAttribute("aria-busy", "true");
         error.hidden = true;
         try {
@@ -137,21 +148,64 @@ async function mountLauncher(ctx: ContentScriptContext, adapter: SiteAdapter, fo
         } finally {
           launcher.removeAttribute("aria-busy");
         }
+      };
+      launcher.addEventListener("click", (event) => {
+        // The shadow root is open (tests reach in), so the page's own script can
+        // click here too: only a person's click (or Enter/Space on the focused
+        // launcher, which the browser turns into a trusted click) opens MyBA.
+        // History's Insert opens it through the background (`openPanel`).
+        if (!event.isTrusted) return;
+        void (panel ? close() : open());
       });
-      return { close: () => panel && close() };
+      const openHere = async () => {
+        await open();
+        return panel !== null;
+      };
+      openCurrent = openHere;
+      listenForOpen();
+      return {
+        close: () => {
+          if (openCurrent === openHere) openCurrent = null;
+          if (panel) close();
+        },
+      };
     },
     onRemove(mounted) {
       mounted?.close();
     },
   });
   ui.mount();
+  preloadPanel(ctx);
   return { form, host: ui.shadowHost, remove: () => ui.remove() };
 }
 
-/** The panel bundle, injected by the background into this isolated world on first use. */
+let injecting: Promise<unknown> | null = null;
+
+/**
+ * The panel bundle, injected by the background into this isolated world:
+ * once, whether the idle-time preload or a click asks first. A failed
+ * injection is forgotten so the next click tries again. Whatever registered
+ * `__mybaPanel` last is what mounts (the e2e stand-in replaces the real one).
+ */
 async function loadPanel(): Promise<PanelModule> {
-  if (!globalThis.__mybaPanel) await sendMessage("loadPanel");
+  if (!globalThis.__mybaPanel) {
+    injecting ??= sendMessage("loadPanel").catch((err) => {
+      injecting = null;
+      throw err;
+    });
+    await injecting;
+  }
   const module = globalThis.__mybaPanel;
   if (!module) throw new Error("the panel did not load");
   return module;
+}
+
+/**
+ * The panel's code loads while the page is idle, so the launcher's click only
+ * mounts it (decision 013): once the site's page has settled, and at the
+ * latest when a create form appears.
+ */
+function preloadPanel(ctx: ContentScriptContext) {
+  if (globalThis.__mybaPanel || injecting) return;
+  ctx.requestIdleCallback(() => void loadPanel().catch(() => {}), { timeout: PRELOAD_TIMEOUT_MS });
 }

@@ -2,13 +2,14 @@ import {
   type Api,
   ApiError,
   type Balance,
+  CONSENT_REQUIRED,
   type Me,
   type SessionGrant,
   SIGN_IN_REQUIRED,
   type SignInResult,
   VISITOR_ID_REQUIRED,
 } from "./api";
-import { accountItem, type StoredSession, sessionItem, visitorIdItem } from "./storage";
+import { accountItem, consentItem, type StoredSession, sessionItem, visitorIdItem } from "./storage";
 
 export { VISITOR_ID_REQUIRED };
 
@@ -24,8 +25,14 @@ export class SessionManager {
 
   constructor(private readonly getApi: () => Promise<Api>) {}
 
-  /** Remembers the visitor id a view computed; the next bootstrap uses it. */
+  /**
+   * Remembers the visitor id a view computed; the next bootstrap uses it.
+   * Refused until the user accepted the device identifier (decision 015).
+   */
   async setVisitorId(visitorId: string): Promise<void> {
+    if ((await consentItem.getValue())?.choice !== "accepted") {
+      throw new ApiError(0, CONSENT_REQUIRED, "The device identifier is used only once the user accepts it.");
+    }
     if (visitorId && visitorId !== (await visitorIdItem.getValue())) await visitorIdItem.setValue(visitorId);
   }
 
@@ -93,7 +100,10 @@ export class SessionManager {
     try {
       await this.startAnonymous();
     } catch (err) {
-      if (err instanceof ApiError && err.code === SIGN_IN_REQUIRED) return null;
+      // No anonymous session to return to: its tokens moved, or the user chose
+      // to sign in without the device identifier (decision 015).
+      if (err instanceof ApiError && (err.code === SIGN_IN_REQUIRED || err.code === VISITOR_ID_REQUIRED))
+        return null;
       throw err;
     }
     return this.refresh();
@@ -139,8 +149,13 @@ async function adopt(grant: SessionGrant, kind: StoredSession["kind"]): Promise<
   return session;
 }
 
-async function cache(me: Pick<Me, "account" | "tokens">): Promise<void> {
-  await accountItem.setValue({ account: me.account, tokens: me.tokens, updatedAt: new Date().toISOString() });
+async function cache(me: Pick<Me, "account" | "tokens" | "teams">): Promise<void> {
+  await accountItem.setValue({
+    account: me.account,
+    tokens: me.tokens,
+    teams: me.teams ?? [],
+    updatedAt: new Date().toISOString(),
+  });
 }
 
 /** Keeps the cached balance current after a call that returned `tokens`. */

@@ -2,7 +2,7 @@ import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { loadAccount } from "@/lib/account";
 import { asApiError, connectGeneratePort, onMessage, sendMessage } from "@/lib/messaging";
-import { accountItem } from "@/lib/storage";
+import { accountItem, popupViewItem, walletChoiceItem } from "@/lib/storage";
 import type { PanelModule, PanelMountOptions } from "./bridge";
 import { Panel, type PanelDeps } from "./Panel";
 import { panelCss } from "./styles";
@@ -15,8 +15,20 @@ export const defaultDeps: PanelDeps = {
     }),
   watchAccount: (callback) => accountItem.watch((value) => callback(value)),
   getPlans: () => sendMessage("getPlans", undefined),
-  openPopup: (view) => sendMessage("openPopup", { view }),
+  // The popup opens on the view the button named: it reads `popupView` when it opens.
+  openPopup: async (view) => {
+    await popupViewItem.setValue(view);
+    await sendMessage("openPopup", { view });
+  },
   copy: copyText,
+  loadDraft: (form) => sendMessage("getDraft", { form }),
+  saveDraft: (form, draft) => sendMessage("saveDraft", { form, draft }),
+  getHealth: () => sendMessage("getHealth", undefined),
+  walletChoice: {
+    get: async (site) => (await walletChoiceItem.getValue())[site] ?? null,
+    set: async (site, wallet) =>
+      walletChoiceItem.setValue({ ...(await walletChoiceItem.getValue()), [site]: wallet }),
+  },
 };
 
 /** Clipboard API first; the selection fallback covers pages whose permissions policy blocks it. */

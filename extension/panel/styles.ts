@@ -50,7 +50,7 @@ export const panelCss = `
   width: 100%;
   max-width: 720px;
   margin: 0 0 12px;
-  padding: 12px;
+  padding: 10px 12px;
   border: 1px solid var(--myba-border);
   border-radius: 8px;
   background: var(--myba-bg);
@@ -77,7 +77,7 @@ ${dark('.myba-panel:not([data-theme="light"])')}
   font: inherit; color: var(--myba-fg); background: var(--myba-bg);
   border: 1px solid var(--myba-border); border-radius: 4px; padding: 6px 8px;
 }
-.myba-textarea { display: block; width: 100%; min-height: 72px; resize: vertical; }
+.myba-textarea { display: block; width: 100%; min-height: 52px; resize: vertical; }
 .myba-textarea[aria-invalid="true"] { border-color: var(--myba-danger); }
 .myba-meta { display: flex; justify-content: space-between; gap: 8px; font-size: 12px; color: var(--myba-muted); margin: 4px 0 8px; }
 .myba-counter[data-over="true"] { color: var(--myba-danger); font-weight: 600; }
@@ -99,8 +99,12 @@ ${dark('.myba-panel:not([data-theme="light"])')}
 .myba-notice[data-tone="warn"] { background: var(--myba-warn-bg); color: var(--myba-warn); }
 .myba-notice[data-tone="ok"] { color: var(--myba-ok); padding: 4px 0; }
 .myba-notice .myba-row { margin-top: 6px; }
+.myba-notice[data-tone="info"] { background: var(--myba-surface); border: 1px solid var(--myba-border); }
+.myba-link { background: none; border: 0; padding: 0; font: inherit; color: var(--myba-accent); text-decoration: underline; cursor: pointer; }
+.myba-replaces { margin: 6px 0 0; }
 .myba-preview {
-  margin-top: 10px; padding: 8px 12px; max-height: 360px; overflow: auto;
+  /* Short enough that the form's own first fields stay in view under a finished ticket. */
+  margin-top: 8px; padding: 6px 12px; max-height: min(220px, 28vh); overflow: auto;
   border: 1px solid var(--myba-border); border-radius: 4px; background: var(--myba-surface);
 }
 .myba-preview[aria-busy="true"] { border-style: dashed; }
@@ -116,5 +120,16 @@ ${dark('.myba-panel:not([data-theme="light"])')}
 @keyframes myba-blink { to { visibility: hidden; } }
 @media (prefers-reduced-motion: reduce) { .myba-cursor { animation: none; } }
 .myba-actions { margin-top: 8px; }
+.myba-demo {
+  font-size: 11px; font-weight: 600; letter-spacing: .02em; text-transform: uppercase; white-space: nowrap;
+  color: var(--myba-warn); background: var(--myba-warn-bg); border-radius: 4px; padding: 1px 6px; cursor: help;
+}
+.myba-panel[data-collapsed="true"] { padding: 4px 8px 4px 12px; }
+.myba-panel[data-collapsed="true"] .myba-header { margin: 0; }
+.myba-done { flex: 1; font-size: 13px; color: var(--myba-ok); }
+.myba-wallet-row { margin-bottom: 8px; }
+.myba-wallet-row .myba-field { flex-direction: row; align-items: center; gap: 8px; flex-wrap: wrap; }
+.myba-wallet-row .myba-label { margin: 0; }
+.myba-wallet-note { font-size: 12px; color: var(--myba-muted); }
 .myba-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;

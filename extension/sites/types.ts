@@ -7,6 +7,7 @@ export type SiteId = "jira" | "gitlab" | "linear" | "other";
 export interface PageContext {
   site: SiteId;
   title: string;
+  /** Markdown, read from the editor's document (or the plain textarea as it is). */
   description: string;
   project: string;
   /** The issue type the form has selected, when it shows one. */
@@ -32,11 +33,37 @@ export interface Ticket {
   descriptionHtml?: string;
 }
 
+/** What one field held before an Insert: an input's value, or a rich editor's own rendering. */
+export type FieldSnapshot =
+  | { kind: "value"; value: string }
+  /** `html`: the editor's own rendering (pasted back); `text`: its Markdown (to check the result). */
+  | { kind: "rich"; html: string; text: string }
+  | { kind: "missing" };
+
+/** What the form held before an Insert, so Undo can put exactly that back. */
+export interface FormSnapshot {
+  title: FieldSnapshot;
+  description: FieldSnapshot;
+}
+
+export interface InsertOptions {
+  /**
+   * `replace` (default) writes title and description. `append` adds
+   * `ticket.description` after what the description holds and leaves the
+   * title as it is (subtasks never replace the parent).
+   */
+  mode?: "replace" | "append";
+}
+
 export interface SiteAdapter {
   site: SiteId;
   /** The element the panel is mounted next to, or null when no create form is open. */
   findForm(root: ParentNode): Element | null;
   readContext(form: Element): PageContext;
   /** Writes title and description so the page's app state changes; verifies by reading back. */
-  insert(form: Element, ticket: Ticket): Promise<InsertResult>;
+  insert(form: Element, ticket: Ticket, options?: InsertOptions): Promise<InsertResult>;
+  /** What the form holds now (taken before every Insert). */
+  snapshot(form: Element): FormSnapshot;
+  /** Puts a snapshot back through each editor's own input path, so the site's app sees it. */
+  restore(form: Element, snapshot: FormSnapshot): Promise<InsertResult>;
 }

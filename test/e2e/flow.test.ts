@@ -2,7 +2,16 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {} from "../fixtures/sites/fixture";
-import { type Browser, blocks, contentWorld, type DocNode, e2e, launch, launcher } from "./harness";
+import {
+  type Browser,
+  blocks,
+  contentWorld,
+  type DocNode,
+  e2e,
+  launch,
+  launcher,
+  ownAnonymousAccount,
+} from "./harness";
 
 /**
  * The whole product on each site, in order, as one user would live it: an
@@ -16,6 +25,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   browser = await launch();
+  await ownAnonymousAccount(browser, "flow");
   for (const origin of ["https://example.atlassian.net", "https://gitlab.com", "https://linear.app"]) {
     await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin });
   }
@@ -195,6 +205,9 @@ describe("generate and insert, end to end", () => {
     // The balance runs out elsewhere (another device): the Worker refuses
     // before generating, and the panel offers to buy.
     await adjust((await session()).accountId, -6);
+    // After Insert the panel is one line; New ticket opens it again.
+    await page.locator("myba-ticket-panel [data-testid=myba-new]").click();
+    await panel(page).input.fill("Rate limit the export endpoint per workspace");
     await panel(page).generate.click();
     await panel(page).error.waitFor();
     expect(await panel(page).error.getAttribute("data-code")).toBe("insufficient_tokens");

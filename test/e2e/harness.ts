@@ -33,8 +33,36 @@ export interface Browser {
   close(): Promise<void>;
 }
 
+/**
+ * Install opens the welcome page; a user accepts the device identifier there
+ * (decision 015) before the panel can start an anonymous session. Tests that
+ * look at the welcome page itself pass `onboarding: "keep"`.
+ */
+async function acceptOnboarding(context: BrowserContext, extensionId: string): Promise<void> {
+  const url = `chrome-extension://${extensionId}/onboarding.html`;
+  const deadline = Date.now() + 10_000;
+  let page = context.pages().find((p) => p.url().startsWith(url));
+  while (!page && Date.now() < deadline) {
+    page = await context.waitForEvent("page", { timeout: 1000 }).catch(() => undefined);
+    if (page && !page.url().startsWith(url)) {
+      await page.waitForURL(`${url}*`, { timeout: 1000 }).catch(() => {});
+      if (!page.url().startsWith(url)) page = context.pages().find((p) => p.url().startsWith(url));
+    }
+  }
+  if (!page) throw new Error("installing the extension did not open its welcome page");
+  await page.getByTestId("myba-consent-accept").click();
+  await page.getByTestId("myba-onboarding-ready").waitFor();
+  await page.close();
+}
+
 export async function launch(
-  options: { extensionDir?: string; fixturePort?: number } = {},
+  options: {
+    extensionDir?: string;
+    fixturePort?: number;
+    onboarding?: "accept" | "keep";
+    /** Another time zone makes another fingerprint: a new device to the Worker, with its own free tokens. */
+    timezoneId?: string;
+  } = {},
 ): Promise<Browser> {
   const dir = options.extensionDir ?? e2e.extensionDir();
   const port = options.fixturePort ?? e2e.fixturePort();
@@ -44,9 +72,11 @@ export async function launch(
     fixturePort: port,
     profile,
     viewport: { width: 1280, height: 900 },
+    ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
   });
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker"));
   const extensionId = new URL(worker.url()).host;
+  if (options.onboarding !== "keep") await acceptOnboarding(context, extensionId);
   return {
     context,
     extensionId,
@@ -147,4 +177,21 @@ export function blocks(doc: DocNode): { type: string; text: string; items?: numb
     text: text(node),
     ...(/list/i.test(node.type) ? { items: node.content?.length ?? 0 } : {}),
   }));
+}
+
+/**
+ * Gives this browser an anonymous account of its own. Every Chromium profile
+ * on one machine has the same fingerprint, so files sharing one Worker would
+ * otherwise share (and sign in with) one anonymous account.
+ */
+export async function ownAnonymousAccount(browser: Browser, name: string): Promise<void> {
+  const worker = browser.context.serviceWorkers()[0];
+  if (!worker) throw new Error("no service worker");
+  await worker.evaluate(
+    async (id) => {
+      await chrome.storage.local.remove(["session", "account"]);
+      await chrome.storage.local.set({ visitorId: id });
+    },
+    `e2e-${name}-${Date.now().toString(36)}`,
+  );
 }

@@ -2,10 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeBrowser } from "wxt/testing/fake-browser";
 import { syncGitlabScripts } from "@/entrypoints/background/gitlab-hosts";
 import { registerHandlers } from "@/entrypoints/background/handlers";
+import { exportFileName } from "@/entrypoints/background/history";
 import { createApi } from "@/lib/api";
 import { asApiError, removeAllListeners, sendMessage } from "@/lib/messaging";
 import { SessionManager } from "@/lib/session";
-import { accountItem, gitlabHostsItem, sessionItem } from "@/lib/storage";
+import { accountItem, gitlabHostsItem, popupViewItem, sessionItem } from "@/lib/storage";
 import { fakeWorker } from "./fake-worker";
 
 interface Registered {
@@ -150,5 +151,43 @@ describe("settings", () => {
       gitlab: true,
       linear: false,
     });
+  });
+});
+
+describe("History exports and failures, as the user sees them", () => {
+  it("names an export after the ticket's title, not its id", () => {
+    expect(exportFileName("Checkout fails on Safari when a gift card is applied", "gen_1", "md")).toBe(
+      "checkout-fails-on-safari-when-a-gift-card-is-applied.md",
+    );
+    expect(exportFileName("Réglage: l'écran « Paiement »", "gen_2", "json")).toBe(
+      "reglage-l-ecran-paiement.json",
+    );
+    expect(exportFileName("!!!", "gen_3", "md")).toBe("gen_3.md");
+    expect(exportFileName("x".repeat(200), "gen_4", "md")).toHaveLength(63);
+  });
+
+  it("tells a server that is down from a browser that is offline", async () => {
+    const failing = createApi({
+      baseUrl: "http://api.test",
+      fetch: async () => {
+        throw new TypeError("Failed to fetch");
+      },
+    });
+    const down = await rejection(failing.me("tok"));
+    expect(down).toMatchObject({ code: "network_error", details: { offline: false } });
+    expect(down.message).toContain("MyBA's server is unreachable");
+
+    const online = vi.spyOn(navigator, "onLine", "get").mockReturnValue(false);
+    const offline = await rejection(failing.me("tok"));
+    online.mockRestore();
+    expect(offline).toMatchObject({ code: "network_error", details: { offline: true } });
+    expect(offline.message).toContain("You are offline");
+  });
+
+  it("opening the popup for the panel remembers the view it asked for", async () => {
+    setup();
+    fakeBrowser.action.openPopup = vi.fn(async () => {}) as never;
+    await sendMessage("openPopup", { view: "buy" });
+    expect(await popupViewItem.getValue()).toBe("buy");
   });
 });

@@ -1,153 +1,24 @@
 import { act } from "react";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { ApiErrorInfo, Tokens } from "@/lib/api";
-import type { AccountState, BackgroundToPanel, PanelToBackground, PortLike } from "@/lib/messaging";
-import { mountPanel } from "@/panel/mount";
-import type { PanelDeps } from "@/panel/Panel";
-import type { InsertResult, SiteAdapter } from "@/sites/types";
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+import { describe, expect, it, vi } from "vitest";
+import type { PortLike } from "@/lib/messaging";
+import {
+  anonymous,
+  click,
+  done,
+  insufficientTokens,
+  key,
+  resetAfterEach,
+  settle,
+  setup,
+  type,
+} from "./panel-harness";
 
 // happy-dom's HTML parser makes DOMPurify drop block elements (and keep what it
 // should not), so these tests check the Markdown layer alone, which already
 // shows the model's HTML as text; real DOMPurify runs in the Chromium e2e tests.
 vi.mock("dompurify", () => ({ default: { sanitize: (html: string) => html } }));
 
-const anonymous = (available: number): AccountState => ({
-  account: { id: "acc_anon", kind: "anonymous" },
-  tokens: { available, held: 0 },
-  apiUrl: "http://api.test",
-});
-
-let cleanup: (() => void) | null = null;
-beforeEach(() => {
-  cleanup = null;
-});
-afterEach(() => {
-  cleanup?.();
-  document.body.innerHTML = "";
-});
-
-const insufficientTokens = (details: Record<string, unknown>): ApiErrorInfo => ({
-  status: 402,
-  code: "insufficient_tokens",
-  message: "Not enough tokens.",
-  details,
-});
-
-async function setup({
-  account = anonymous(3),
-  insert,
-  loadAccount,
-}: {
-  account?: AccountState;
-  insert?: () => Promise<InsertResult>;
-  loadAccount?: () => Promise<AccountState>;
-} = {}) {
-  const posted: PanelToBackground[] = [];
-  let toPanel: ((m: BackgroundToPanel) => void) | null = null;
-  let watcher: ((s: { account: AccountState["account"]; tokens: Tokens } | null) => void) | null = null;
-  const port: PortLike = {
-    name: "myba:generate",
-    postMessage: (m) => posted.push(m as PanelToBackground),
-    disconnect: vi.fn(),
-    onMessage: { addListener: (cb) => (toPanel = cb as (m: BackgroundToPanel) => void) },
-    onDisconnect: { addListener: () => {} },
-  };
-  const deps: PanelDeps = {
-    connect: vi.fn(() => port),
-    loadAccount: vi.fn(loadAccount ?? (async () => account)),
-    watchAccount: (cb) => {
-      watcher = cb;
-      return () => {};
-    },
-    getPlans: vi.fn(async () => ({ packs: [], subscriptions: [] })),
-    openPopup: vi.fn(async () => {}),
-    copy: vi.fn(async () => {}),
-  };
-  const adapter: SiteAdapter = {
-    site: "jira",
-    findForm: () => null,
-    readContext: () => ({
-      site: "jira",
-      title: "Old title",
-      description: "",
-      project: "WEB",
-      url: "https://acme.atlassian.net/jira",
-    }),
-    insert: vi.fn(insert ?? (async () => ({ ok: true }) as InsertResult)),
-  };
-  const host = document.createElement("myba-ticket-panel");
-  document.body.append(host);
-  const shadow = host.attachShadow({ mode: "open" });
-  const container = document.createElement("div");
-  shadow.append(container);
-  const onClose = vi.fn();
-  let mounted: { unmount(): void } | undefined;
-  act(() => {
-    mounted = mountPanel({ container, adapter, form: document.createElement("form"), onClose }, deps);
-  });
-  const unmount = () =>
-    act(() => {
-      mounted?.unmount();
-      mounted = undefined;
-    });
-  cleanup = unmount;
-
-  const $ = (id: string) => shadow.querySelector<HTMLElement>(`[data-testid="${id}"]`);
-  // Let the account and plans requests of the first render land.
-  await settle();
-  return {
-    deps,
-    adapter,
-    posted,
-    onClose,
-    shadow,
-    $,
-    emit: (m: BackgroundToPanel) => act(() => toPanel?.(m)),
-    /** Types the request and presses Generate. */
-    generate: (prompt: string) => {
-      type($("myba-input"), prompt);
-      click($("myba-generate"));
-    },
-    /** The background's answer when the generation failed. */
-    fail: (error: ApiErrorInfo, charged = 0) => act(() => toPanel?.({ type: "error", charged, error })),
-    pushAccount: (s: AccountState) => act(() => watcher?.(s)),
-    unmount,
-  };
-}
-
-async function settle() {
-  await act(async () => {
-    await new Promise((r) => setTimeout(r, 0));
-  });
-}
-
-function type(el: HTMLElement | null, value: string) {
-  const area = el as HTMLTextAreaElement;
-  const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value")?.set;
-  act(() => {
-    setter?.call(area, value);
-    area.dispatchEvent(new Event("input", { bubbles: true }));
-  });
-}
-
-const click = (el: HTMLElement | null) => act(() => el?.click());
-
-const key = (el: HTMLElement | null, init: KeyboardEventInit) =>
-  act(() => {
-    el?.dispatchEvent(new KeyboardEvent("keydown", { bubbles: true, composed: true, ...init }));
-  });
-
-const done: BackgroundToPanel = {
-  type: "done",
-  generationId: "gen_1",
-  title: "Fix login on Safari",
-  description: "## Summary\n\nThe reset link opens a blank page.",
-  charged: 1,
-  tokens: { available: 2, held: 0 },
-};
-
+resetAfterEach();
 describe("the panel", () => {
   it("shows the balance, streams the preview, then inserts the ticket into the form", async () => {
     const p = await setup();
@@ -195,14 +66,18 @@ describe("the panel", () => {
 
     click(p.$("myba-insert"));
     await settle();
-    expect(p.adapter.insert).toHaveBeenCalledWith(expect.any(HTMLFormElement), {
-      title: "Fix login on Safari",
-      description: "## Summary\n\nThe reset link opens a blank page.",
-      // Rendered for editors that take an HTML paste (Linear), so they get structure, not "## ".
-      descriptionHtml: expect.stringMatching(
-        /^<h2[^>]*>Summary<\/h2>\s*<p>The reset link opens a blank page\.<\/p>/,
-      ),
-    });
+    expect(p.adapter.insert).toHaveBeenCalledWith(
+      expect.any(HTMLFormElement),
+      {
+        title: "Fix login on Safari",
+        description: "## Summary\n\nThe reset link opens a blank page.",
+        // Rendered for editors that take an HTML paste (Linear), so they get structure, not "## ".
+        descriptionHtml: expect.stringMatching(
+          /^<h2[^>]*>Summary<\/h2>\s*<p>The reset link opens a blank page\.<\/p>/,
+        ),
+      },
+      { mode: "replace" },
+    );
     expect(p.$("myba-inserted")?.textContent).toContain("Inserted");
   });
 
@@ -418,5 +293,14 @@ describe("the panel", () => {
     expect(port.disconnect).toHaveBeenCalled();
     expect(p.shadow.querySelector("style")).toBeNull();
     expect(p.$("myba-input")).toBeNull();
+  });
+
+  it("ignores a page script's synthetic clicks and keys: nothing is sent and nothing is inserted", async () => {
+    const p = await setup({ trusted: false });
+    type(p.$("myba-input"), "Add dark mode");
+    click(p.$("myba-generate"));
+    key(p.$("myba-input"), { key: "Enter", ctrlKey: true });
+    expect(p.posted).toHaveLength(0);
+    expect(p.$("myba-preview")).toBeNull();
   });
 });

@@ -3,10 +3,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeBrowser } from "wxt/testing/fake-browser";
 import { relayGeneration } from "@/entrypoints/background/generate";
 import { registerHandlers } from "@/entrypoints/background/handlers";
+import { choose, loadAccount } from "@/lib/account";
 import { type Api, ApiError, createApi, type GenerateRequest } from "@/lib/api";
 import { asApiError, type BackgroundToPanel, removeAllListeners, sendMessage } from "@/lib/messaging";
 import { SessionManager } from "@/lib/session";
-import { accountItem, sessionItem, visitorIdItem } from "@/lib/storage";
+import { accountItem, consentItem, sessionItem, visitorIdItem } from "@/lib/storage";
 import { fakeWorker } from "./fake-worker";
 
 const API = "http://api.test";
@@ -29,12 +30,63 @@ const request: GenerateRequest = {
 
 const paths = (worker: ReturnType<typeof fakeWorker>) => worker.calls.map((c) => `${c.method} ${c.path}`);
 
-beforeEach(() => {
+beforeEach(async () => {
   fakeBrowser.reset();
+  // These tests start from a user who accepted the device identifier (decision 015).
+  await consentItem.setValue({ choice: "accepted", at: new Date().toISOString() });
 });
 afterEach(() => {
   removeAllListeners();
   vi.restoreAllMocks();
+});
+
+describe("the device identifier waits for the user's choice", () => {
+  it("before any choice: the view computes nothing, the background stores nothing, nothing is sent", async () => {
+    await consentItem.setValue(null);
+    const { worker } = setup();
+    const compute = vi.fn(async () => "visitor-abc-123");
+
+    const err = await loadAccount(true, compute).catch(asApiError);
+
+    expect(err).toMatchObject({ code: "consent_required", details: { choice: null } });
+    expect(compute).not.toHaveBeenCalled();
+    // Even a view that sends an id anyway is refused, and it is not kept.
+    const sent = await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true }).catch(
+      asApiError,
+    );
+    expect(sent).toMatchObject({ code: "consent_required" });
+    expect(await visitorIdItem.getValue()).toBeNull();
+    expect(worker.calls).toHaveLength(0);
+  });
+
+  it("signing in without it: no fingerprint, a user session, and sign-out leaves the user signed out", async () => {
+    await consentItem.setValue(null);
+    const { worker } = setup();
+    const compute = vi.fn(async () => "visitor-abc-123");
+    expect(await choose("declined")).toBeNull();
+
+    const signedIn = await sendMessage("devLogin", { email: "ada@example.com" });
+    expect(signedIn.account.kind).toBe("user");
+    const login = worker.calls.find((c) => c.path === "/auth/dev-login");
+    expect(login?.body).toEqual({ email: "ada@example.com" });
+
+    expect(await sendMessage("signOut", undefined)).toBeNull();
+    expect(await loadAccount(true, compute).catch(asApiError)).toMatchObject({
+      code: "consent_required",
+      details: { choice: "declined" },
+    });
+    expect(compute).not.toHaveBeenCalled();
+    expect(paths(worker)).not.toContain("POST /api/anonymous");
+  });
+
+  it("accepting starts the anonymous session with the free tokens", async () => {
+    await consentItem.setValue(null);
+    const { worker } = setup();
+    const state = await choose("accepted", async () => "visitor-abc-123");
+    expect(state?.account.kind).toBe("anonymous");
+    expect(state?.tokens.available).toBe(3);
+    expect(paths(worker)).toContain("POST /api/anonymous");
+  });
 });
 
 describe("anonymous bootstrap", () => {
@@ -302,5 +354,29 @@ describe("a browser whose anonymous tokens moved to an account", () => {
 
     expect(paths(worker).slice(before)).toEqual(["POST /api/anonymous", "GET /api/me"]);
     expect(await sessionItem.getValue()).toMatchObject({ kind: "anonymous" });
+  });
+});
+
+describe("the account carries the user's teams", () => {
+  it("from GET /api/me into every view's account and the cached one the panel watches", async () => {
+    const worker = fakeWorker();
+    const team = {
+      id: "team_0123456789",
+      name: "Payments",
+      role: "member",
+      tokens: { available: 40 },
+      limit: { monthly: 10, spent: 3, resetsAt: "2027-01-01T00:00:00.000Z" },
+    };
+    const withTeams: typeof worker.fetch = async (input, init) => {
+      const res = await worker.fetch(input, init);
+      if (!String(input).endsWith("/api/me")) return res;
+      return Response.json({ ...(await res.json()), teams: [team] });
+    };
+    const getApi = async () => createApi({ baseUrl: API, fetch: withTeams });
+    registerHandlers({ session: new SessionManager(getApi), getApi });
+
+    const state = await sendMessage("getAccount", { visitorId: "visitor-abc-123", refresh: true });
+    expect(state.teams).toEqual([team]);
+    expect((await accountItem.getValue())?.teams).toEqual([team]);
   });
 });

@@ -77,11 +77,14 @@ export async function relayGeneration(
   deps: RelayDeps,
   post: (message: BackgroundToPanel) => void,
 ): Promise<void> {
+  // A team's balance is not the user's: only a personal generation updates the cached balance.
+  const cacheTokens = (tokens: Balance) =>
+    request.wallet ? Promise.resolve() : updateCachedTokens(tokens).catch(() => {});
   /** Reports a failure with the balance it leaves, and keeps every view's cached balance in step. */
   const fail = async (error: ApiError, charged = 0, reported?: Balance) => {
     const info = error.toJSON();
     const tokens = reported ?? balanceFromError(info) ?? undefined;
-    if (tokens) await updateCachedTokens(tokens).catch(() => {});
+    if (tokens) await cacheTokens(tokens);
     post({ type: "error", error: info, charged, ...(tokens ? { tokens } : {}) });
   };
 
@@ -107,7 +110,7 @@ export async function relayGeneration(
         charged: number;
         tokens: Tokens;
       };
-      await updateCachedTokens(body.tokens);
+      await cacheTokens(body.tokens);
       return post({
         type: "done",
         generationId: body.generation.id,
@@ -134,7 +137,7 @@ export async function relayGeneration(
           break;
         case "done": {
           const tokens = data.tokens as Tokens;
-          if (tokens) await updateCachedTokens(tokens);
+          if (tokens) await cacheTokens(tokens);
           post({
             type: "done",
             generationId: String(data.generationId),

@@ -1,5 +1,6 @@
 import { browser } from "wxt/browser";
 import { gitlabHostsItem } from "@/lib/storage";
+import { SITES } from "@/sites";
 
 /**
  * Self-managed GitLab (SITES.md): the popup obtains the optional host
@@ -10,8 +11,14 @@ import { gitlabHostsItem } from "@/lib/storage";
  */
 const PREFIX = "myba-gitlab-";
 
+/**
+ * One registration id per origin, and never one for two: every character
+ * other than a letter or digit (`_` included) is spelled as `_` and two hex
+ * digits, so `git.example.com` and `git-example.com` stay apart. Origins are
+ * ASCII (URL gives hosts in punycode).
+ */
 export function scriptId(origin: string): string {
-  return PREFIX + origin.replace(/[^a-z0-9]/gi, "_");
+  return PREFIX + origin.replace(/[^a-z0-9]/gi, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /** `https://git.example.com/some/path` → `https://git.example.com`, or null if not http(s). */
@@ -28,7 +35,7 @@ export function normalizeOrigin(value: string): string | null {
 /** The files of the manifest's gitlab.com content script, reused for other origins. */
 function gitlabScriptFiles(): { js: string[]; css?: string[] } {
   const scripts = browser.runtime.getManifest().content_scripts ?? [];
-  const gitlab = scripts.find((s) => s.matches?.some((m) => m.includes("gitlab.com")));
+  const gitlab = scripts.find((s) => s.matches?.some((m) => SITES.gitlab.matches.includes(m)));
   const js = gitlab?.js?.length ? gitlab.js : ["content-scripts/gitlab.js"];
   return { js, ...(gitlab?.css?.length ? { css: gitlab.css } : {}) };
 }

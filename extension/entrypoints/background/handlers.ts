@@ -2,23 +2,20 @@ import * as oauth from "oauth4webapi";
 import { browser } from "wxt/browser";
 import { type Api, ApiError, type Me, type SignInResult } from "@/lib/api";
 import { DEFAULT_API_URL } from "@/lib/config";
-import {
-  type AccountState,
-  onMessage,
-  type Settings,
-  type SignInOutcome,
-  sendMessage,
-} from "@/lib/messaging";
+import { type AccountState, onMessage, type Settings, type SignInOutcome } from "@/lib/messaging";
 import { type SessionManager, updateCachedTokens } from "@/lib/session";
 import {
   accountItem,
   apiUrlItem,
   gitlabHostsItem,
-  pendingCheckoutItem,
+  popupViewItem,
   sessionItem,
   sitesEnabledItem,
 } from "@/lib/storage";
+import { registerCheckoutHandlers } from "./checkout";
 import { disableGitlabHost, enableGitlabHost, normalizeOrigin } from "./gitlab-hosts";
+import { registerHistoryHandlers } from "./history";
+import { registerTeamHandlers } from "./teams";
 
 export interface HandlerDeps {
   session: SessionManager;
@@ -29,9 +26,10 @@ export interface HandlerDeps {
 const CLIENT = { client_id: "myba-extension" };
 
 export function registerHandlers({ session, getApi }: HandlerDeps): void {
-  const state = async (me: Pick<Me, "account" | "tokens">): Promise<AccountState> => ({
+  const state = async (me: Pick<Me, "account" | "tokens" | "teams">): Promise<AccountState> => ({
     account: me.account,
     tokens: me.tokens,
+    teams: me.teams ?? [],
     apiUrl: (await getApi()).baseUrl,
   });
   const outcome = async (result: SignInResult): Promise<SignInOutcome> => ({
@@ -39,6 +37,10 @@ export function registerHandlers({ session, getApi }: HandlerDeps): void {
     transferred: result.transferred,
     welcomeGranted: result.welcomeGranted,
   });
+
+  registerHistoryHandlers({ session, getApi });
+  registerCheckoutHandlers({ session, getApi });
+  registerTeamHandlers({ session, getApi, state });
 
   onMessage("loadPanel", async ({ sender }) => {
     const tabId = sender.tab?.id;
@@ -121,20 +123,12 @@ export function registerHandlers({ session, getApi }: HandlerDeps): void {
     return me ? state(me) : null;
   });
 
+  onMessage("getHealth", async () => (await getApi()).health());
+
   onMessage("getPlans", async () => {
     const api = await getApi();
     const current = await session.current();
     return api.plans(current?.token ?? null);
-  });
-
-  onMessage("checkout", async ({ data }) => {
-    const api = await getApi();
-    const { url } = await session.withToken((token) => api.checkout(token, data.planId));
-    const before = (await accountItem.getValue())?.tokens.available ?? 0;
-    await pendingCheckoutItem.setValue({ planId: data.planId, before, startedAt: new Date().toISOString() });
-    await browser.tabs.create({ url });
-    void watchCheckout(session);
-    return { url };
   });
 
   onMessage("redeemPromo", async ({ data }) => {
@@ -144,42 +138,10 @@ export function registerHandlers({ session, getApi }: HandlerDeps): void {
     return result;
   });
 
-  onMessage("listGenerations", async ({ data }) => {
-    const api = await getApi();
-    return session.withToken((token) => api.generations(token, data?.cursor));
-  });
-
-  onMessage("exportGeneration", async ({ data }) => {
-    const api = await getApi();
-    if (data.format === "md") {
-      const content = await session.withToken((token) => api.generationMarkdown(token, data.id));
-      return { filename: `${data.id}.md`, content };
-    }
-    const generation = await session.withToken((token) => api.generation(token, data.id));
-    return { filename: `${data.id}.json`, content: `${JSON.stringify(generation, null, 2)}\n` };
-  });
-
-  onMessage("reinsert", async ({ data }) => {
-    const api = await getApi();
-    const generation = await session.withToken((token) => api.generation(token, data.id));
-    const [tab] = await browser.tabs.query({ active: true, lastFocusedWindow: true });
-    if (tab?.id === undefined) return { ok: false, message: "No active tab to insert into." };
-    try {
-      return await sendMessage(
-        "showTicket",
-        { title: generation.title, description: generation.description },
-        tab.id,
-      );
-    } catch {
-      return {
-        ok: false,
-        message: "Open a create form in this tab and press “Generate ticket”, then try again.",
-      };
-    }
-  });
-
   onMessage("openPopup", async ({ data }) => {
     const view = data?.view ?? "account";
+    // The popup opens on the view that was asked for (the panel writes it too; same value).
+    await popupViewItem.setValue(view);
     try {
       await browser.action.openPopup();
     } catch {
@@ -241,23 +203,4 @@ export function registerHandlers({ session, getApi }: HandlerDeps): void {
     if (origin) await disableGitlabHost(origin);
     return settings();
   });
-}
-
-/**
- * After Checkout opens, polls /api/me until the purchase's grant lands (the
- * webhook, not the redirect, confirms it), so every view's balance updates.
- */
-async function watchCheckout(session: SessionManager, intervalMs = 4000, maxMs = 15 * 60_000): Promise<void> {
-  const started = Date.now();
-  while (Date.now() - started < maxMs) {
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    const pending = await pendingCheckoutItem.getValue();
-    if (!pending) return;
-    const me = await session.refresh().catch(() => null);
-    if (me && me.tokens.available > pending.before) {
-      await pendingCheckoutItem.setValue(null);
-      return;
-    }
-  }
-  await pendingCheckoutItem.setValue(null);
 }

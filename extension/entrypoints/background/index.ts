@@ -5,6 +5,8 @@ import { SessionManager } from "@/lib/session";
 import { serveGeneratePort } from "./generate";
 import { syncGitlabScripts } from "./gitlab-hosts";
 import { registerHandlers } from "./handlers";
+import { welcome } from "./onboarding";
+import { registerPanelHandlers } from "./panel";
 
 /**
  * The background owns the session and every API call (ARCHITECTURE.md): the
@@ -13,11 +15,18 @@ import { registerHandlers } from "./handlers";
 export default defineBackground(() => {
   const session = new SessionManager(currentApi);
   registerHandlers({ session, getApi: currentApi });
+  registerPanelHandlers();
 
   browser.runtime.onConnect.addListener((port) => {
     if (port.name === GENERATE_PORT) {
       serveGeneratePort(port as unknown as PortLike, { session, getApi: currentApi });
     }
+  });
+
+  // A new user meets MyBA on its welcome page: what it does, what tokens buy,
+  // and the choice about the device identifier (decision 015).
+  browser.runtime.onInstalled.addListener(({ reason }) => {
+    if (reason === "install") void welcome();
   });
 
   // Dynamic content scripts for self-managed GitLab follow the stored hosts.

@@ -1,9 +1,10 @@
 import { mountOnForm } from "@/lib/mount";
 import { sitesEnabledItem } from "@/lib/storage";
+import { SITES } from "@/sites";
 import { linearAdapter } from "@/sites/linear/adapter";
 
 export default defineContentScript({
-  matches: ["https://linear.app/*"],
+  matches: [...SITES.linear.matches],
   async main(ctx) {
     if (!(await sitesEnabledItem.getValue()).linear) return;
     mountOnForm(ctx, linearAdapter);

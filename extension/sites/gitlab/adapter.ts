@@ -1,5 +1,6 @@
-import { editorText, pasteAndVerify, setFieldValue } from "@/lib/editor";
-import { clean, failed, firstFailure } from "../common";
+import { pasteAndVerify, setFieldValue } from "@/lib/editor";
+import { editorMarkdown } from "@/lib/read-markdown";
+import { appendMarkdown, clean, failed, firstFailure, restoreField, snapshotField } from "../common";
 import type { InsertResult, SiteAdapter, Ticket } from "../types";
 import { gitlab } from "./selectors";
 
@@ -32,17 +33,21 @@ export const gitlabAdapter: SiteAdapter = {
     return {
       site: "gitlab",
       title: title?.value ?? "",
-      description: rich ? editorText(rich).trim() : (plain?.value ?? ""),
+      // Rich mode: the editor's document as Markdown; plain mode: the Markdown itself.
+      description: rich ? editorMarkdown(rich) : (plain?.value ?? ""),
       project: projectPath(form.ownerDocument),
       issueType: issueType(form),
       url: form.ownerDocument.location?.href ?? "",
     };
   },
 
-  async insert(form, ticket: Ticket) {
+  async insert(form, ticket: Ticket, options = {}) {
     const results: InsertResult[] = [];
+    const append = options.mode === "append";
     const title = form.querySelector<HTMLInputElement>(gitlab.title);
-    if (!title) results.push(failed("title", "The Title field was not found in GitLab's form."));
+    if (append) {
+      // Subtasks are added to the parent; its title stays.
+    } else if (!title) results.push(failed("title", "The Title field was not found in GitLab's form."));
     else if (!(await setFieldValue(title, ticket.title)))
       results.push(failed("title", "GitLab did not accept the title."));
 
@@ -50,7 +55,10 @@ export const gitlabAdapter: SiteAdapter = {
     // input that nothing reads; the editor is the only way in.
     const rich = form.querySelector<HTMLElement>(gitlab.richEditor);
     const plain = form.querySelector<HTMLTextAreaElement>(gitlab.plainEditor);
-    const md = ticket.description;
+    // GitLab keeps descriptions as Markdown (the rich editor saves Markdown
+    // too), so appending is writing the Markdown it holds plus the addition.
+    const before = rich ? editorMarkdown(rich) : (plain?.value ?? "");
+    const md = append ? appendMarkdown(before, ticket.description) : ticket.description;
     if (rich) {
       // The content editor renders the Markdown on the server before it shows
       // it, so give the round-trip time before calling it a failure.
@@ -63,5 +71,30 @@ export const gitlabAdapter: SiteAdapter = {
       results.push(failed("description", "The Description field was not found in GitLab's form."));
     }
     return firstFailure(results);
+  },
+
+  snapshot(form) {
+    return {
+      title: snapshotField(form.querySelector<HTMLElement>(gitlab.title)),
+      description: snapshotField(
+        form.querySelector<HTMLElement>(gitlab.richEditor) ??
+          form.querySelector<HTMLElement>(gitlab.plainEditor),
+      ),
+    };
+  },
+
+  async restore(form, snapshot) {
+    const title = await restoreField(form.querySelector<HTMLElement>(gitlab.title), snapshot.title);
+    const description = await restoreField(
+      form.querySelector<HTMLElement>(gitlab.richEditor) ??
+        form.querySelector<HTMLElement>(gitlab.plainEditor),
+      snapshot.description,
+    );
+    return firstFailure([
+      title ? { ok: true } : failed("title", "GitLab's title could not be put back."),
+      description
+        ? { ok: true }
+        : failed("description", "GitLab's description could not be put back (did the editor mode change?)."),
+    ]);
   },
 };

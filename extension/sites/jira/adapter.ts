@@ -1,5 +1,6 @@
-import { editorText, pasteAndVerify, setFieldValue } from "@/lib/editor";
-import { clean, failed, firstFailure } from "../common";
+import { compactHtml, editorHtml, pasteAndVerify, pasteHtmlAndVerify, setFieldValue } from "@/lib/editor";
+import { editorMarkdown } from "@/lib/read-markdown";
+import { appendMarkdown, clean, failed, firstFailure, restoreField, snapshotField } from "../common";
 import type { InsertResult, SiteAdapter, Ticket } from "../types";
 import { jira } from "./selectors";
 
@@ -45,31 +46,56 @@ export const jiraAdapter: SiteAdapter = {
   readContext(form) {
     const summary = form.querySelector<HTMLInputElement>(jira.summary);
     const editor = descriptionEditor(form);
-    // Atlassian draws its placeholder as text inside the editor while it is empty.
-    const empty = !editor || editor.querySelector(".placeholder-decoration");
     return {
       site: "jira",
       title: summary?.value ?? "",
-      description: empty ? "" : editorText(editor).trim(),
+      // Atlassian draws its placeholder as text inside the empty editor; the reader leaves it out.
+      description: editor ? editorMarkdown(editor) : "",
       project: pickerValue(form, jira.projectPicker),
       issueType: pickerValue(form, jira.issueTypePicker) || undefined,
       url: form.ownerDocument.location?.href ?? "",
     };
   },
 
-  async insert(form, ticket: Ticket) {
+  async insert(form, ticket: Ticket, options = {}) {
     const results: InsertResult[] = [];
+    const append = options.mode === "append";
     const summary = form.querySelector<HTMLInputElement>(jira.summary);
-    if (!summary) results.push(failed("title", "The Summary field was not found in Jira's form."));
+    if (append) {
+      // Subtasks are added to the parent; its summary stays.
+    } else if (!summary) results.push(failed("title", "The Summary field was not found in Jira's form."));
     else if (!(await setFieldValue(summary, ticket.title)))
       results.push(failed("title", "Jira did not accept the summary."));
 
     const editor = descriptionEditor(form);
     if (!editor) results.push(failed("description", "The Description editor was not found in Jira's form."));
-    else if (
+    else if (append) {
+      // The document is not Markdown (panels, mentions…): keep it as the editor
+      // renders it and paste it back with the addition's blocks after it.
+      const expected = appendMarkdown(editorMarkdown(editor), ticket.description);
+      const html = editorHtml(editor) + compactHtml(ticket.descriptionHtml ?? "", form.ownerDocument);
+      if (!ticket.descriptionHtml || !(await pasteHtmlAndVerify(editor, html, { text: expected })))
+        results.push(failed("description", "Jira's editor did not take the subtasks."));
+    } else if (
       !(await pasteAndVerify(editor, { text: separateBlocks(ticket.description) }, ticket.description))
     )
       results.push(failed("description", "Jira's editor did not take the description."));
     return firstFailure(results);
+  },
+
+  snapshot(form) {
+    return {
+      title: snapshotField(form.querySelector<HTMLElement>(jira.summary)),
+      description: snapshotField(descriptionEditor(form)),
+    };
+  },
+
+  async restore(form, snapshot) {
+    const title = await restoreField(form.querySelector<HTMLElement>(jira.summary), snapshot.title);
+    const description = await restoreField(descriptionEditor(form), snapshot.description);
+    return firstFailure([
+      title ? { ok: true } : failed("title", "Jira's summary could not be put back."),
+      description ? { ok: true } : failed("description", "Jira's description could not be put back."),
+    ]);
   },
 };
