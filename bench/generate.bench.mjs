@@ -13,7 +13,9 @@
 // "First byte" is the first delta of ticket text: through the Worker the SSE
 // `start` event arrives before the model has said anything, so counting it
 // would flatter the Worker.
+import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
+import { offlineEnv } from "../scripts/lib.mjs";
 import { startLocalWorker } from "../scripts/local-worker.mjs";
 
 const FIRST_CHUNK_DELAY_MS = 200;
@@ -21,6 +23,19 @@ const CHUNKS = 20;
 const CHUNK_GAP_MS = 5;
 const ROUNDS = { 1: 40, 50: 4 }; // concurrency → rounds (1×40 and 50×4 streams)
 const ACCOUNTS = 50;
+/** Issue 17's throughput run: this many wallets generating at once, for this many rounds. */
+const WIDE = { wallets: 200, rounds: 2 };
+/** Sequential charged generations on one fresh wallet, to count D1 rows per generation. */
+const ROW_SAMPLE = 10;
+const TABLES = [
+  "generations",
+  "ledger_entries",
+  "grants",
+  "rate_limits",
+  "accounts",
+  "sessions",
+  "audit_log",
+];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,9 +65,10 @@ function startFake() {
 }
 
 /** Signed-in accounts with tokens, through the dev-only routes (AUTH_DEV_LOGIN). */
-async function fundAccounts(url, n, tokens) {
+async function fundAccounts(url, n, tokens, firstIp = 0) {
   return Promise.all(
-    Array.from({ length: n }, async (_, i) => {
+    Array.from({ length: n }, async (_, j) => {
+      const i = firstIp + j;
       const login = await fetch(`${url}/auth/dev-login`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
@@ -67,7 +83,7 @@ async function fundAccounts(url, n, tokens) {
       });
       if (!grant.ok) throw new Error(`grant: ${grant.status} ${await grant.text()}`);
       // A distinct client address per account: 50 "users", not one IP over its limit.
-      return { token, ip: `198.51.100.${i + 1}` };
+      return { token, id: account.id, ip: `198.51.${100 + Math.floor(i / 250)}.${(i % 250) + 1}` };
     }),
   );
 }
@@ -149,6 +165,20 @@ function stageMedians(headers) {
   return Object.fromEntries(Object.entries(byName).map(([k, v]) => [k, Number(pct(v, 50).toFixed(1))]));
 }
 
+/** Row counts of the tables in the local D1 under `persist` (read through wrangler). */
+function tableCounts(persist) {
+  const sql = TABLES.map((t) => `SELECT '${t}' AS t, count(*) AS n FROM ${t}`).join(" UNION ALL ");
+  const r = spawnSync(
+    "wrangler",
+    ["d1", "execute", "DB", "--local", "--persist-to", persist, "--json", "--command", sql],
+    // --json output is written at the "log" level, which the offline default hides.
+    { encoding: "utf8", env: { ...offlineEnv, WRANGLER_LOG: "log" } },
+  );
+  if (r.status !== 0) throw new Error(`wrangler d1 execute: ${r.stderr || r.stdout}`);
+  const [{ results }] = JSON.parse(r.stdout.slice(r.stdout.indexOf("[")));
+  return Object.fromEntries(results.map((x) => [x.t, x.n]));
+}
+
 // ── main ─────────────────────────────────────────────────────────────────
 
 const fake = await startFake();
@@ -222,6 +252,72 @@ try {
       ? "target missed: ratio ≤ 1.05 at p50 and ≤ 1.15 at p99 (see rows above)"
       : "target met: ratio ≤ 1.05 at p50 and ≤ 1.15 at p99",
   );
+
+  // ── issue 17's figures, each inside this one run ──
+  // The empty-RPC floor: /__dev/wallets/:id/ping makes two wallet RPCs that change nothing.
+  const pingSamples = await measure(1, async () => {
+    const start = performance.now();
+    await (
+      await fetch(`${worker.url}/__dev/wallets/${accounts[0].id}/ping`, { method: "POST" })
+    ).arrayBuffer();
+    return performance.now() - start;
+  });
+  const hop1 = stages[1].healthHopP50;
+  const emptyRpc = Math.max(0, (pct(pingSamples, 50) - hop1) / 2);
+  const own = {};
+  for (const c of [1, 50]) {
+    const r = rows.find((x) => x.concurrency === c && x.metric === "first delta");
+    own[c] = Number(r["added p50 ms"]) - stages[c].healthHopP50;
+  }
+  console.log(
+    "Before the first token (p50, ms): the Worker's own work = (first delta via the Worker − direct) − bare hop",
+  );
+  console.table({
+    "bare hop (GET /api/health)": { ms: hop1 },
+    "one empty wallet RPC": { ms: Number(emptyRpc.toFixed(1)) },
+    "Worker's own work, 1 stream": {
+      ms: Number(own[1].toFixed(1)),
+      "target ≤ RPC + 2": Number((emptyRpc + 2).toFixed(1)),
+    },
+    "Worker's own work, 50 streams": { ms: Number(own[50].toFixed(1)) },
+  });
+
+  // CPU per generation: generations/s across many wallets against bare requests/s, same concurrency.
+  const wide = await fundAccounts(worker.url, WIDE.wallets, 100, ACCOUNTS);
+  await Promise.all(wide.map((a) => viaWorker(worker.url, a)));
+  let start = performance.now();
+  for (let r = 0; r < WIDE.rounds; r++) await Promise.all(wide.map((a) => viaWorker(worker.url, a)));
+  const gensPerSec = (WIDE.wallets * WIDE.rounds) / ((performance.now() - start) / 1000);
+  start = performance.now();
+  const healthRounds = 10;
+  for (let r = 0; r < healthRounds; r++) {
+    await Promise.all(wide.map(async () => (await fetch(`${worker.url}/api/health`)).arrayBuffer()));
+  }
+  const healthPerSec = (WIDE.wallets * healthRounds) / ((performance.now() - start) / 1000);
+  console.log(`${WIDE.wallets} wallets, ${WIDE.wallets} at once (the model's 300 ms stream included):`);
+  console.table({
+    "generations/s": Number(gensPerSec.toFixed(1)),
+    "GET /api/health req/s": Number(healthPerSec.toFixed(1)),
+    "ratio (target ≥ 0.3)": Number((gensPerSec / healthPerSec).toFixed(3)),
+  });
+
+  // D1 rows per charged generation, by table: what ROW_SAMPLE generations on one fresh wallet add.
+  const [solo] = await fundAccounts(worker.url, 1, 100, ACCOUNTS + WIDE.wallets);
+  await viaWorker(worker.url, solo); // first-use rows (rate-limit keys) are not per generation
+  const before = tableCounts(worker.persist);
+  for (let i = 0; i < ROW_SAMPLE; i++) await viaWorker(worker.url, solo);
+  const after = tableCounts(worker.persist);
+  const perGeneration = Object.fromEntries(
+    TABLES.filter((t) => t in before).map((t) => [
+      t,
+      Number(((after[t] - before[t]) / ROW_SAMPLE).toFixed(2)),
+    ]),
+  );
+  console.log(
+    "D1 rows added per charged generation, by table (row counts before and after; updates in place, such as the\n" +
+      "generation record's completion or a rate-limit row, are writes not counted here):",
+  );
+  console.table(perGeneration);
 } finally {
   await worker.stop();
   fake.closeAllConnections();

@@ -16,6 +16,11 @@
 // balance is what was granted minus what was charged, and reconcile agrees
 // with D1. Targets (issue #3): ≥ 500 pairs/s on one wallet, ≤ 4 D1 rows per
 // charged generation, zero invariant violations.
+// Teams (issue #14): one team wallet with 50 members charging concurrently
+// (each under a monthly limit, checked in the same transaction) against 50
+// personal wallets doing the same, ABBA-ordered: pairs/s, p50/p99 and the
+// ratio team ÷ personal (target ≥ 0.9); invariants: the pool never negative,
+// no member over their limit, ledger = balance (reconcile).
 import { startLocalWorker } from "../scripts/local-worker.mjs";
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -23,6 +28,9 @@ const OPS = Number(process.env.BENCH_OPS ?? 4000); // per scenario
 const TIME_LIMIT_MS = 30_000; // per scenario, whatever OPS says
 const WALLETS = 64;
 const WARMUP = 200;
+const MEMBERS = 50;
+/** Above what a member charges in the run: the limit is checked on every charge, never reached. */
+const MEMBER_LIMIT = 10_000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -73,6 +81,24 @@ async function load(concurrency, ops, request) {
     opsPerSec: latencies.length / seconds,
     p50: pct(50),
     p99: pct(99),
+    seconds,
+    latencies,
+  };
+}
+
+/** Two runs of one scenario as one (ABBA ordering evens out warm-up and drift). */
+function merged(a, b) {
+  const latencies = [...a.latencies, ...b.latencies].sort((x, y) => x - y);
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  const seconds = a.seconds + b.seconds;
+  return {
+    done: latencies.length,
+    failures: a.failures + b.failures,
+    opsPerSec: latencies.length / seconds,
+    p50: pct(50),
+    p99: pct(99),
+    seconds,
+    latencies,
   };
 }
 
@@ -84,8 +110,8 @@ let retries = 0;
  * the answer is lost (wrangler dev reloads the Worker whenever a file in the
  * tree changes, dropping requests in flight), so each charge counts once.
  */
-async function charge(url, walletId) {
-  const body = JSON.stringify({ key: `bench-${process.pid}-${++chargeSeq}` });
+async function charge(url, walletId, member) {
+  const body = JSON.stringify({ key: `bench-${process.pid}-${++chargeSeq}`, member });
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await fetch(`${url}/__dev/wallets/${walletId}/charge`, {
@@ -136,8 +162,30 @@ try {
   const one = `acc_bench_one_${Date.now()}`;
   const many = Array.from({ length: WALLETS }, (_, i) => `acc_bench_many_${i}_${Date.now()}`);
   const solo = `acc_bench_solo_${Date.now()}`;
-  for (const id of [one, solo, ...many]) await call(url, `/__dev/wallets/${id}/grant`, { amount: GRANT });
-  const charged = new Map([one, solo, ...many].map((id) => [id, 0]));
+  const teamId = `team_bench${Date.now()}`;
+  const personal = Array.from({ length: MEMBERS }, (_, i) => `acc_bench_personal_${i}_${Date.now()}`);
+  const everyone = [one, solo, teamId, ...many, ...personal];
+  for (const id of everyone) await call(url, `/__dev/wallets/${id}/grant`, { amount: GRANT });
+  const charged = new Map(everyone.map((id) => [id, 0]));
+  const members = Array.from({ length: MEMBERS }, (_, i) => ({
+    accountId: `acc_bench_member_${i}`,
+    monthlyLimit: MEMBER_LIMIT,
+  }));
+  const chargedBy = new Map(members.map((m) => [m.accountId, 0]));
+  let poolLow = Number.POSITIVE_INFINITY;
+  let limitRefusals = 0;
+  // Reads each answer: the pool's available tokens after every charge, and member_limit_reached.
+  const chargeAsMember = async (i) => {
+    const m = members[i];
+    const res = await charge(url, teamId, m);
+    const body = await res.json();
+    if (res.ok) {
+      charged.set(teamId, charged.get(teamId) + 1);
+      chargedBy.set(m.accountId, chargedBy.get(m.accountId) + 1);
+      poolLow = Math.min(poolLow, body.tokens.available);
+    } else if (body.error?.code === "member_limit_reached") limitRefusals++;
+    return new Response(JSON.stringify(body), { status: res.status });
+  };
   const counted = (id) => (res) => {
     if (res.ok) charged.set(id, charged.get(id) + 1);
     return res;
@@ -175,6 +223,22 @@ try {
   const rowsN = ((await rowsWritten(url, many)) - beforeN) / chargedN;
   row(`charge, ${WALLETS} wallets`, spread, `  D1 rows/pair ${rowsN.toFixed(2)}`);
 
+  // A team: 50 members on one wallet vs 50 personal wallets, one client each.
+  const personalFirst = await load(MEMBERS, OPS / 2, (i) => {
+    const id = personal[i % MEMBERS];
+    return charge(url, id).then(counted(id));
+  });
+  const teamA = await load(MEMBERS, OPS / 2, (i) => chargeAsMember(i % MEMBERS));
+  const teamB = await load(MEMBERS, OPS / 2, (i) => chargeAsMember(i % MEMBERS));
+  const personalSecond = await load(MEMBERS, OPS / 2, (i) => {
+    const id = personal[i % MEMBERS];
+    return charge(url, id).then(counted(id));
+  });
+  const teamRun = merged(teamA, teamB);
+  const personalRun = merged(personalFirst, personalSecond);
+  row(`team, ${MEMBERS} members`, teamRun);
+  row(`personal, ${MEMBERS} wallets`, personalRun);
+
   // One at a time: the cost of a lone generation, with no batching to share.
   const soloBefore = await rowsWritten(url, [solo]);
   const soloStart = charged.get(solo);
@@ -182,11 +246,41 @@ try {
   const rowsSolo = ((await rowsWritten(url, [solo])) - soloBefore) / (charged.get(solo) - soloStart);
   row("charge, sequential", sequential, `  D1 rows/pair ${rowsSolo.toFixed(2)}`);
 
+  // Limits that bind: 10 members with a limit of 5 each send 20 charges each at
+  // once; exactly 5 each go through (not timed: refusals are cheap).
+  const tight = Array.from({ length: 10 }, (_, i) => ({
+    accountId: `acc_bench_tight_${i}`,
+    monthlyLimit: 5,
+  }));
+  for (const m of tight) chargedBy.set(m.accountId, 0);
+  await Promise.all(
+    Array.from({ length: 200 }, async (_, i) => {
+      const m = tight[i % tight.length];
+      const res = await charge(url, teamId, m);
+      const body = await res.json();
+      if (res.ok) {
+        charged.set(teamId, charged.get(teamId) + 1);
+        chargedBy.set(m.accountId, chargedBy.get(m.accountId) + 1);
+        poolLow = Math.min(poolLow, body.tokens.available);
+      } else if (body.error?.code === "member_limit_reached") limitRefusals++;
+      else throw new Error(`tight limits: HTTP ${res.status} ${JSON.stringify(body)}`);
+    }),
+  );
+  const tightWrong = tight.filter((m) => chargedBy.get(m.accountId) !== m.monthlyLimit);
+
   const expected = new Map([...charged].map(([id, n]) => [id, GRANT - n]));
   const badBalances = await checkBalances(url, expected);
   const reconcile = await call(url, "/__dev/reconcile");
   violations = badBalances.length + reconcile.mismatches.length + reconcile.errors.length;
   violations += single.failures + spread.failures + sequential.failures;
+  violations += teamRun.failures + personalRun.failures;
+  const { members: spend } = await call(url, `/__dev/wallets/${teamId}/stats`);
+  const limitOf = (id) => tight.find((m) => m.accountId === id)?.monthlyLimit ?? MEMBER_LIMIT;
+  const overLimit = spend.filter(
+    (s) => s.spent > limitOf(s.accountId) || s.spent !== chargedBy.get(s.accountId),
+  );
+  const poolNegative = poolLow < 0;
+  violations += overLimit.length + tightWrong.length + (poolNegative ? 1 : 0);
 
   console.log("");
   console.log(
@@ -203,6 +297,16 @@ try {
     `invariants:               balances ${badBalances.length ? `WRONG ${JSON.stringify(badBalances)}` : "ok"}; ` +
       `reconcile ok=${reconcile.ok} over ${reconcile.accounts} wallets, ${reconcile.mismatches.length} mismatches, ` +
       `${reconcile.pending} entries pending`,
+  );
+  console.log(
+    `team ÷ personal:          ${(teamRun.opsPerSec / personalRun.opsPerSec).toFixed(2)} pairs/s (target ≥ 0.9); ` +
+      `p50 ${teamRun.p50.toFixed(1)} vs ${personalRun.p50.toFixed(1)} ms, p99 ${teamRun.p99.toFixed(1)} vs ${personalRun.p99.toFixed(1)} ms`,
+  );
+  console.log(
+    `team invariants:          pool never negative ${poolNegative ? `WRONG (${poolLow})` : `ok (lowest ${poolLow})`}; ` +
+      `members over limit or miscounted ${overLimit.length ? `WRONG ${JSON.stringify(overLimit)}` : "none"} ` +
+      `(${spend.length} members, ${limitRefusals} limit refusals); ` +
+      `binding limits ${tightWrong.length ? `WRONG ${JSON.stringify(tightWrong)}` : "exact (5 of 20 each)"}`,
   );
   console.log(`retried charges:          ${retries} (answers lost to Worker reloads; each charged once)`);
   console.log(

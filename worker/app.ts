@@ -11,7 +11,7 @@ import { anonymous } from "./routes/anonymous";
 import { auth } from "./routes/auth";
 import { billing } from "./routes/billing";
 import { dev } from "./routes/dev";
-import { generate } from "./routes/generate";
+import { generate, MAX_GENERATE_BODY_BYTES } from "./routes/generate";
 import { generations } from "./routes/generations";
 import { health } from "./routes/health";
 import { me } from "./routes/me";
@@ -19,7 +19,7 @@ import { privacy } from "./routes/privacy";
 import { promo } from "./routes/promo";
 import { teams } from "./routes/teams";
 
-/** Request bodies above this are refused with 413 (webhooks have their own limit). */
+/** Request bodies above this are refused with 413 (webhooks and generations have their own limit). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const app = new Hono<AppEnv>();
@@ -51,7 +51,11 @@ app.use(
 );
 
 app.use(async (c, next) => {
-  const limit = c.req.path.startsWith("/api/webhooks/") ? 512 * 1024 : MAX_BODY_BYTES;
+  const limit = c.req.path.startsWith("/api/webhooks/")
+    ? 512 * 1024
+    : c.req.path === "/api/generate"
+      ? MAX_GENERATE_BODY_BYTES
+      : MAX_BODY_BYTES;
   return bodyLimit({
     maxSize: limit,
     onError: () => {

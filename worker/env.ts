@@ -11,6 +11,8 @@ export interface Env {
   OPENROUTER_FALLBACK_MODELS?: string;
   /** Milliseconds without a byte from the model before a generation fails (default 30000; tests shorten it). */
   OPENROUTER_STALL_TIMEOUT_MS?: string;
+  /** "allow" lets OpenRouter route to providers that store or train on prompts; default "deny". */
+  OPENROUTER_DATA_COLLECTION?: string;
   STRIPE_SECRET_KEY?: string;
   STRIPE_WEBHOOK_SECRET?: string;
   STRIPE_API_BASE?: string;

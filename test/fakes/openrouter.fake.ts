@@ -18,6 +18,10 @@ import type { AddressInfo } from "node:net";
  *   fake/slow           one delta every 40 ms, 100 of them
  *   fake/late           like ok, after 400 ms of keep-alive comments
  *   fake/long           far more text than the Worker accepts
+ *   fake/fenced         the ticket with a code fence opening every line
+ *   fake/preamble       "Sure, here it is:" then the ticket without a Title: label
+ *   fake/notitle        the ticket's lines without the Title: label
+ *   fake/blank          only whitespace, then a normal end
  *
  * Each request is logged under its bearer token; tests use a fresh API key
  * and read `GET /__log?key=<key>` (model, headers, body, whether the client
@@ -30,6 +34,18 @@ export const FAKE_TICKET =
   "## Expected result\n\nThe dashboard opens.\n\n" +
   "## Actual result\n\nThe login page reloads forever.\n\n" +
   "## Acceptance criteria\n\n- Signing in on Safari opens the dashboard\n- A regression test covers the redirect\n";
+
+const UNLABELLED = FAKE_TICKET.replace(/^Title: /, "");
+
+/** Answers a model gives against the prompt's format (fences, chatter, no label, nothing). */
+const ODD_ANSWERS: Record<string, string> = {
+  fenced: FAKE_TICKET.split("\n")
+    .map((l) => `\`\`\`${l}`)
+    .join("\n"),
+  preamble: `Sure, here it is:\n\n${UNLABELLED}`,
+  notitle: UNLABELLED,
+  blank: " \n\n  \n",
+};
 
 interface LogEntry {
   model: string;
@@ -94,8 +110,13 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   if (scenario === "500") return fail(500, "Internal Server Error");
   if (scenario === "402") return fail(402, "Insufficient credits");
 
-  res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
-  const id = `gen-${Date.now()}`;
+  const id = `gen-${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
+  // OpenRouter names the generation in a header too (and in every chunk's `id`).
+  res.writeHead(200, {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "X-Generation-Id": id,
+  });
   const send = (chunk: object) =>
     res.write(
       `data: ${JSON.stringify({ id, provider: "Fake", model, object: "chat.completion.chunk", created: 1, ...chunk })}\n\n`,
@@ -137,6 +158,11 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   };
 
   res.write(": OPENROUTER PROCESSING\n\n");
+  const odd = ODD_ANSWERS[scenario];
+  if (odd !== undefined) {
+    for (const piece of odd.match(/[\s\S]{1,24}/g) ?? []) delta(piece);
+    return finish(Number(/tokens=(\d+)/.exec(option)?.[1] ?? 120));
+  }
   switch (scenario) {
     case "ok":
     case "chatter": {

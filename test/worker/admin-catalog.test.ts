@@ -130,7 +130,7 @@ describe("pricing", () => {
   it("charges the next generation at the new cost", async () => {
     const user = await makeAccount({ email: "pricing@example.com", tokens: 10 });
     const charge = async (key: string) => {
-      const res = await SELF.fetch("http://w/api/generate", {
+      const res = await SELF.fetch("http://localhost/api/generate", {
         method: "POST",
         headers: {
           Authorization: `Bearer ${user.token}`,
@@ -185,7 +185,7 @@ describe("a blocked account", () => {
     await adminJson(`/admin/accounts/${user.id}/block`, { method: "POST" });
     const auth = { Authorization: `Bearer ${user.token}`, "Content-Type": "application/json" };
 
-    const gen = await SELF.fetch("http://w/api/generate", {
+    const gen = await SELF.fetch("http://localhost/api/generate", {
       method: "POST",
       headers: { ...auth, "Idempotency-Key": "blocked-gen-0001" },
       body: JSON.stringify({ site: "jira", feature: "generate", issueType: "bug", prompt: "Login fails" }),
@@ -204,7 +204,7 @@ describe("a blocked account", () => {
     expect(detail.tokens.available).toBe(5);
 
     await adminJson(`/admin/accounts/${user.id}/unblock`, { method: "POST" });
-    const again = await SELF.fetch("http://w/api/generate", {
+    const again = await SELF.fetch("http://localhost/api/generate", {
       method: "POST",
       headers: { ...auth, "Idempotency-Key": "blocked-gen-0002" },
       body: JSON.stringify({ site: "jira", feature: "generate", issueType: "bug", prompt: "Login fails" }),

@@ -265,7 +265,7 @@ describe("stats follow what users do through the API", () => {
     const { token: anonToken } = await anon.json<{ token: string }>();
     const first = await generate(anonToken, "stats-flow-0001", "generate");
 
-    const login = await SELF.fetch("http://w/auth/dev-login", {
+    const login = await SELF.fetch("http://localhost/auth/dev-login", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ email: "flow@stats.test", anonymousToken: anonToken }),
@@ -294,7 +294,7 @@ describe("stats follow what users do through the API", () => {
 });
 
 async function generate(token: string, key: string, feature: string): Promise<{ charged: number }> {
-  const res = await SELF.fetch("http://w/api/generate", {
+  const res = await SELF.fetch("http://localhost/api/generate", {
     method: "POST",
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "Idempotency-Key": key },
     body: JSON.stringify({ site: "jira", feature, issueType: "story", prompt: "Export invoices as CSV" }),

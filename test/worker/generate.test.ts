@@ -478,11 +478,11 @@ describe("output length", () => {
 });
 
 describe("the mock provider (no OPENROUTER_API_KEY)", () => {
-  it("streams a deterministic ticket built from the prompt through the same path", async () => {
+  it("streams a ticket built from the prompt through the same path, worded anew on each regenerate", async () => {
     const a = await fundedAccount(3);
     const bindings = { ...env, OPENROUTER_API_KEY: undefined };
     const body = ticketBody({ site: "gitlab", issueType: "bug", prompt: "Export to CSV drops the last row" });
-    const streamed = await generate(bindings, a.token, body, { sse: true });
+    const streamed = await generate(bindings, a.token, body, { sse: true, key: "mock-regenerate-0001" });
     const events = parseSse(await streamed.res.text());
     await streamed.settled();
     const done = events.at(-1);
@@ -494,10 +494,13 @@ describe("the mock provider (no OPENROUTER_API_KEY)", () => {
     expect(String(done?.data.description)).toContain("- [ ] ");
     expect(events.filter((e) => e.event === "delta").length).toBeGreaterThan(3);
 
-    const again = await generate(bindings, a.token, body);
+    // A regenerate sends a new key: the same ticket, worded differently, as a model would.
+    const again = await generate(bindings, a.token, body, { key: "mock-regenerate-0002" });
     await again.settled();
     const json = await again.res.json<GenerateJson>();
-    expect(json.generation.description).toBe(done?.data.description);
+    expect(json.generation.title).toBe(done?.data.title);
+    expect(json.generation.description).toContain("### Steps to reproduce");
+    expect(json.generation.description).not.toBe(done?.data.description);
     const rows = await generationRows(a.id);
     expect(rows.map((r) => r.model)).toEqual(["myba/mock-ticket-writer", "myba/mock-ticket-writer"]);
     expect(rows[0]?.outputTokens).toBeGreaterThan(0);

@@ -5,7 +5,7 @@ const ORIGIN = "chrome-extension://ocbanhjklocoagnmjekgklfdibifkcnm";
 
 describe("GET /api/health", () => {
   it("reports mock AI and demo billing without keys, with a request id", async () => {
-    const res = await SELF.fetch("http://w/api/health");
+    const res = await SELF.fetch("http://localhost/api/health");
     expect(res.status).toBe(200);
     expect(res.headers.get("X-Request-Id")).toMatch(/^[\w-]{8,}$/);
     const body = await res.json<Record<string, unknown>>();

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
   addMember,
@@ -5,6 +6,7 @@ import {
   api,
   createTeam,
   fundTeam,
+  invite,
   spendFromTeam,
   type TeamView,
   user,
@@ -159,6 +161,30 @@ describe("GET /api/me lists the caller's teams", () => {
     ]);
     expect((await api<{ teams: unknown[] }>("GET", "/api/me", await anonymousToken())).body.teams).toEqual(
       [],
+    );
+  });
+});
+
+describe("a blocked account", () => {
+  it("cannot create, invite or join (403 forbidden) but still reads and leaves its teams", async () => {
+    const owner = await user();
+    const blocked = await user("blocked");
+    const teamId = await createTeam(owner);
+    await addMember(owner, teamId, blocked, { role: "admin" });
+    const code = await invite(owner, teamId);
+    await env.DB.prepare("UPDATE accounts SET status = 'blocked' WHERE id = ?").bind(blocked.id).run();
+    for (const [method, path, body] of [
+      ["POST", "/api/teams", { name: "Mine" }],
+      ["POST", `/api/teams/${teamId}/invites`, {}],
+      ["POST", "/api/teams/join", { code }],
+    ] as const) {
+      const r = await api(method, path, blocked.token, body);
+      expect(r.status, path).toBe(403);
+      expect(r.body).toMatchObject({ error: { code: "forbidden" } });
+    }
+    expect((await api("GET", `/api/teams/${teamId}`, blocked.token)).status).toBe(200);
+    expect((await api("DELETE", `/api/teams/${teamId}/members/${blocked.id}`, blocked.token)).status).toBe(
+      200,
     );
   });
 });

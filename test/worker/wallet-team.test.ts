@@ -1,7 +1,8 @@
-import { env } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { wallet } from "../../worker/wallet/client";
 import type { MemberArgs } from "../../worker/wallet/types";
+import type { Wallet } from "../../worker/wallet/wallet";
 
 /**
  * A team's shared wallet (contracts §2, docs/decisions/010): member limits are
@@ -169,6 +170,19 @@ describe("what counts toward a limit", () => {
     );
     expect(results.every((r) => r.ok)).toBe(true);
     expect(new Set(results.map((r) => (r.ok ? r.holdId : null))).size).toBe(1);
+    // A retry after the member's limit changed is still the same request.
+    const retried = await w.reserve({
+      key: "same",
+      amount: 3,
+      ttlMs: 60_000,
+      member: member("acc_carol", 3),
+    });
+    expect(retried).toMatchObject({ ok: true, replayed: true, holdId: results[0]?.ok && results[0].holdId });
+    expect(
+      await w.reserve({ key: "same", amount: 3, ttlMs: 60_000, member: member("acc_dave", 4) }),
+    ).toMatchObject({
+      code: "idempotency_conflict",
+    });
     expect((await w.memberSpend()).members).toEqual([{ accountId: "acc_carol", spent: 0, held: 3 }]);
   });
 
@@ -231,5 +245,31 @@ describe("the month", () => {
       "acc_dan",
     ]);
     expect((await d1Ledger(w.id)).sum).toBe((await w.balance()).balance);
+  });
+});
+
+describe("upgrade in place", () => {
+  it("a wallet made before team support keeps its open hold and takes member charges after the upgrade", async () => {
+    const w = await funded(10);
+    const old = await w.reserve({ key: "old", amount: 2, ttlMs: 60_000 });
+    if (!old.ok) throw new Error(old.code);
+    // Back to the object's schema version 3, as a wallet deployed before this one.
+    await runInDurableObject(w.stub, (_: Wallet, state) => {
+      state.storage.sql.exec(`DROP INDEX holds_member_open; DROP TABLE member_spend;
+        ALTER TABLE holds DROP COLUMN member_id; ALTER TABLE entries DROP COLUMN member_id;
+        UPDATE meta SET v = '3' WHERE k = 'schema_version';`);
+    });
+    await evictDurableObject(w.stub);
+
+    expect(await w.settle({ holdId: old.holdId, amount: 2, description: "Usage" })).toMatchObject({
+      ok: true,
+    });
+    expect(await charge(w, "new", member("acc_erin", 3), 3)).toBe("charged");
+    expect(await charge(w, "over", member("acc_erin", 3), 1)).toBe("member_limit_reached");
+    expect((await w.history()).filter((e) => e.type === "usage").map((e) => e.memberId)).toEqual([
+      "acc_erin",
+      null,
+    ]);
+    expect((await d1Ledger(w.id)).sum).toBe(5);
   });
 });

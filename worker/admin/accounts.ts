@@ -15,7 +15,7 @@ import {
 } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
 import { keysetPage } from "../lib/pagination";
-import { validate } from "../lib/validation";
+import { idempotencyKey, validate } from "../lib/validation";
 import { wallet } from "../wallet/client";
 import { auditInsert, recordAudit } from "./audit";
 import type { AdminEnv } from "./auth";
@@ -47,11 +47,6 @@ const adjustBody = z.object({
     .refine((n) => n !== 0, "The amount must not be zero."),
   reason: z.string().trim().min(1).max(500),
 });
-
-/** The same shape /api/generate accepts, so admin tools can reuse their key logic. */
-const idempotencyKey = z
-  .string()
-  .regex(/^[\x21-\x7e]{8,128}$/, "Idempotency-Key must be 8-128 printable ASCII characters.");
 
 type AccountRow = typeof accounts.$inferSelect;
 

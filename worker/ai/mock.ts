@@ -1,4 +1,8 @@
+import { fillTemplate, looksLikeTemplate } from "./mock-template";
+import { hash, lowerFirst, topicOf, type Wording, wording } from "./mock-wording";
 import type { IssueType, TicketRequest } from "./types";
+
+export { mockVariant } from "./mock-wording";
 
 export const MOCK_MODEL = "myba/mock-ticket-writer";
 
@@ -6,12 +10,13 @@ export const MOCK_MODEL = "myba/mock-ticket-writer";
  * The built-in provider used when `OPENROUTER_API_KEY` is absent: a stand-in
  * for `fetch` that answers `/chat/completions` with OpenRouter's SSE bytes,
  * so the mock goes through exactly the parsing, metering and history code a
- * real model does. The ticket is deterministic: the same request always
- * yields the same text.
+ * real model does. The ticket is deterministic: the same request and
+ * `variant` always yield the same text; another variant (each regenerate
+ * sends a new Idempotency-Key, see `mockVariant`) words it differently.
  */
-export function mockFetch(req: TicketRequest): typeof fetch {
+export function mockFetch(req: TicketRequest, variant = 0): typeof fetch {
   return async () => {
-    const text = mockTicket(req);
+    const text = mockTicket(req, variant);
     const id = `gen-mock-${hash(text)}`;
     const chunk = (body: object) =>
       `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 0, model: MOCK_MODEL, provider: "MyBA", ...body })}\n\n`;
@@ -69,6 +74,9 @@ interface Facts {
   about: string;
   env: string[];
   project?: string;
+  /** What a bug report is about, in the request's own nouns ("export to CSV"), when it names it plainly. */
+  topic?: string;
+  say: Wording;
 }
 
 /**
@@ -77,8 +85,9 @@ interface Facts {
  * paragraph, a bullet, a quote) or where they are known to be a verb phrase,
  * so no prompt can turn a template sentence into broken grammar.
  */
-export function mockTicket(req: TicketRequest): string {
+export function mockTicket(req: TicketRequest, variant = 0): string {
   const ctx = req.context ?? {};
+  const say = wording(variant);
   const max = req.site === "linear" ? 70 : 80;
   const box = req.site === "jira" ? "-" : "- [ ]";
   const h = req.site === "gitlab" ? "###" : "##";
@@ -86,11 +95,17 @@ export function mockTicket(req: TicketRequest): string {
   // Refine and subtasks work on the ticket in the form; their prompt is an instruction, not content.
   const source = (req.feature !== "generate" && (ctx.title?.trim() || current)) || req.prompt;
   const { first, rest } = splitFirst(source);
-  const facts = factsOf(first, req.feature === "refine" ? current : prose(rest), ctx.project?.trim());
+  const facts = factsOf(first, req.feature === "refine" ? current : prose(rest), ctx.project?.trim(), say);
   const kind = req.issueType === "auto" ? guessType(`${first} ${rest} ${current}`) : req.issueType;
 
+  if (req.feature === "generate" && looksLikeTemplate(ctx.template)) {
+    // The form's own template: its sections in order, filled from the request alone.
+    const body = fillTemplate(ctx.template, req.prompt, say.openQuestion);
+    return `Title: ${titleOf(facts.title, max)}\n\n${body}\n`;
+  }
+
   if (req.feature === "subtasks") {
-    const steps = SUBTASKS[kind](facts);
+    const steps = SUBTASKS[kind](facts).map((step, i) => (i === 1 ? say.subtaskStep(step) : step));
     const list = req.site === "jira" ? steps.map((s, i) => `${i + 1}. ${s}`) : steps.map((s) => `- [ ] ${s}`);
     return `Title: Subtasks: ${titleOf(facts.title, max - 10)}\n\n${list.join("\n")}\n`;
   }
@@ -103,7 +118,7 @@ export function mockTicket(req: TicketRequest): string {
   return `Title: ${titleOf(facts.title, max)}\n\n${sections.join("\n\n")}\n`;
 }
 
-function factsOf(first: string, extra: string, project?: string): Facts {
+function factsOf(first: string, extra: string, project: string | undefined, say: Wording): Facts {
   const stated = /^as an? [^,]+?,? I (?:want|need|would like) to (.+?)(?:,? so (?:that )?.+)?$/i.exec(
     first,
   )?.[1];
@@ -114,10 +129,10 @@ function factsOf(first: string, extra: string, project?: string): Facts {
   const story = stated
     ? sentence(first)
     : who?.[1]
-      ? `As ${article(who[1])} ${who[1]}, I want to ${who[2]}, ${WORKAROUND}.`
+      ? `As ${article(who[1])} ${who[1]}, I want to ${who[2]}, ${say.workaround}.`
       : want
-        ? `As a user, I want to ${want}, ${WORKAROUND}.`
-        : `As a user, I want the change requested below, ${WORKAROUND}.\n\n> ${first}`;
+        ? `As a user, I want to ${want}, ${say.workaround}.`
+        : `As a user, I want the change requested below, ${say.workaround}.\n\n> ${first}`;
   return {
     title,
     want: who?.[2] ?? want,
@@ -126,10 +141,11 @@ function factsOf(first: string, extra: string, project?: string): Facts {
     about: about.filter(Boolean).join("\n\n"),
     env: environment(`${first} ${extra}`),
     project,
+    topic: topicOf(title),
+    say,
   };
 }
 
-const WORKAROUND = "so that I no longer need a workaround";
 /** The title of a request with no words in it ("???"). */
 const UNTITLED = "New ticket";
 
@@ -140,11 +156,14 @@ const SECTIONS: Record<Kind, (f: Facts) => Section[]> = {
       heading: "Steps to reproduce",
       body: [
         `1. Open the app${f.env[0] ? ` in ${f.env[0]}` : ""}`,
-        "2. Go to the screen where the problem shows up",
-        "3. Repeat the action that triggers it",
+        `2. ${f.topic ? `Use the ${f.topic}` : f.say.whereStep}`,
+        `3. ${f.say.repeatStep}`,
       ].join("\n"),
     },
-    { heading: "Expected result", body: "The action completes as designed, with no error." },
+    {
+      heading: "Expected result",
+      body: f.topic ? `The ${f.topic} ${f.say.expectedTopic}` : f.say.expected,
+    },
     {
       heading: "Actual result",
       body:
@@ -182,7 +201,7 @@ const SECTIONS: Record<Kind, (f: Facts) => Section[]> = {
         ...(f.want
           ? [capitalize(f.title)]
           : ["Agree on the expected outcome with the requester", "Make the change"]),
-        "Cover the change with automated tests",
+        f.say.tests,
         ...(f.want ? ["Update the documentation where behaviour changes"] : []),
       ]),
     },
@@ -193,7 +212,7 @@ const SECTIONS: Record<Kind, (f: Facts) => Section[]> = {
       heading: "Scope",
       body: bullets([
         "Design and agree on the approach",
-        "Build a first usable version",
+        f.say.firstVersion,
         "Roll out to all users and collect feedback",
       ]),
     },
@@ -213,22 +232,15 @@ const CRITERIA: Record<Kind, (f: Facts) => string[]> = {
   bug: (f) => [
     `The problem no longer occurs${f.env.length ? ` in ${f.env.join(" or ")}` : ""}`,
     "A regression test covers this case",
-    "Related flows behave as before",
+    f.say.related,
   ],
   story: (f) => [
     `Given I am signed in, when I ${f.want ?? "use the change described above"}, then it works without errors or workarounds`,
     "Given I lack the needed permission, when I try the same, then I see a clear message instead of an error",
-    "Given something fails midway, when I retry, then no data is lost or duplicated",
+    f.say.retryCriterion,
   ],
-  task: () => [
-    "The outcome described above is in place",
-    "Automated tests cover the change",
-    "No regression in related features",
-  ],
-  epic: () => [
-    "Every item in scope is delivered and released",
-    "The people who asked for it confirm the goal is met",
-  ],
+  task: (f) => ["The outcome described above is in place", "Automated tests cover the change", f.say.related],
+  epic: (f) => ["Every item in scope is delivered and released", f.say.confirmed],
 };
 
 const SUBTASKS: Record<Kind, (f: Facts) => string[]> = {
@@ -347,11 +359,3 @@ function sentence(text: string): string {
 const bullets = (items: string[]) => items.map((i) => `- ${i}`).join("\n");
 const article = (word: string) => (/^[aeiou]/i.test(word) ? "an" : "a");
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-/** Lower-cases an opening word, but not an acronym ("CSV") or "I". */
-const lowerFirst = (s: string) => (/^[A-Z][a-z]/.test(s) ? s.charAt(0).toLowerCase() + s.slice(1) : s);
-
-function hash(s: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return (h >>> 0).toString(16);
-}

@@ -1,3 +1,4 @@
+import { createParser } from "eventsource-parser";
 import { log } from "../lib/log";
 import type { ChatMessage, Usage } from "./types";
 
@@ -15,6 +16,8 @@ export const APP_TITLE = "MyBA";
 export type StreamEvent =
   /** The upstream accepted the request for this model; deltas follow. */
   | { type: "model"; model: string }
+  /** OpenRouter's id of this generation (its `X-Generation-Id` header, else the chunks' `id`). */
+  | { type: "upstream_id"; id: string }
   | { type: "delta"; text: string }
   | { type: "usage"; usage: Usage }
   /** The model stopped at `max_tokens`. */
@@ -52,6 +55,8 @@ export class UpstreamError extends Error {
   }
 }
 
+export type DataCollection = "allow" | "deny";
+
 export interface ChatOptions {
   baseUrl: string;
   apiKey: string;
@@ -60,6 +65,16 @@ export interface ChatOptions {
   messages: ChatMessage[];
   maxTokens: number;
   temperature?: number;
+  /**
+   * OpenRouter's `user`: a stable pseudonym of the paying wallet (never an
+   * email), so abuse is isolated to that user.
+   */
+  user?: string;
+  /**
+   * Provider preference: "deny" (default) routes only to providers that
+   * neither store nor train on prompts.
+   */
+  dataCollection?: DataCollection;
   /** Aborts the upstream request (the client went away). */
   signal?: AbortSignal;
   stallTimeoutMs?: number;
@@ -151,6 +166,8 @@ async function* streamModel(
         // OpenRouter's usage accounting; `stream_options` for OpenAI-compatible hops.
         usage: { include: true },
         stream_options: { include_usage: true },
+        ...(o.user ? { user: o.user } : {}),
+        provider: { data_collection: o.dataCollection ?? "deny" },
       }),
       signal: controller.signal,
     }).catch((error: unknown) => {
@@ -165,39 +182,34 @@ async function* streamModel(
     }
     if (!res.body) throw new UpstreamError("bad_response", "The model's answer had no body.");
     yield { type: "model", model };
+    let upstreamId = res.headers.get("X-Generation-Id");
+    if (upstreamId) yield { type: "upstream_id", id: upstreamId };
 
     reader = res.body.getReader();
     const decoder = new TextDecoder();
-    let buffer = "";
-    let data: string[] = [];
-    for (;;) {
+    // Comments (": OPENROUTER PROCESSING") only prove life, which any byte does.
+    const payloads: string[] = [];
+    const parser = createParser({ onEvent: (event) => payloads.push(event.data) });
+    for (let ended = false; !ended; ) {
       const { done, value } = await Promise.race([settledLater(reader.read()), aborted]);
-      if (done) break;
-      alive();
-      buffer += decoder.decode(value, { stream: true });
-      let newline = buffer.indexOf("\n");
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline).replace(/\r$/, "");
-        buffer = buffer.slice(newline + 1);
-        newline = buffer.indexOf("\n");
-        if (line === "") {
-          // A blank line ends an SSE event.
-          if (data.length > 0) {
-            const payload = data.join("\n");
-            data = [];
-            if (payload === "[DONE]") return;
-            yield* chunkEvents(payload);
-          }
-        } else if (line.startsWith("data:")) {
-          data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
+      if (done) {
+        // The body ended. A final event without its blank line still counts.
+        parser.feed(`${decoder.decode()}\n\n`);
+        ended = true;
+      } else {
+        alive();
+        parser.feed(decoder.decode(value, { stream: true }));
+      }
+      for (const payload of payloads.splice(0)) {
+        if (payload === "[DONE]") return;
+        const chunk = parseChunk(payload);
+        if (!upstreamId && typeof chunk.id === "string" && chunk.id) {
+          upstreamId = chunk.id;
+          yield { type: "upstream_id", id: upstreamId };
         }
-        // Lines starting with ":" are comments (": OPENROUTER PROCESSING"): they only prove life.
+        yield* chunkEvents(chunk);
       }
     }
-    // The body ended. A final event without its blank line still counts.
-    const tail = [...data, ...(buffer.startsWith("data:") ? [buffer.slice(5).trim()] : [])].join("\n").trim();
-    if (tail === "[DONE]") return;
-    if (tail) yield* chunkEvents(tail);
     throw new UpstreamError("stream_cut", "The model's stream ended before it was complete.");
   } finally {
     clearTimeout(stallTimer);
@@ -209,18 +221,21 @@ async function* streamModel(
 }
 
 interface Chunk {
+  id?: string;
   error?: { code?: number | string; message?: string };
   choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number; cost?: number };
 }
 
-function* chunkEvents(payload: string): Generator<StreamEvent> {
-  let chunk: Chunk;
+function parseChunk(payload: string): Chunk {
   try {
-    chunk = JSON.parse(payload) as Chunk;
+    return JSON.parse(payload) as Chunk;
   } catch {
     throw new UpstreamError("bad_response", "The model sent a chunk that is not JSON.");
   }
+}
+
+function* chunkEvents(chunk: Chunk): Generator<StreamEvent> {
   if (chunk.error) {
     throw new UpstreamError(
       "stream_error",

@@ -23,7 +23,36 @@ const CHATTER_CLOSING =
  * (a heading or not) is the title.
  */
 export function parseTicket(raw: string): ParsedTicket {
-  const lines = raw.replace(/\r\n?/g, "\n").split("\n");
+  const parsed = parseLines(unfence(raw.replace(/\r\n?/g, "\n").split("\n")));
+  if (parsed.title || raw.trim() === "") return parsed;
+  // Text was delivered (and is paid for), so it always yields a ticket: the
+  // description's first line becomes the title, or the whole text is kept.
+  const [first = "", ...rest] = dropLeadingBlank(parsed.description.split("\n"));
+  const title = cleanTitle(first);
+  if (title) return { title, description: dropLeadingBlank(rest).join("\n").trim() };
+  return { title: UNTITLED, description: truncate(raw.trim(), MAX_DESCRIPTION_CHARS) };
+}
+
+/** The title of a ticket whose text offers none (the output was only symbols or fences). */
+export const UNTITLED = "Untitled ticket";
+
+/**
+ * A model asked for no code fence may still put one on every line
+ * ("```Title: …```"): then every fence is dropped, keeping the text. A fence
+ * only around the whole answer or around a code block is left to `parseLines`.
+ */
+function unfence(lines: string[]): string[] {
+  const text = lines.filter((l) => l.trim() !== "");
+  if (text.length === 0 || !text.every((l) => FENCE.test(l))) return lines;
+  return lines.map((l) => {
+    const inner = l.replace(/^\s*(?:`{3,}|~{3,})/, "").replace(/(?:`{3,}|~{3,})\s*$/, "");
+    return FENCE_LANGUAGE.test(inner) ? "" : inner.trim();
+  });
+}
+
+const FENCE_LANGUAGE = /^\s*(?:markdown|md|gfm|text|txt|plaintext)?\s*$/i;
+
+function parseLines(lines: string[]): ParsedTicket {
   let titleAt = lines.findIndex((l) => TITLE_LINE.test(l));
   let title: string;
   if (titleAt >= 0) {

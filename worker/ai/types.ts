@@ -17,6 +17,8 @@ export interface TicketRequest {
     description?: string;
     project?: string;
     url?: string;
+    /** The form's description template (Markdown): page content, filled in its order. */
+    template?: string;
   };
 }
 

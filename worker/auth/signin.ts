@@ -71,12 +71,15 @@ async function claimWelcome(env: Env, accountId: string, ip: string | null, now:
     `UPDATE accounts SET welcome_granted_at = ?1, welcome_ip = ?2
      WHERE id = ?3 AND welcome_granted_at IS NULL
        AND (?2 IS NULL
-         OR (SELECT count(*) FROM accounts WHERE welcome_ip = ?2 AND welcome_granted_at > ?4) < ?5)`,
+         OR (SELECT count(*) FROM accounts WHERE welcome_ip = ?2 AND welcome_granted_at > ?4) < ?5)
+     RETURNING id`,
   )
     .bind(now, ip, accountId, now - DAY_MS, welcomeCap(env))
-    .run();
-  if (result.meta.changes !== 1) log("info", "auth.welcome_capped", { accountId });
-  return result.meta.changes === 1;
+    .all();
+  // RETURNING, not meta.changes: D1 also counts rows that triggers write.
+  const claimed = result.results.length === 1;
+  if (!claimed) log("info", "auth.welcome_capped", { accountId });
+  return claimed;
 }
 
 /**

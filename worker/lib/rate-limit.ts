@@ -16,6 +16,9 @@ export interface Limit {
 export type RateLimitResult = { ok: true } | { ok: false; key: string; retryAfterMs: number };
 
 /**
+ * Hand-written rather than Workers' rate-limiting binding, whose counts are
+ * per location and approximate: a cap that guards tokens must hold exactly.
+ *
  * GCRA (the "generic cell rate algorithm") over D1: each key stores one
  * theoretical arrival time, so a check is one atomic upsert, with no window
  * boundary where a client could fire twice the limit. Shared by every

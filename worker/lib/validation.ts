@@ -1,6 +1,6 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
-import type { z } from "zod";
+import { z } from "zod";
 import { ApiError } from "./errors";
 
 /** zod issues in the contract's shape: `[{path, message}]`. */
@@ -27,3 +27,16 @@ export const validate = <T extends z.ZodType, Target extends keyof ValidationTar
       });
     }
   });
+
+/**
+ * The Idempotency-Key every route that takes one reads (API.md): 8 to 128
+ * printable ASCII characters without spaces.
+ */
+export const idempotencyKey = z
+  .string({ error: "The Idempotency-Key header is required." })
+  .min(8, "The Idempotency-Key must be 8 to 128 characters.")
+  .max(128, "The Idempotency-Key must be 8 to 128 characters.")
+  .regex(/^[\x21-\x7e]+$/, "The Idempotency-Key must be printable ASCII without spaces.");
+
+/** A required Idempotency-Key header, for `validate("header", …)`. */
+export const idempotencyKeyHeader = z.object({ "idempotency-key": idempotencyKey });

@@ -8,6 +8,7 @@ import { computeStats } from "../admin/stats";
 import { db } from "../db/client";
 import { validate } from "../lib/validation";
 import { reconcile } from "../wallet/reconcile";
+import { adminTeams } from "./admin/teams";
 
 const statsQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(30) });
 const auditQuery = z.object({
@@ -24,6 +25,7 @@ const auditQuery = z.object({
 export const admin = new Hono<AdminEnv>()
   .use("*", requireAdmin)
   .route("/accounts", adminAccounts)
+  .route("/teams", adminTeams)
   .route("/", adminCatalog)
   .get("/stats", validate("query", statsQuery), async (c) => {
     return c.json(await computeStats(c.env.DB, c.req.valid("query").days));

@@ -76,7 +76,8 @@ export async function redeemInvite(d1: D1Database, code: string, accountId: stri
         `UPDATE team_invites SET used_by = ?2, used_at = ?3
           WHERE id = ?1 AND used_at IS NULL AND expires_at > ?3
             AND NOT EXISTS (SELECT 1 FROM team_members m
-                             WHERE m.team_id = team_invites.team_id AND m.account_id = ?2)`,
+                             WHERE m.team_id = team_invites.team_id AND m.account_id = ?2)
+          RETURNING id`,
       )
       .bind(invite.id, accountId, usedAt),
     d1
@@ -88,7 +89,8 @@ export async function redeemInvite(d1: D1Database, code: string, accountId: stri
       )
       .bind(invite.id, accountId, usedAt),
   ]);
-  if ((claimed?.meta.changes ?? 0) !== 1) {
+  // RETURNING, not meta.changes: D1 also counts rows that triggers write.
+  if ((claimed?.results.length ?? 0) !== 1) {
     // Lost a race: to another redeemer of this code, or to our own other join.
     if (await membership(d, invite.teamId, accountId)) throw alreadyMember();
     throw inviteNotFound();

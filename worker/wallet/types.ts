@@ -34,9 +34,13 @@ export interface WalletFailure {
   /** insufficient_tokens: what was asked and what is there. */
   required?: number;
   available?: number;
-  /** member_limit_reached: the member's monthly limit, what they spent or hold this month, when it resets (ISO). */
+  /**
+   * member_limit_reached: the member's monthly limit, what their settled holds
+   * burned this month, what their open holds take, and when it resets (ISO).
+   */
   limit?: number;
   spent?: number;
+  held?: number;
   resetsAt?: string;
 }
 

@@ -8,7 +8,7 @@ import { Faults, type WalletFaults } from "./faults";
 import { allocate, availableOf } from "./ledger";
 import { checkLimit, memberSpend } from "./members";
 import { Outbox, queueCredit } from "./outbox";
-import * as args from "./schemas";
+import * as schemas from "./schemas";
 import { AMOUNT_MESSAGES, canonicalJson, check } from "./schemas";
 import { type EntryRow, type HoldRow, SCHEMA, toEntry } from "./storage";
 import type {
@@ -86,13 +86,13 @@ export class Wallet extends DurableObject<Env> {
   // ── RPC: changes ───────────────────────────────────────────────────────
 
   /** Adds tokens as a grant (free, welcome, purchase, promo, allowance, transfer…). */
-  async grant(a: GrantArgs): Promise<GrantResult> {
-    this.enter(a.walletId);
-    const bad = check(args.grantArgs, a, AMOUNT_MESSAGES.grant);
+  async grant(args: GrantArgs): Promise<GrantResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.grantArgs, args, AMOUNT_MESSAGES.grant);
     if (bad) return this.refuse(bad);
-    return this.change(`grant:${a.key}`, a, (now) => ({
+    return this.change(`grant:${args.key}`, args, (now) => ({
       ok: true as const,
-      grantId: this.book.addGrant(a, now),
+      grantId: this.book.addGrant(args, now),
     }));
   }
 
@@ -102,18 +102,21 @@ export class Wallet extends DurableObject<Env> {
    * holds never exceeds what the grants had, nor a member's holds and spend
    * their monthly limit.
    */
-  async reserve(a: ReserveArgs): Promise<ReserveResult> {
-    this.enter(a.walletId);
-    const bad = check(args.reserveArgs, a, AMOUNT_MESSAGES.reserve);
+  async reserve(args: ReserveArgs): Promise<ReserveResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.reserveArgs, args, AMOUNT_MESSAGES.reserve);
     if (bad) return this.refuse(bad);
-    return this.change(`reserve:${a.key}`, a, (now) => {
-      const overLimit = a.member ? checkLimit(this.book.sql, a.member, a.amount, now) : null;
+    // The limit is the caller's policy at the time, not part of what was asked:
+    // a retry after the limit changed replays the first answer.
+    const asked = { ...args, member: args.member?.accountId };
+    return this.change(`reserve:${args.key}`, asked, (now) => {
+      const overLimit = args.member ? checkLimit(this.book.sql, args.member, args.amount, now) : null;
       if (overLimit) return overLimit;
       const grants = this.book.expireDue(now);
-      const allocations = allocate(grants, a.amount, now);
-      if (!allocations) return insufficient(a.amount, availableOf(grants, now));
-      const { holdId, deadline } = this.book.placeHold(a, allocations, now);
-      return { ok: true as const, holdId, held: a.amount, deadline: new Date(deadline).toISOString() };
+      const allocations = allocate(grants, args.amount, now);
+      if (!allocations) return insufficient(args.amount, availableOf(grants, now));
+      const { holdId, deadline } = this.book.placeHold(args, allocations, now);
+      return { ok: true as const, holdId, held: args.amount, deadline: new Date(deadline).toISOString() };
     });
   }
 
@@ -122,34 +125,34 @@ export class Wallet extends DurableObject<Env> {
    * deadline has passed (the hold is released then, as the alarm would).
    * Settling again with the same arguments returns the first result.
    */
-  async settle(a: SettleArgs): Promise<SettleResult> {
-    this.enter(a.walletId);
-    const bad = check(args.settleArgs, a, AMOUNT_MESSAGES.settle);
+  async settle(args: SettleArgs): Promise<SettleResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.settleArgs, args, AMOUNT_MESSAGES.settle);
     if (bad) return this.refuse(bad);
-    return this.change(`settle:${a.holdId}`, a, (now) => {
-      const hold = this.book.hold(a.holdId);
+    return this.change(`settle:${args.holdId}`, args, (now) => {
+      const hold = this.book.hold(args.holdId);
       if (isFailure(hold)) return hold;
       if (hold.status === "expired") return holdExpired();
       if (hold.status !== "open") return fail("hold_closed", `The hold was already ${hold.status}.`);
-      if (a.amount > hold.amount) {
+      if (args.amount > hold.amount) {
         return fail("invalid_amount", `A settlement must be between 0 and the held ${hold.amount} tokens.`);
       }
       if (hold.deadline <= now) {
         this.book.endHold(hold, 0, "expired", now);
         return holdExpired();
       }
-      const entryId = this.book.endHold(hold, a.amount, "settled", now, a);
-      return { ok: true as const, charged: a.amount, entryId };
+      const entryId = this.book.endHold(hold, args.amount, "settled", now, args);
+      return { ok: true as const, charged: args.amount, entryId };
     });
   }
 
   /** Releases a whole hold: nothing is charged. Voiding a closed hold changes nothing. */
-  async void(a: { walletId: string; holdId: string }): Promise<VoidResult> {
-    this.enter(a.walletId);
-    const bad = check(args.voidArgs, a);
+  async void(args: { walletId: string; holdId: string }): Promise<VoidResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.voidArgs, args);
     if (bad) return this.refuse(bad);
-    return this.change(`void:${a.holdId}`, a, (now) => {
-      const hold = this.book.hold(a.holdId);
+    return this.change(`void:${args.holdId}`, args, (now) => {
+      const hold = this.book.hold(args.holdId);
       if (isFailure(hold)) return hold;
       if (hold.status !== "open") return { ok: true as const, status: hold.status };
       this.book.endHold(hold, 0, "voided", now);
@@ -163,14 +166,14 @@ export class Wallet extends DurableObject<Env> {
    * `grantIds` limits it to those grants (a refund claws back only what is
    * left of its purchase). Held tokens are not taken: they are spoken for.
    */
-  async debit(a: DebitArgs): Promise<DebitResult> {
-    this.enter(a.walletId);
-    const bad = check(args.debitArgs, a, AMOUNT_MESSAGES.debit);
+  async debit(args: DebitArgs): Promise<DebitResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.debitArgs, args, AMOUNT_MESSAGES.debit);
     if (bad) return this.refuse(bad);
-    return this.change(`debit:${a.key}`, a, (now) => {
+    return this.change(`debit:${args.key}`, args, (now) => {
       this.book.expireDue(now);
-      const taken = this.book.take(a, now);
-      if (taken === null) return insufficient(a.amount, availableOf(this.book.liveGrants(now), now));
+      const taken = this.book.take(args, now);
+      if (taken === null) return insufficient(args.amount, availableOf(this.book.liveGrants(now), now));
       return { ok: true as const, debited: taken.amount };
     });
   }
@@ -180,18 +183,18 @@ export class Wallet extends DurableObject<Env> {
    * `adjustment` grant; a negative one takes what is there up to it, so the
    * balance never goes below zero.
    */
-  async adjust(a: AdjustArgs): Promise<AdjustResult> {
-    this.enter(a.walletId);
-    const bad = check(args.adjustArgs, a, AMOUNT_MESSAGES.adjust);
+  async adjust(args: AdjustArgs): Promise<AdjustResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.adjustArgs, args, AMOUNT_MESSAGES.adjust);
     if (bad) return this.refuse(bad);
-    return this.change(`adjust:${a.key}`, a, (now) => {
-      const base = { key: a.key, description: a.reason, reference: a.key };
-      if (a.amount > 0) {
-        this.book.addGrant({ ...base, source: "adjustment", type: "adjustment", amount: a.amount }, now);
-        return { ok: true as const, adjusted: a.amount };
+    return this.change(`adjust:${args.key}`, args, (now) => {
+      const base = { key: args.key, description: args.reason, reference: args.key };
+      if (args.amount > 0) {
+        this.book.addGrant({ ...base, source: "adjustment", type: "adjustment", amount: args.amount }, now);
+        return { ok: true as const, adjusted: args.amount };
       }
       this.book.expireDue(now);
-      const taken = this.book.take({ ...base, amount: -a.amount, type: "adjustment", partial: true }, now);
+      const taken = this.book.take({ ...base, amount: -args.amount, type: "adjustment", partial: true }, now);
       return { ok: true as const, adjusted: taken?.amount ? -taken.amount : 0 };
     });
   }
@@ -206,28 +209,28 @@ export class Wallet extends DurableObject<Env> {
    * remembers where it was transferred to, and whatever a hold releases later
    * (void, a settle below the hold, expiry) follows there (Book.endHold).
    */
-  async transfer(a: TransferArgs): Promise<TransferResult> {
-    this.enter(a.walletId);
-    const bad = check(args.transferArgs, a);
+  async transfer(args: TransferArgs): Promise<TransferResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.transferArgs, args);
     if (bad) return this.refuse(bad);
-    const result = this.run(`transfer:${a.key}`, a, (now) => {
-      this.book.setMeta("forward_to", a.to);
-      this.book.setMeta("forward_description", a.description);
+    const result = this.run(`transfer:${args.key}`, args, (now) => {
+      this.book.setMeta("forward_to", args.to);
+      this.book.setMeta("forward_description", args.description);
       const grants = this.book.expireDue(now);
       const available = availableOf(grants, now);
       if (available === 0) return { ok: true as const, moved: 0 };
       const taken = this.book.take(
         {
-          key: a.key,
+          key: args.key,
           amount: available,
           type: "transfer_out",
-          description: a.description,
-          reference: a.to,
+          description: args.description,
+          reference: args.to,
           partial: false,
         },
         now,
       );
-      queueCredit(this.book, a.key, a.to, a.description, grants, taken?.allocations ?? [], now);
+      queueCredit(this.book, args.key, args.to, args.description, grants, taken?.allocations ?? [], now);
       return { ok: true as const, moved: available };
     });
     // A change delivers its credit on the way out; a replay retries one still pending.
@@ -237,8 +240,8 @@ export class Wallet extends DurableObject<Env> {
 
   // ── RPC: reads and upkeep ──────────────────────────────────────────────
 
-  async balance(a: { walletId: string }): Promise<Tokens> {
-    this.enter(a.walletId);
+  async balance(args: { walletId: string }): Promise<Tokens> {
+    this.enter(args.walletId);
     const before = this.book.appended;
     this.ctx.storage.transactionSync(() => this.book.expireDue(this.faults.now()));
     if (this.book.appended !== before) await this.afterChange();
@@ -246,24 +249,24 @@ export class Wallet extends DurableObject<Env> {
   }
 
   /** The wallet's own copy of its ledger, newest first. */
-  async history(a: { walletId: string; limit?: number; before?: number }): Promise<LedgerEntry[]> {
-    this.enter(a.walletId);
+  async history(args: { walletId: string; limit?: number; before?: number }): Promise<LedgerEntry[]> {
+    this.enter(args.walletId);
     return this.book.sql
       .exec<EntryRow>(
         "SELECT * FROM entries WHERE seq < ? ORDER BY seq DESC LIMIT ?",
-        a.before ?? Number.MAX_SAFE_INTEGER,
-        Math.min(Math.max(a.limit ?? 50, 1), 500),
+        args.before ?? Number.MAX_SAFE_INTEGER,
+        Math.min(Math.max(args.limit ?? 50, 1), 500),
       )
       .toArray()
       .map(toEntry);
   }
 
   /** Each member's spend and open holds this UTC month (team wallets; contracts §2). */
-  async memberSpend(a: MemberSpendArgs): Promise<MemberSpend> {
-    this.enter(a.walletId);
-    const bad = check(args.memberSpendArgs, a);
+  async memberSpend(args: MemberSpendArgs): Promise<MemberSpend> {
+    this.enter(args.walletId);
+    const bad = check(schemas.memberSpendArgs, args);
     if (bad) throw new Error(bad.message);
-    return memberSpend(this.book.sql, this.faults.now(), a.accountIds);
+    return memberSpend(this.book.sql, this.faults.now(), args.accountIds);
   }
 
   /**
@@ -299,10 +302,10 @@ export class Wallet extends DurableObject<Env> {
    * the balance at that point, the entries D1 may not have yet, and which of
    * `check` (D1 rows past the synced prefix) this wallet never wrote.
    */
-  async audit(a: { check?: { seq: number; id: string }[] } = {}): Promise<WalletAudit> {
+  async audit(args: { check?: { seq: number; id: string }[] } = {}): Promise<WalletAudit> {
     this.faults.gate();
     await this.outbox.flush();
-    return this.outbox.audit(a.check ?? []);
+    return this.outbox.audit(args.check ?? []);
   }
 
   async stats(): Promise<WalletStats> {
@@ -324,10 +327,10 @@ export class Wallet extends DurableObject<Env> {
    */
   private run<T extends object>(
     opKey: string,
-    a: object,
+    args: object,
     effect: (now: number) => OpResult<T>,
   ): { outcome: OpResult<T> & { replayed?: boolean }; appended: boolean } {
-    const fingerprint = canonicalJson(a);
+    const fingerprint = canonicalJson(args);
     const before = this.book.appended;
     const sql = this.book.sql;
     const outcome = this.ctx.storage.transactionSync(() => {
@@ -356,8 +359,8 @@ export class Wallet extends DurableObject<Env> {
     return { outcome, appended: this.book.appended !== before };
   }
 
-  private async change<T extends object>(opKey: string, a: object, effect: (now: number) => OpResult<T>) {
-    const { outcome, appended } = this.run(opKey, a, effect);
+  private async change<T extends object>(opKey: string, args: object, effect: (now: number) => OpResult<T>) {
+    const { outcome, appended } = this.run(opKey, args, effect);
     const answer = await this.reply(outcome, appended);
     this.faults.maybeLoseAnswer(opKey);
     return answer;

@@ -6,13 +6,13 @@ export const generations = sqliteTable(
   {
     id: text().primaryKey(), // gen_…
     accountId: text().notNull(),
+    /** The wallet that paid: null for the caller's own, otherwise the team's id. */
+    walletId: text(),
     /**
      * The session that asked for it. A visitor id is not a secret, so an
      * anonymous session sees only the generations made through itself.
      */
     sessionId: text(),
-    /** The wallet that paid: null = the caller's own, otherwise the team id (contracts: generate). */
-    walletId: text(),
     idempotencyKey: text().notNull(),
     /** SHA-256 of the request body, to refuse a reused key with another body. */
     requestHash: text().notNull(),
@@ -25,6 +25,8 @@ export const generations = sqliteTable(
     description: text(),
     output: text(),
     model: text(),
+    /** OpenRouter's id of the generation (its X-Generation-Id), to look it up there. */
+    upstreamId: text(),
     status: text({ enum: ["pending", "succeeded", "failed", "cancelled"] }).notNull(),
     errorCode: text(),
     held: integer().notNull().default(0),

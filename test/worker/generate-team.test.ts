@@ -1,0 +1,156 @@
+import { env } from "cloudflare:test";
+import { and, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { db } from "../../worker/db/client";
+import { teamMembers, teams } from "../../worker/db/schema";
+import { newId } from "../../worker/lib/ids";
+import { wallet } from "../../worker/wallet/client";
+import {
+  balance,
+  fundedAccount,
+  generate,
+  generationRows,
+  ledger,
+  parseSse,
+  readUntil,
+  ticketBody,
+  upstream,
+} from "./generate-helpers";
+
+/** A team whose wallet holds `tokens`, with these members (account id → monthly limit). */
+async function teamWith(tokens: number, members: Record<string, number | null>) {
+  const id = newId("team");
+  const d = db(env.DB);
+  const [owner] = Object.keys(members);
+  await d.insert(teams).values({ id, name: "Platform", createdBy: owner ?? "acc_x", createdAt: new Date() });
+  for (const [accountId, monthlyLimit] of Object.entries(members)) {
+    await d.insert(teamMembers).values({
+      teamId: id,
+      accountId,
+      role: accountId === owner ? "owner" : "member",
+      monthlyLimit,
+      joinedAt: new Date(),
+    });
+  }
+  const r = await wallet(env, id).grant({
+    key: `seed:${id}`,
+    source: "purchase",
+    amount: tokens,
+    description: "Team pack",
+  });
+  if (!r.ok) throw new Error(r.message);
+  return id;
+}
+
+const removeMember = (teamId: string, accountId: string) =>
+  db(env.DB)
+    .delete(teamMembers)
+    .where(and(eq(teamMembers.teamId, teamId), eq(teamMembers.accountId, accountId)));
+
+/** Sets the team wallet's clock (only the wallet's; the test's own is untouched). */
+const walletClockAt = (teamId: string, iso: string) =>
+  wallet(env, teamId).stub.setFaults({ clockOffsetMs: Date.parse(iso) - Date.now() });
+
+describe("POST /api/generate paid by a team wallet", () => {
+  it("charges the team, reports the team's tokens and records who paid", async () => {
+    const member = await fundedAccount(2);
+    const teamId = await teamWith(10, { [member.id]: null });
+    const up = upstream("fake/ok");
+    const { res, settled } = await generate(up.env, member.token, ticketBody({ wallet: teamId }), {
+      sse: true,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("X-Tokens-Remaining")).toBe("9");
+    const events = parseSse(await res.text());
+    await settled();
+    expect(events.at(-1)).toMatchObject({ event: "done", data: { charged: 1, tokens: { available: 9 } } });
+    expect((await balance(teamId)).available).toBe(9);
+    expect((await balance(member.id)).available).toBe(2);
+    const [row] = await generationRows(member.id);
+    expect(row).toMatchObject({ walletId: teamId, accountId: member.id, charged: 1, status: "succeeded" });
+    const usage = (await ledger(teamId)).filter((e) => e.type === "usage");
+    expect(usage).toMatchObject([{ amount: -1, memberId: member.id, generationId: row?.id }]);
+  });
+
+  it("refuses a non-member with 403 forbidden before any hold or model call", async () => {
+    const member = await fundedAccount(0);
+    const stranger = await fundedAccount(3);
+    const teamId = await teamWith(10, { [member.id]: null });
+    const up = upstream("fake/ok");
+    for (const target of [teamId, "team_doesnotexist000", "acc_someoneelse"]) {
+      const { res } = await generate(up.env, stranger.token, ticketBody({ wallet: target }));
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({ error: { code: "forbidden" } });
+    }
+    expect(await up.requests()).toEqual([]);
+    expect(await balance(teamId)).toMatchObject({ available: 10, held: 0 });
+    expect((await balance(stranger.id)).available).toBe(3);
+    expect(await generationRows(stranger.id)).toEqual([]);
+  });
+
+  it("gives a member with limit L exactly L successes of 20 concurrent requests; the rest 402 member_limit_reached", async () => {
+    const member = await fundedAccount(0);
+    const teamId = await teamWith(100, { [member.id]: 5 });
+    const up = upstream("fake/ok");
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, () => generate(up.env, member.token, ticketBody({ wallet: teamId }))),
+    );
+    await Promise.all(runs.map((r) => r.settled()));
+    const statuses = runs.map((r) => r.res.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 402)).toHaveLength(15);
+    const refused = runs.find((r) => r.res.status === 402);
+    const body = await refused?.res.json<{ error: Record<string, unknown> }>();
+    expect(body?.error).toMatchObject({ code: "member_limit_reached", limit: 5 });
+    expect(Number(body?.error.spent)).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(String(body?.error.resetsAt))).toBeGreaterThan(Date.now());
+    // Only the admitted ones reached the model; the team paid exactly L.
+    expect(await up.requests()).toHaveLength(5);
+    expect(await balance(teamId)).toMatchObject({ available: 95, held: 0 });
+    expect((await generationRows(member.id)).map((r) => r.status)).toEqual(Array(5).fill("succeeded"));
+  });
+
+  it("lets a removed member's running generation settle, and refuses their next one with 403", async () => {
+    const member = await fundedAccount(0);
+    const teamId = await teamWith(10, { [member.id]: null });
+    const up = upstream("fake/slow");
+    const first = await generate(up.env, member.token, ticketBody({ wallet: teamId }), { sse: true });
+    const reader = (first.res.body as ReadableStream<Uint8Array>).getReader();
+    await readUntil(reader, (events) => events.some((e) => e.event === "delta"));
+
+    await removeMember(teamId, member.id);
+    const next = await generate(up.env, member.token, ticketBody({ wallet: teamId }));
+    expect(next.res.status).toBe(403);
+
+    const rest = await readUntil(reader, (events) =>
+      events.some((e) => e.event === "done" || e.event === "error"),
+    );
+    await first.settled();
+    expect(rest.at(-1)).toMatchObject({ event: "done", data: { charged: 1 } });
+    expect(await balance(teamId)).toMatchObject({ available: 9, held: 0 });
+    expect(await up.requests()).toHaveLength(1);
+  });
+
+  it("gives the limit back at the start of the next UTC month (the wallet's clock)", async () => {
+    const member = await fundedAccount(0);
+    const teamId = await teamWith(10, { [member.id]: 2 });
+    const up = upstream("fake/ok");
+    await walletClockAt(teamId, "2027-01-31T23:50:00Z");
+    for (let i = 0; i < 2; i++) {
+      const r = await generate(up.env, member.token, ticketBody({ wallet: teamId }));
+      expect(r.res.status).toBe(200);
+      await r.settled();
+    }
+    const refused = await generate(up.env, member.token, ticketBody({ wallet: teamId }));
+    expect(refused.res.status).toBe(402);
+    expect(await refused.res.json()).toMatchObject({
+      error: { code: "member_limit_reached", limit: 2, spent: 2, resetsAt: "2027-02-01T00:00:00.000Z" },
+    });
+
+    await walletClockAt(teamId, "2027-02-01T00:00:05Z");
+    const renewed = await generate(up.env, member.token, ticketBody({ wallet: teamId }));
+    expect(renewed.res.status).toBe(200);
+    await renewed.settled();
+    expect((await balance(teamId)).available).toBe(7);
+  });
+});
