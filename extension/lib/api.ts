@@ -100,7 +100,8 @@ export interface Health {
   status: "ok";
   version: string;
   time: string;
-  ai: "openrouter" | "mock";
+  /** "unavailable": the Worker has no working model right now. */
+  ai: "openrouter" | "mock" | "unavailable";
   billing: "stripe" | "demo";
 }
 
