@@ -93,7 +93,7 @@ describe("POST /api/generate paid by a team wallet", () => {
         expect(await res.json()).toMatchObject({ error: { code: "feature_not_in_plan" } });
       }
       await d.insert(subscriptions).values({
-        id: newId("sub"),
+        id: `sub_test_${crypto.randomUUID()}`,
         accountId: member.id,
         walletId: teamId,
         planId: "team",
