@@ -1,7 +1,7 @@
 import { defineConfig } from "wxt";
 import { SITE_HOST_PATTERNS } from "./extension/sites/index";
 
-// The Chrome build reads the API base URL at build time (API.md); the popup's
+// The Chrome build reads the API base URL at build time (docs/api.md); the popup's
 // settings can override it at run time.
 const apiUrl = process.env.MYBA_API_URL ?? "http://127.0.0.1:8787";
 // Host permission for the API without its port: Firefox refuses a port in a

@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 
-/** Keeps wrangler from reaching outside this machine (TOOLCHAIN.md). */
+/** Keeps wrangler from reaching outside this machine (docs/toolchain.md). */
 export const offlineEnv = {
   ...process.env,
   CLOUDFLARE_CF_FETCH_ENABLED: "false",

@@ -1,6 +1,6 @@
 import type { Wallet } from "./wallet/wallet";
 
-/** Worker bindings and variables (API.md, "Configuration"). */
+/** Worker bindings and variables (docs/api.md, "Configuration"). */
 export interface Env {
   DB: D1Database;
   WALLET: DurableObjectNamespace<Wallet>;

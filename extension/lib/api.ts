@@ -21,7 +21,7 @@ import type {
 } from "./contract";
 
 /**
- * The Worker's HTTP contract as the extension sees it (API.md). Only the
+ * The Worker's HTTP contract as the extension sees it (docs/api.md). Only the
  * background calls these; the panel and popup get the results by message.
  */
 
@@ -63,7 +63,7 @@ export interface ApiErrorInfo {
 
 /**
  * The balance an error reports: its `tokens` object when it carries one, else
- * a 402's `available` (API.md: `insufficient_tokens` details). Null when it
+ * a 402's `available` (docs/api.md: `insufficient_tokens` details). Null when it
  * says nothing about the balance.
  */
 export function balanceFromError(error: ApiErrorInfo): Balance | null {
@@ -171,7 +171,7 @@ interface JsonResponse<T> {
  * The typed client of the contract: Hono's `hc` over the Worker's exported
  * `AppType` (type-only; the declarations come from `npm run typecheck`, see
  * docs/decisions/004-typed-api-client.md). Each method names the contract
- * type it returns, so a Worker route whose answer drifts from API.md fails
+ * type it returns, so a Worker route whose answer drifts from docs/api.md fails
  * the extension's typecheck. The session token is passed per call: the
  * session manager decides which token a call runs with.
  */
@@ -228,7 +228,7 @@ export function createApi({ baseUrl, fetch: doFetch = (i, init) => fetch(i, init
     logout: (token: string) => call<unknown>(() => client.auth.logout.$post({}, auth(token))),
     checkout: (token: string, planId: string, teamId?: string) =>
       call<{ url: string; id: string }>(() =>
-        // `teamId` (API.md, Teams): the route's schema gains it on the billing side.
+        // `teamId` (docs/api.md, Teams): the route's schema gains it on the billing side.
         client.api.checkout.$post({ json: { planId, ...(teamId ? { teamId } : {}) } }, auth(token)),
       ),
     redeem: (token: string, code: string) =>

@@ -1,5 +1,5 @@
 /**
- * The shapes of the Worker's HTTP contract (API.md) as the extension reads
+ * The shapes of the Worker's HTTP contract (docs/api.md) as the extension reads
  * them; lib/api.ts re-exports them with the client that returns them.
  */
 
@@ -38,7 +38,7 @@ export interface MemberLimit {
 
 export type TeamRole = "owner" | "admin" | "member";
 
-/** A team the caller belongs to, as GET /api/me lists it (API.md, Teams). */
+/** A team the caller belongs to, as GET /api/me lists it (docs/api.md, Teams). */
 export interface TeamSummary {
   id: string;
   name: string;
@@ -160,7 +160,7 @@ export interface GenerateRequest {
   issueType: IssueType;
   prompt: string;
   context: { title: string; description: string; project: string; url: string };
-  /** A team id when the team pays (API.md, Teams); absent: the caller's own tokens. */
+  /** A team id when the team pays (docs/api.md, Teams); absent: the caller's own tokens. */
   wallet?: string;
 }
 

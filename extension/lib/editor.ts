@@ -1,6 +1,6 @@
 /**
  * Writing into the page's own fields so that the page's app state changes
- * (SITES.md, "Writing into the page so the app sees it"). This runs in the
+ * (docs/sites.md, "Writing into the page so the app sees it"). This runs in the
  * content script's isolated world: the DOM, its events and the selection are
  * shared with the page, the page's JavaScript objects are not.
  */

@@ -5,7 +5,7 @@
  */
 export async function computeVisitorId(): Promise<string> {
   const FingerprintJS = await import("@fingerprintjs/fingerprintjs");
-  // monitoring: false, or 0.1 % of loads phone the vendor (TOOLCHAIN.md).
+  // monitoring: false, or 0.1 % of loads phone the vendor (docs/toolchain.md).
   const agent = await FingerprintJS.load({ monitoring: false });
   const { visitorId } = await agent.get();
   return visitorId;

@@ -26,7 +26,7 @@ export interface AccountState {
   account: Account;
   tokens: Tokens;
   /**
-   * The user's teams (GET /api/me, API.md Teams): the panel offers them as who
+   * The user's teams (GET /api/me, docs/api.md Teams): the panel offers them as who
    * pays. The background always sends it ([] when none); optional for views
    * that build an AccountState themselves.
    */
@@ -50,7 +50,7 @@ export interface Settings {
 /**
  * One typed protocol between the views (popup, panel, content scripts) and
  * the background, which alone holds the session token and talks to the
- * Worker (STYLE.md, "Extension"). Handlers throw `ApiError`s; callers get
+ * Worker (docs/style.md, "Extension"). Handlers throw `ApiError`s; callers get
  * them back through `asApiError`.
  */
 export interface ProtocolMap {
@@ -89,7 +89,7 @@ export interface ProtocolMap {
   getDraft(data: { form: string }): PanelDraft | null;
   /** Keeps (or, with null, forgets) the panel's draft for this tab and form. */
   saveDraft(data: { form: string; draft: PanelDraft | null }): void;
-  /* Teams (API.md, Teams); each change refreshes the cached account, whose `teams` the panel reads. */
+  /* Teams (docs/api.md, Teams); each change refreshes the cached account, whose `teams` the panel reads. */
   getTeam(data: { teamId: string }): TeamDetail;
   createTeam(data: { name: string }): AccountState;
   joinTeam(data: { code: string }): AccountState & { joined: string };

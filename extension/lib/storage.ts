@@ -3,7 +3,7 @@ import type { SiteSwitch } from "@/sites/index";
 import type { Account, TeamSummary, Tokens } from "./api";
 
 /**
- * Every value the extension persists, declared once (STYLE.md, "Extension").
+ * Every value the extension persists, declared once (docs/style.md, "Extension").
  * Bump an item's `version` and add a migration when its shape changes.
  */
 

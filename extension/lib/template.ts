@@ -7,7 +7,7 @@
  * it section by section (decision 014).
  */
 
-/** The Worker's limit on `context.template` (API: docs/api-extensions.md). */
+/** The Worker's limit on `context.template` (docs/api.md). */
 export const MAX_TEMPLATE = 20_000;
 
 export interface FormTemplate {

@@ -1,7 +1,7 @@
 import type { TeamSummary } from "@/lib/api";
 import type { AccountState } from "@/lib/messaging";
 
-/** A team the user belongs to, as GET /api/me lists it (API.md, Teams). */
+/** A team the user belongs to, as GET /api/me lists it (docs/api.md, Teams). */
 export type TeamWallet = TeamSummary;
 
 /** The teams on an account state, wherever the account object carries them. */

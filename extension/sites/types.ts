@@ -1,5 +1,5 @@
 /**
- * What the panel needs from a site (SITES.md). One adapter per site lives in
+ * What the panel needs from a site (docs/sites.md). One adapter per site lives in
  * `sites/<site>/`; the panel knows nothing of any page's DOM.
  */
 export type SiteId = "jira" | "gitlab" | "linear" | "other";

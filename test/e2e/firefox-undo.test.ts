@@ -67,6 +67,9 @@ describe.skipIf(!extensionDir)("Firefox: Undo and appended subtasks", () => {
       extensionDir: extensionDir ?? "",
       fixturePort: e2e.fixturePort(),
       profile,
+      // Its own device (another language list, another fingerprint), so its
+      // anonymous account is not the one firefox.test.ts spends to 0.
+      prefs: { "intl.accept_languages": "fr-FR, fr" },
     });
     browser = launched.browser;
     close = launched.close;

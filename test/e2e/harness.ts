@@ -1,5 +1,5 @@
 /**
- * Real Chromium with the built extension (TOOLCHAIN.md, "Real browser tests").
+ * Real Chromium with the built extension (docs/toolchain.md, "Real browser tests").
  * scripts/e2e.mjs builds the extension, starts the Worker and the fixture
  * server, and passes their whereabouts in E2E_* variables.
  */

@@ -2,7 +2,7 @@ import type { Fetch } from "@/lib/api";
 
 /**
  * An in-memory stand-in for the Worker, answering the contract's routes
- * (API.md) the way the real one does, with a log of every request so tests
+ * (docs/api.md) the way the real one does, with a log of every request so tests
  * can assert what the extension sent. Injected as the API client's fetch.
  */
 export interface Call {

@@ -5,7 +5,7 @@ import { uniqueId } from "./auth-helpers";
 /**
  * A visitor id is not a secret (any page computes the same fingerprint): a
  * second session for it sees the balance, never the tickets made through the
- * account's other sessions (API.md "Public routes", decision 009).
+ * account's other sessions (docs/api.md "Public routes", decision 009).
  */
 const BASE = "http://localhost";
 

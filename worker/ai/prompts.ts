@@ -3,7 +3,7 @@ import type { ChatMessage, IssueType, Site, TicketRequest } from "./types";
 /**
  * The system and user messages for one request. One system prompt per site,
  * issue type and feature, built from the parts below so the sites'
- * conventions live in one place (SITES.md: all three take Markdown).
+ * conventions live in one place (docs/sites.md: all three take Markdown).
  */
 export function buildMessages(req: TicketRequest): ChatMessage[] {
   return [

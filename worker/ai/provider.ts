@@ -10,7 +10,7 @@ export type Provider = Pick<
 
 /**
  * OpenRouter when a key is configured, otherwise the built-in mock speaking
- * OpenRouter's wire format through the same client (API.md, "Configuration");
+ * OpenRouter's wire format through the same client (docs/api.md, "Configuration");
  * `mockVariant` picks the mock's wording (the route refuses the mock off loopback).
  */
 export function providerFor(env: Env, req: TicketRequest, mockVariant = 0): Provider {

@@ -8,7 +8,7 @@ import { createSession } from "../lib/session";
 import { wallet } from "../wallet/client";
 import { accountView } from "./users";
 
-/** Free tokens for a new anonymous visitor (API.md, "Public routes"). */
+/** Free tokens for a new anonymous visitor (docs/api.md, "Public routes"). */
 export const FREE_TOKENS = 3;
 export const DEFAULT_ANON_ACCOUNTS_PER_IP_PER_DAY = 10;
 const DAY_MS = 24 * 60 * 60 * 1000;

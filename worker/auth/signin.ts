@@ -8,7 +8,7 @@ import { createSession, ownGenerations, sessionByToken } from "../lib/session";
 import { wallet } from "../wallet/client";
 import { type AccountRow, accountView } from "./users";
 
-/** Tokens granted once per user on first sign-in (API.md, "Sign-in"). */
+/** Tokens granted once per user on first sign-in (docs/api.md, "Sign-in"). */
 export const WELCOME_TOKENS = 6;
 /** New users receiving the welcome bonus per client address per day (WELCOME_ACCOUNTS_PER_IP_PER_DAY). */
 export const DEFAULT_WELCOME_ACCOUNTS_PER_IP_PER_DAY = 5;
@@ -17,7 +17,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /**
  * Everything a sign-in does after the person is known, shared by the OAuth
  * code exchange and dev-login: a session, the welcome bonus once per user,
- * and the anonymous remainder moved once. Answers API.md's sign-in shape.
+ * and the anonymous remainder moved once. Answers docs/api.md's sign-in shape.
  */
 export async function completeSignIn(
   env: Env,

@@ -9,7 +9,7 @@ import type { VerifiedIdentity } from "./providers";
 
 export type AccountRow = typeof accounts.$inferSelect;
 
-/** The `account` object of API.md. */
+/** The `account` object of docs/api.md. */
 export function accountView(a: AccountRow) {
   return {
     id: a.id,

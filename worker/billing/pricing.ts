@@ -5,7 +5,7 @@ import { featurePrices } from "../db/schema";
 export const FEATURES = ["generate", "refine", "subtasks"] as const;
 export type Feature = (typeof FEATURES)[number];
 
-/** What one feature costs, in tokens (ARCHITECTURE.md, "The wallet"). */
+/** What one feature costs, in tokens (docs/architecture.md, "The wallet"). */
 export interface FeaturePrice {
   /** Charged for every completed generation. */
   baseCost: number;

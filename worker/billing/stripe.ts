@@ -44,7 +44,7 @@ const cryptoProvider = Stripe.createSubtleCryptoProvider();
 /**
  * Verifies a webhook's `Stripe-Signature` over the raw body and parses it.
  * Throws on a bad, missing or stale (older than 5 minutes) signature. The
- * synchronous `constructEvent` cannot run on Workers (TOOLCHAIN.md).
+ * synchronous `constructEvent` cannot run on Workers (docs/toolchain.md).
  */
 export function verifyEvent(raw: string, signature: string, secret: string): Promise<Stripe.Event> {
   return Stripe.webhooks.constructEventAsync(raw, signature, secret, undefined, cryptoProvider);

@@ -1,6 +1,6 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
-/** The contract's error codes (API.md, "Conventions"). */
+/** The contract's error codes (docs/api.md, "Conventions"). */
 export type ErrorCode =
   | "invalid_request"
   | "unauthorized"

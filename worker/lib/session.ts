@@ -135,7 +135,7 @@ export async function revokeSession(d1: D1Database, sessionId: string, now = Dat
 
 /**
  * Requires `Authorization: Bearer <session token>`; sets `c.var.session` and,
- * after the handler, `X-Tokens-Remaining` (API.md) unless the route set it.
+ * after the handler, `X-Tokens-Remaining` (docs/api.md) unless the route set it.
  */
 export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
   if (c.var.session) return next(); // already authenticated by an outer router
@@ -158,7 +158,7 @@ export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
   }
 });
 
-/** For routes that anonymous sessions may not use (API.md: 403 sign_in_required). */
+/** For routes that anonymous sessions may not use (docs/api.md: 403 sign_in_required). */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   if (c.var.session.kind !== "user") {
     throw new ApiError(403, "sign_in_required", "Sign in to use this feature.");

@@ -10,7 +10,7 @@ export interface Figures {
 }
 
 /**
- * The `/api/me/usage` report (API.md) over the generations `where` selects,
+ * The `/api/me/usage` report (docs/api.md) over the generations `where` selects,
  * for the last `days` UTC days including today; `byMember` adds the figures
  * per account (team usage). A generation counts once it delivered something:
  * completed, or cut short and charged.

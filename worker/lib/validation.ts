@@ -29,7 +29,7 @@ export const validate = <T extends z.ZodType, Target extends keyof ValidationTar
   });
 
 /**
- * The Idempotency-Key every route that takes one reads (API.md): 8 to 128
+ * The Idempotency-Key every route that takes one reads (docs/api.md): 8 to 128
  * printable ASCII characters without spaces.
  */
 export const idempotencyKey = z

@@ -5,7 +5,7 @@ import { ApiError, forbidden, notFound } from "../lib/errors";
 import { newId, randomToken, sha256Hex } from "../lib/ids";
 import { membership } from "./membership";
 
-/** An invite is good for this long (API.md: 7 days by default). */
+/** An invite is good for this long (docs/api.md: 7 days by default). */
 export const INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 export interface NewInvite {

@@ -5,7 +5,7 @@ import { ApiError, forbidden, notFound } from "../lib/errors";
 import { type Membership, membership } from "./membership";
 
 /**
- * Role and limit changes and removals, with the rules of API.md "Teams":
+ * Role and limit changes and removals, with the rules of docs/api.md "Teams":
  * owners and admins manage members; only an owner grants, changes or removes
  * an owner; a member may remove themself; a team never loses its last owner.
  *

@@ -5,7 +5,7 @@ import type { Env } from "../env";
 import { wallet } from "../wallet/client";
 import type { Tokens } from "../wallet/types";
 
-/** A member's own monthly figures on a team wallet (API.md, `limit`). */
+/** A member's own monthly figures on a team wallet (docs/api.md, `limit`). */
 export interface LimitView {
   monthly: number | null;
   spent: number;

@@ -1,6 +1,6 @@
 import type { FailureCode, WalletFailure } from "./types";
 
-/** The wallet's refusals: each one a code callers map to HTTP (API.md). */
+/** The wallet's refusals: each one a code callers map to HTTP (docs/api.md). */
 export function fail(code: FailureCode, message: string): WalletFailure {
   return { ok: false, code, message };
 }

@@ -66,7 +66,7 @@ interface Target {
 /**
  * Checks `sum(ledger_entries.amount) == available + held` for the wallets that
  * changed since their last clean check, plus a slow rotating sample of the
- * others; `full` checks every wallet (API.md `GET /admin/reconcile`;
+ * others; `full` checks every wallet (docs/api.md `GET /admin/reconcile`;
  * docs/decisions/001-wallet.md and 016-scale.md).
  *
  * What changed is D1's to say: triggers on `ledger_entries` and `wallets`

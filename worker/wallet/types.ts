@@ -1,7 +1,7 @@
 import type { LedgerType } from "../db/schema/ledger";
 import type { GrantSource } from "./ledger";
 
-/** The `tokens` object of API.md (`GET /api/me`). */
+/** The `tokens` object of docs/api.md (`GET /api/me`). */
 export interface Tokens {
   /** Tokens that can be spent now. */
   available: number;

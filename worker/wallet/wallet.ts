@@ -1,3 +1,7 @@
+// The wallet object's RPC surface: each public method is one money operation
+// (validate, run its effect in one transaction, answer), so the file is as long
+// as the list of operations; the effects' storage work lives in book.ts, D1 in
+// outbox.ts, timing in alarm.ts.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
@@ -46,7 +50,7 @@ const SHORT_LIVED_OPS_MS = 7 * 24 * 60 * 60 * 1000;
 type OpResult<T extends object> = ({ ok: true } & T) | WalletFailure;
 
 /**
- * One wallet: the only place a balance changes (ARCHITECTURE.md, "The wallet";
+ * One wallet: the only place a balance changes (docs/architecture.md, "The wallet";
  * docs/decisions/001-wallet.md). A team's shared wallet is one too, addressed
  * by the team id, with per-member monthly limits (docs/decisions/010).
  *

@@ -58,7 +58,7 @@ export function serveGeneratePort(port: PortLike, deps: RelayDeps): void {
 /**
  * A fresh Idempotency-Key per generation; a retry of the same generation
  * (same body) reuses the stored key, so the Worker answers the first result
- * instead of charging again (API.md, "Generating a ticket").
+ * instead of charging again (docs/api.md, "Generating a ticket").
  */
 export async function idempotencyKeyFor(body: string, retry: boolean, newKey: () => string): Promise<string> {
   const last = await lastGenerationItem.getValue();

@@ -3,7 +3,7 @@ import { gitlabHostsItem } from "@/lib/storage";
 import { SITES } from "@/sites";
 
 /**
- * Self-managed GitLab (SITES.md): the popup obtains the optional host
+ * Self-managed GitLab (docs/sites.md): the popup obtains the optional host
  * permission for an origin, then the background registers the gitlab
  * content script for it. The stored list is the source of truth; `sync`
  * brings the browser's registrations in line with it at every start, so the

@@ -9,7 +9,7 @@ import { welcome } from "./onboarding";
 import { registerPanelHandlers } from "./panel";
 
 /**
- * The background owns the session and every API call (ARCHITECTURE.md): the
+ * The background owns the session and every API call (docs/architecture.md): the
  * panel and popup ask it by message, and generations stream over a port.
  */
 export default defineBackground(() => {

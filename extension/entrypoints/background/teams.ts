@@ -3,7 +3,7 @@ import { type AccountState, onMessage } from "@/lib/messaging";
 import type { SessionManager } from "@/lib/session";
 
 /**
- * The popup's Team view, relayed to the Worker's team routes (API.md,
+ * The popup's Team view, relayed to the Worker's team routes (docs/api.md,
  * Teams). Changes that alter the user's teams refresh the cached account,
  * so the panel's choice of who pays follows at once.
  */

@@ -5,7 +5,7 @@ import { type Consent as Choice, consentItem } from "@/lib/storage";
 import { AccountView } from "../popup/AccountView";
 import { Consent, PrivacyLink } from "../popup/Consent";
 
-/** The Worker's defaults (API.md): the free grant per device and the welcome bonus at first sign-in. */
+/** The Worker's defaults (docs/api.md): the free grant per device and the welcome bonus at first sign-in. */
 const FREE_TOKENS = 3;
 const WELCOME_TOKENS = 6;
 

@@ -9,7 +9,7 @@ export function optionsUrl(origin?: string): string {
   return browser.runtime.getURL("/options.html") + (origin ? `#${encodeURIComponent(origin)}` : "");
 }
 
-/** GitLab names itself in every page's og:site_name, self-managed instances included (SITES.md). */
+/** GitLab names itself in every page's og:site_name, self-managed instances included (docs/sites.md). */
 async function looksLikeGitlab(tabId: number): Promise<boolean> {
   try {
     const [result] = await browser.scripting.executeScript({

@@ -5,7 +5,7 @@ import { TeamPanel } from "./TeamPanel";
 import { Notice, OneFieldForm, useAction } from "./ui";
 
 /**
- * The Team view (API.md, Teams): the user's teams, creating one, joining one
+ * The Team view (docs/api.md, Teams): the user's teams, creating one, joining one
  * with an invite code, and the chosen team's members, invites, purchases and
  * usage (TeamPanel).
  */

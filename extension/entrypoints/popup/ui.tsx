@@ -62,7 +62,7 @@ export function formatDate(iso: string | null | undefined): string {
 export function formatPrice(price: Price): string {
   try {
     const format = new Intl.NumberFormat(undefined, { style: "currency", currency: price.currency });
-    // Amounts are in the currency's minor unit (API.md): cents for USD, yen for JPY.
+    // Amounts are in the currency's minor unit (docs/api.md): cents for USD, yen for JPY.
     return format.format(price.amount / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
   } catch {
     return `${price.amount} ${price.currency}`;

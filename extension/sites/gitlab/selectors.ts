@@ -1,5 +1,5 @@
 /**
- * GitLab's new-issue and work-item forms (SITES.md, "GitLab"), on gitlab.com
+ * GitLab's new-issue and work-item forms (docs/sites.md, "GitLab"), on gitlab.com
  * and on self-managed hosts. Every selector here is reproduced by the fixture
  * named beside it (test/fixtures/sites/gitlab/) and by the saved DOM in
  * test/fixtures/dom/gitlab-*.html.

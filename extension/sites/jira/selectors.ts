@@ -1,5 +1,5 @@
 /**
- * Jira Cloud's create modal (SITES.md, "Jira Cloud"). Every selector here is
+ * Jira Cloud's create modal (docs/sites.md, "Jira Cloud"). Every selector here is
  * reproduced by the fixture named beside it (test/fixtures/sites/jira/) and
  * by the saved DOM in test/fixtures/dom/jira-*.html.
  */

@@ -1,5 +1,5 @@
 /**
- * Linear's create-issue dialog and `/new` route (SITES.md, "Linear"). Every
+ * Linear's create-issue dialog and `/new` route (docs/sites.md, "Linear"). Every
  * selector here is reproduced by the fixture named beside it
  * (test/fixtures/sites/linear/) and by the saved DOM in test/fixtures/dom/linear-*.html.
  */

@@ -206,7 +206,7 @@ async function restoredGrants(env: Env, purchase: PurchaseRow): Promise<string[]
  * the chargeback's `debited` (final once it is done), not the disputed share:
  * tokens spent before the dispute were never taken, so none come back. They
  * return like the purchase's own tokens (same source and expiry) in a positive
- * `chargeback` entry that undoes the negative one; API.md fixes the types.
+ * `chargeback` entry that undoes the negative one; docs/api.md fixes the types.
  */
 async function ensureRestored(env: Env, row: EventRow, purchase: PurchaseRow): Promise<string | null> {
   if (row.grantId) return row.grantId;

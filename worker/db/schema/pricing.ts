@@ -1,7 +1,7 @@
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
- * Per-feature prices, editable by admins (ARCHITECTURE.md, "The wallet").
+ * Per-feature prices, editable by admins (docs/architecture.md, "The wallet").
  * A feature without a row costs its default (worker/billing/pricing.ts), so a
  * fresh database needs no seed.
  */

@@ -8,13 +8,13 @@ import {
   findAccount,
   setAccountStatus,
 } from "../../admin/accounts";
-import { auditInsert, recordAudit } from "../../admin/audit";
+import { auditInsert } from "../../admin/audit";
 import { db } from "../../db/client";
 import { accounts, ledgerEntries, sessions } from "../../db/schema";
-import { ApiError } from "../../lib/errors";
 import { keysetPage } from "../../lib/pagination";
-import { optionalIdempotencyKeyHeader, validate } from "../../lib/validation";
+import { validate } from "../../lib/validation";
 import { wallet } from "../../wallet/client";
+import { adjustInput, adjustWallet } from "./adjust";
 import type { AdminEnv } from "./auth";
 
 const page = {
@@ -28,19 +28,6 @@ const ledgerQuery = z.object({
   cursor: z.coerce.number().int().min(1).optional(),
 });
 const idParam = z.object({ id: z.string().min(1).max(64) });
-
-/** Large enough for any real correction, small enough that a typo of extra zeros is refused. */
-export const MAX_ADJUSTMENT = 1_000_000;
-
-const adjustBody = z.object({
-  amount: z
-    .number()
-    .int()
-    .min(-MAX_ADJUSTMENT)
-    .max(MAX_ADJUSTMENT)
-    .refine((n) => n !== 0, "The amount must not be zero."),
-  reason: z.string().trim().min(1).max(500),
-});
 
 export const adminAccounts = new Hono<AdminEnv>()
   .get("/", validate("query", searchQuery), async (c) => {
@@ -115,45 +102,10 @@ export const adminAccounts = new Hono<AdminEnv>()
     );
   })
 
-  .post(
-    "/:id/adjust",
-    validate("param", idParam),
-    validate("header", optionalIdempotencyKeyHeader),
-    validate("json", adjustBody),
-    async (c) => {
-      const d = db(c.env.DB);
-      const account = await findAccount(d, c.req.valid("param").id);
-      const { amount, reason } = c.req.valid("json");
-      const header = c.req.valid("header")["idempotency-key"];
-      // Without a key every call is its own adjustment; with one, a retry is a replay.
-      const key = header ?? `req:${crypto.randomUUID()}`;
-      const r = await wallet(c.env, account.id).adjust({ key: `admin:${key}`, amount, reason });
-      if (!r.ok) {
-        if (r.code === "idempotency_conflict") {
-          throw new ApiError(409, "idempotency_conflict", "This Idempotency-Key was used with another body.");
-        }
-        throw new ApiError(400, "invalid_request", r.message, {
-          issues: [{ path: "amount", message: r.message }],
-        });
-      }
-      await recordAudit(d, {
-        actor: c.var.adminActor,
-        action: "account.adjust",
-        target: account.id,
-        before: { available: r.tokens.available - r.adjusted, balance: r.tokens.balance - r.adjusted },
-        after: {
-          available: r.tokens.available,
-          balance: r.tokens.balance,
-          requested: amount,
-          adjusted: r.adjusted,
-          reason,
-        },
-        key: `adjust:${account.id}:${key}`,
-        requestId: c.var.requestId,
-      });
-      return c.json({ adjusted: r.adjusted, tokens: r.tokens, ...(r.replayed ? { replayed: true } : {}) });
-    },
-  )
+  .post("/:id/adjust", validate("param", idParam), ...adjustInput, async (c) => {
+    const account = await findAccount(db(c.env.DB), c.req.valid("param").id);
+    return adjustWallet(c, account.id, "account.adjust");
+  })
 
   .post("/:id/revoke-sessions", validate("param", idParam), async (c) => {
     const d = db(c.env.DB);

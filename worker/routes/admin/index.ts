@@ -8,7 +8,7 @@ import { adminStats } from "./stats";
 import { adminTeams } from "./teams";
 
 /**
- * Admin API (API.md, "Admin routes"): one module per resource, composed here.
+ * Admin API (docs/api.md, "Admin routes"): one module per resource, composed here.
  * Mounted at /admin, so the bare `.use` guards exactly these routes: every
  * one needs the admin token.
  */

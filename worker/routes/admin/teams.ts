@@ -1,19 +1,19 @@
 import { and, count, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { recordAudit } from "../../admin/audit";
 import { type Db, db } from "../../db/client";
 import { ledgerEntries, teamMembers, teams } from "../../db/schema";
-import { ApiError, notFound } from "../../lib/errors";
+import { notFound } from "../../lib/errors";
 import { keysetPage } from "../../lib/pagination";
-import { optionalIdempotencyKeyHeader, validate } from "../../lib/validation";
+import { validate } from "../../lib/validation";
 import { TEAM_ID } from "../../teams/membership";
 import { membersOf } from "../../teams/views";
 import { wallet } from "../../wallet/client";
+import { adjustInput, adjustWallet } from "./adjust";
 import type { AdminEnv } from "./auth";
 
 /**
- * Admin routes for teams (API.md "Admin routes"), mounted at /admin/teams
+ * Admin routes for teams (docs/api.md "Admin routes"), mounted at /admin/teams
  * behind the admin token like every admin module. Reads, and one write: a
  * balance adjustment, audited like an account's.
  */
@@ -29,17 +29,6 @@ const ledgerQuery = z.object({
 });
 const idParam = z.object({ id: z.string().min(1).max(64) });
 
-/** Large enough for any real correction, small enough that a typo of extra zeros is refused. */
-const MAX_ADJUSTMENT = 1_000_000;
-const adjustBody = z.object({
-  amount: z
-    .number()
-    .int()
-    .min(-MAX_ADJUSTMENT)
-    .max(MAX_ADJUSTMENT)
-    .refine((n) => n !== 0, "The amount must not be zero."),
-  reason: z.string().trim().min(1).max(500),
-});
 type TeamRow = typeof teams.$inferSelect;
 
 function teamView(t: TeamRow, members?: number) {
@@ -134,42 +123,7 @@ export const adminTeams = new Hono<AdminEnv>()
     );
   })
 
-  .post(
-    "/:id/adjust",
-    validate("param", idParam),
-    validate("header", optionalIdempotencyKeyHeader),
-    validate("json", adjustBody),
-    async (c) => {
-      const d = db(c.env.DB);
-      const team = await findTeam(d, c.req.valid("param").id);
-      const { amount, reason } = c.req.valid("json");
-      const header = c.req.valid("header")["idempotency-key"];
-      // Without a key every call is its own adjustment; with one, a retry is a replay.
-      const key = header ?? `req:${crypto.randomUUID()}`;
-      const r = await wallet(c.env, team.id).adjust({ key: `admin:${key}`, amount, reason });
-      if (!r.ok) {
-        if (r.code === "idempotency_conflict") {
-          throw new ApiError(409, "idempotency_conflict", "This Idempotency-Key was used with another body.");
-        }
-        throw new ApiError(400, "invalid_request", r.message, {
-          issues: [{ path: "amount", message: r.message }],
-        });
-      }
-      await recordAudit(d, {
-        actor: c.var.adminActor,
-        action: "team.adjust",
-        target: team.id,
-        before: { available: r.tokens.available - r.adjusted, balance: r.tokens.balance - r.adjusted },
-        after: {
-          available: r.tokens.available,
-          balance: r.tokens.balance,
-          requested: amount,
-          adjusted: r.adjusted,
-          reason,
-        },
-        key: `adjust:${team.id}:${key}`,
-        requestId: c.var.requestId,
-      });
-      return c.json({ adjusted: r.adjusted, tokens: r.tokens, ...(r.replayed ? { replayed: true } : {}) });
-    },
-  );
+  .post("/:id/adjust", validate("param", idParam), ...adjustInput, async (c) => {
+    const team = await findTeam(db(c.env.DB), c.req.valid("param").id);
+    return adjustWallet(c, team.id, "team.adjust");
+  });

@@ -21,7 +21,7 @@ export interface RunResult {
 }
 
 /**
- * The charging rule (API.md: "a client that disconnects after output began is
+ * The charging rule (docs/api.md: "a client that disconnects after output began is
  * charged for what it received"):
  * - completed: the feature's price for the output tokens the model reported
  *   (estimated at 4 characters a token when it reported none);

@@ -1,4 +1,4 @@
-/** Size limits beyond which a request is refused with 413 (API.md: prompt 1..4000 chars). */
+/** Size limits beyond which a request is refused with 413 (docs/api.md: prompt 1..4000 chars). */
 export const INPUT_LIMITS = {
   prompt: 4000,
   title: 1000,

@@ -6,7 +6,7 @@ import { memberRoutes } from "./members";
 import { teamsRoutes } from "./teams";
 
 /**
- * Teams (API.md "Teams"), mounted at /api/teams: one shared wallet, addressed
+ * Teams (docs/api.md "Teams"), mounted at /api/teams: one shared wallet, addressed
  * by the team id, and its members. Signed-in users only; a non-member gets 404.
  */
 export const teams = new Hono<TeamEnv>()

@@ -14,7 +14,7 @@ const page = z.object({
 });
 const usageQuery = z.object({ days: z.coerce.number().int().min(1).max(365).default(30) });
 
-/** The team wallet's ledger and usage: owners and admins only (API.md "Teams"). */
+/** The team wallet's ledger and usage: owners and admins only (docs/api.md "Teams"). */
 export const ledgerRoutes = new Hono<TeamEnv>()
   .get("/:id/transactions", ...signedIn, teamMember, managers, validate("query", page), async (c) => {
     const { limit, cursor } = c.req.valid("query");
