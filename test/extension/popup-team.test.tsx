@@ -38,7 +38,16 @@ function fakeTeams(role: TeamSummary["role"] = "owner") {
     getHealth: () => ({ status: "ok", version: "0", time: "", ai: "openrouter", billing: "demo" }),
     getPlans: () => ({
       packs: [{ id: "pack_50", name: "Starter", tokens: 50, price: { amount: 500, currency: "USD" } }],
-      subscriptions: [],
+      subscriptions: [
+        {
+          id: "team",
+          name: "Team",
+          monthlyTokens: 500,
+          price: { amount: 4900, currency: "USD" },
+          rolloverPercent: 50,
+          features: [],
+        },
+      ],
     }),
     getAccount: state,
     createTeam: ({ name }) => {
@@ -240,6 +249,11 @@ describe("the Team view", () => {
     bg.start("one");
     const p = await renderTeam();
     await click(p.$("myba-team-buy-pack_50"));
-    expect(bg.sent("checkout")).toEqual([{ planId: "pack_50", teamId: "team_0123456789" }]);
+    expect(p.$("myba-team-buy-team").textContent).toContain("/month");
+    await click(p.$("myba-team-buy-team"));
+    expect(bg.sent("checkout")).toEqual([
+      { planId: "pack_50", teamId: "team_0123456789" },
+      { planId: "team", teamId: "team_0123456789" },
+    ]);
   });
 });

@@ -4,6 +4,9 @@ import { tokenCount } from "@/lib/format";
 import { sendMessage } from "@/lib/messaging";
 import { errorText, formatDate, formatPrice, Notice, useAction } from "./ui";
 
+/** The subscription plan made for teams (API: /api/plans). */
+const TEAM_PLAN = "team";
+
 /** "12 of 50 this month", or "12 this month, no limit". */
 function limitText(spent: number, monthly: number | null): string {
   return monthly === null
@@ -261,6 +264,26 @@ export function TeamPanel({ team, self, onLeft }: { team: TeamSummary; self: str
 
           <h2>Buy for the team</h2>
           <ul className="plans">
+            {/* The Team plan is the subscription made for a team: a monthly allowance into the shared wallet. */}
+            {plans?.subscriptions
+              .filter((s) => s.id === TEAM_PLAN)
+              .map((s) => (
+                <li key={s.id} className="plan">
+                  <div>
+                    <strong>{s.name} plan</strong>
+                    <div className="muted">{tokenCount(s.monthlyTokens)} a month</div>
+                  </div>
+                  <button
+                    type="button"
+                    className="button primary"
+                    data-testid={`myba-team-buy-${s.id}`}
+                    disabled={busy !== null}
+                    onClick={() => void buy(s.id)}
+                  >
+                    {formatPrice(s.price)}/month
+                  </button>
+                </li>
+              ))}
             {plans?.packs.map((p) => (
               <li key={p.id} className="plan">
                 <div>
