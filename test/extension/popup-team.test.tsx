@@ -249,7 +249,7 @@ describe("the Team view", () => {
     bg.start("one");
     const p = await renderTeam();
     await click(p.$("myba-team-buy-pack_50"));
-    expect(p.$("myba-team-buy-team").textContent).toContain("/month");
+    expect(p.$("myba-team-buy-team")?.textContent).toContain("/month");
     await click(p.$("myba-team-buy-team"));
     expect(bg.sent("checkout")).toEqual([
       { planId: "pack_50", teamId: "team_0123456789" },
