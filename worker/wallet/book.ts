@@ -1,5 +1,6 @@
 import type { LedgerType } from "../db/schema/ledger";
 import { newId } from "../lib/ids";
+import { type DebtRow, payDebts } from "./debts";
 import { fail } from "./failures";
 import {
   type Allocation,
@@ -12,7 +13,6 @@ import {
   priorityOf,
   splitSettlement,
 } from "./ledger";
-import { type DebtRow, payDebts } from "./debts";
 import { recordSpend } from "./members";
 import { queueCredit } from "./outbox";
 import { type GrantRow, type GrantView, grantView, type HoldRow } from "./storage";
