@@ -87,15 +87,15 @@ describe("a reversal while a generation holds tokens", () => {
 
     const done = await gen.finished();
     expect(done).toMatchObject({ event: "done" });
-    const charged = (done?.data as { charged: number }).charged;
+    const charged = Number(done?.data.charged);
     expect(charged).toBeGreaterThan(0);
     expect(charged).toBeLessThanOrEqual(held);
     expect(await tokensOf(acc.id)).toMatchObject({ available: 0, held: 0, balance: 0 });
 
-    await drivePendingEvents(env);
-    expect(await eventRow(created.id)).toMatchObject({ debited: 50 - charged, owed: 0 });
+    // The win arrives before any cron run: it notes what the debt took and gives all of it back.
     const won = event("charge.dispute.closed", { ...created.data.object, status: "won" });
-    await deliver(won);
+    expect(await (await deliver(won)).json()).toMatchObject({ status: "done" });
+    expect(await eventRow(created.id)).toMatchObject({ debited: 50 - charged, owed: 0 });
     expect(await tokensOf(acc.id)).toMatchObject({ available: 50 - charged, held: 0 });
     await expectBalanced(acc.id);
   });

@@ -260,7 +260,7 @@ async function ensureRestored(env: Env, row: EventRow, purchase: PurchaseRow): P
 }
 
 /** The chargeback of the dispute a won event closes, found as `claimRestore` finds it. */
-function chargebackOf(env: Env, row: EventRow): Promise<EventRow | undefined> {
+export function chargebackOf(env: Env, row: EventRow): Promise<EventRow | undefined> {
   return db(env.DB).query.stripeEvents.findFirst({
     where: and(
       eq(stripeEvents.type, "charge.dispute.created"),
