@@ -1,5 +1,6 @@
 import type { LedgerType } from "../db/schema/ledger";
 import { newId } from "../lib/ids";
+import { type DebtRow, payDebts } from "./debts";
 import { fail } from "./failures";
 import {
   type Allocation,
@@ -117,8 +118,29 @@ export class Book {
     if (hold.member_id !== null) recordSpend(this.sql, hold.member_id, burned, now);
     // Released tokens of a grant that expired meanwhile expire now.
     this.expireDue(now);
-    this.forwardReleased(hold.id, release, now);
+    // Open debts on these grants are paid before anything can spend (or forward) what came back.
+    const rest = payDebts(this.sql, hold.id, release, (debt, key, parts) => this.payDebt(debt, key, parts));
+    this.forwardReleased(hold.id, rest, now);
     return entryId;
+  }
+
+  /** One payment of a debt: takes `parts` from their grants in one entry of the debt's type. */
+  private payDebt(debt: DebtRow, key: string, parts: Allocation[]): void {
+    for (const p of parts) {
+      this.sql.exec(
+        "UPDATE grants SET remaining = remaining - ?1, mirror_dirty = mirror_dirty + 1 WHERE id = ?2",
+        p.amount,
+        p.grantId,
+      );
+    }
+    this.append({
+      type: debt.type as LedgerType,
+      amount: -parts.reduce((n, p) => n + p.amount, 0),
+      grantId: parts.length === 1 ? (parts[0]?.grantId ?? null) : null,
+      reference: debt.reference,
+      idempotencyKey: key,
+      description: debt.description,
+    });
   }
 
   /** Opens a hold on `allocations` (already checked to fit), taking them from the grants' spendable remainders. */

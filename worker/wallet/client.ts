@@ -26,6 +26,8 @@ export function wallet(env: Env, walletId: string) {
     settle: (a: Without<SettleArgs>) => stub.settle({ ...a, walletId }),
     void: (holdId: string) => stub.void({ walletId, holdId }),
     debit: (a: Without<DebitArgs>) => stub.debit({ ...a, walletId }),
+    /** The debts debits with `owe` left under these keys. */
+    debts: (keys: string[]) => stub.debts({ walletId, keys }),
     adjust: (a: Without<AdjustArgs>) => stub.adjust({ ...a, walletId }),
     transfer: (a: Without<TransferArgs>) => stub.transfer({ ...a, walletId }),
     balance: () => stub.balance({ walletId }),

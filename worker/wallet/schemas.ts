@@ -37,6 +37,8 @@ const FIELD_MESSAGES: Record<string, string> = {
   generationId: "generationId must be text.",
   partial: "partial must be true or false.",
   grantIds: "grantIds must be a list of grant ids.",
+  owe: "owe must be true or false.",
+  keys: "keys must be a list of at most 100 idempotency keys.",
 };
 
 export const grantArgs = z.object({
@@ -81,7 +83,10 @@ export const debitArgs = z.object({
   reference: optionalText,
   partial: z.boolean().optional(),
   grantIds: z.array(z.string()).optional(),
+  owe: z.boolean().optional(),
 });
+
+export const debtsArgs = z.object({ keys: z.array(key).max(100) });
 
 export const adjustArgs = z.object({
   key,

@@ -54,6 +54,12 @@ export const SCHEMA: string[] = [
    CREATE INDEX holds_member_open ON holds (member_id, status) WHERE member_id IS NOT NULL;
    CREATE TABLE member_spend (member_id TEXT NOT NULL, period_start INTEGER NOT NULL,
      spent INTEGER NOT NULL, PRIMARY KEY (member_id, period_start));`,
+  // v5: debts (debts.ts): what a debit with \`owe\` could not take because
+  // generations held it, paid from those tokens as the holds release them.
+  `CREATE TABLE IF NOT EXISTS debts (key TEXT PRIMARY KEY, type TEXT NOT NULL, description TEXT NOT NULL,
+     reference TEXT, grant_ids TEXT NOT NULL, amount INTEGER NOT NULL, paid INTEGER NOT NULL,
+     open INTEGER NOT NULL, created_at INTEGER NOT NULL);
+   CREATE INDEX IF NOT EXISTS debts_open ON debts (open, created_at);`,
 ];
 
 export interface GrantRow extends Record<string, SqlStorageValue> {

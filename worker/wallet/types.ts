@@ -120,6 +120,20 @@ export interface DebitArgs {
   partial: boolean;
   /** Only from these grants (a refund takes back what is left of its purchase). */
   grantIds?: string[];
+  /**
+   * With `partial`: what open holds keep of these grants (up to the shortfall)
+   * becomes a debt, keyed by `key`, paid from those tokens as the holds
+   * release them, in the same transaction (worker/wallet/debts.ts).
+   */
+  owe?: boolean;
+}
+
+/** A debt a debit left: `paid` of `amount` so far; `open` while holds on its grants may still pay it. */
+export interface DebtView {
+  key: string;
+  amount: number;
+  paid: number;
+  open: boolean;
 }
 
 export interface AdjustArgs {
@@ -143,7 +157,8 @@ export type ReserveResult = WalletResult<{ holdId: string; held: number; deadlin
 export type SettleResult = WalletResult<{ charged: number; entryId: string | null }>;
 /** `status` says how the hold ended: voiding a settled hold charges what was settled. */
 export type VoidResult = WalletResult<{ status: "voided" | "expired" | "settled" }>;
-export type DebitResult = WalletResult<{ debited: number }>;
+/** `owed`: the debt the debit left (0 without `owe`). */
+export type DebitResult = WalletResult<{ debited: number; owed: number }>;
 export type AdjustResult = WalletResult<{ adjusted: number }>;
 export type TransferResult = WalletResult<{ moved: number }>;
 

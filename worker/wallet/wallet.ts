@@ -7,6 +7,7 @@ import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
 import { Alarm } from "./alarm";
 import { Book } from "./book";
+import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
 import { fail, holdExpired, insufficient } from "./failures";
 import { Faults, type WalletFaults } from "./faults";
 import { allocate, availableOf } from "./ledger";
@@ -20,6 +21,7 @@ import type {
   AdjustResult,
   DebitArgs,
   DebitResult,
+  DebtView,
   GrantArgs,
   GrantResult,
   LedgerEntry,
@@ -168,7 +170,9 @@ export class Wallet extends DurableObject<Env> {
    * Takes tokens out: refunds, chargebacks. With `partial`, takes what is
    * there up to `amount` (never below zero); otherwise all or nothing.
    * `grantIds` limits it to those grants (a refund claws back only what is
-   * left of its purchase). Held tokens are not taken: they are spoken for.
+   * left of its purchase). Held tokens are not taken: they are spoken for;
+   * with `owe`, up to what those grants hold is left as a debt that the holds
+   * pay as they release it (debts.ts). A retry replays: one debt per key.
    */
   async debit(args: DebitArgs): Promise<DebitResult> {
     this.enter(args.walletId);
@@ -178,7 +182,18 @@ export class Wallet extends DurableObject<Env> {
       this.book.expireDue(now);
       const taken = this.book.take(args, now);
       if (taken === null) return insufficient(args.amount, availableOf(this.book.liveGrants(now), now));
-      return { ok: true as const, debited: taken.amount };
+      let owed = 0;
+      if (args.owe && args.partial && taken.amount < args.amount) {
+        const grantIds =
+          args.grantIds ??
+          this.book.sql
+            .exec<{ id: string }>("SELECT id FROM grants")
+            .toArray()
+            .map((g) => g.id);
+        owed = Math.min(args.amount - taken.amount, heldIn(this.book.sql, grantIds));
+        recordDebt(this.book.sql, { ...args, grantIds, amount: owed }, now);
+      }
+      return { ok: true as const, debited: taken.amount, owed };
     });
   }
 
@@ -263,6 +278,21 @@ export class Wallet extends DurableObject<Env> {
       )
       .toArray()
       .map(toEntry);
+  }
+
+  /** The debts left by debits under these keys (keys without one are left out). */
+  async debts(args: { walletId: string; keys: string[] }): Promise<DebtView[]> {
+    this.enter(args.walletId);
+    const bad = check(schemas.debtsArgs, args);
+    if (bad) throw new Error(bad.message);
+    if (args.keys.length === 0) return [];
+    return this.book.sql
+      .exec<DebtRow>(
+        `SELECT * FROM debts WHERE key IN (${args.keys.map(() => "?").join(", ")})`,
+        ...args.keys,
+      )
+      .toArray()
+      .map(debtView);
   }
 
   /** Each member's spend and open holds this UTC month (team wallets; contracts §2). */

@@ -27,7 +27,7 @@ import { claimWaiting, reversalEffect } from "./claims";
 import { checkoutEffect } from "./effects";
 import { ensureGranted } from "./grants";
 import { UnreadableEvent } from "./payload";
-import { clawBack, collectOwed, restore } from "./reversals";
+import { chargebackOf, clawBack, collectOwed, restore } from "./reversals";
 import { invoiceEffect, invoicePaymentEffect, subscriptionStatusEffect } from "./subscriptions";
 import {
   type ApplyResult,
@@ -95,6 +95,15 @@ async function resume(env: Env, row: EventRow): Promise<Omit<ApplyResult, "dupli
   }
   if (row.status === "done" && row.owed > 0) await collect(env, row);
   if (row.status === "deferred") {
+    // A won dispute waits for its chargeback to owe nothing: the wallet may
+    // have been paid its debt since (collecting it drives this event on).
+    if (row.type === "charge.dispute.closed") {
+      const chargeback = await chargebackOf(env, row);
+      if (chargeback?.status === "done" && chargeback.owed > 0) await collect(env, chargeback);
+      const now = await findEvent(env, row.id);
+      if (now && now.status !== "deferred")
+        return { eventId: row.id, status: now.status, note: now.note ?? undefined };
+    }
     // A redelivered refund may find its purchase paid by now.
     await env.DB.batch(claimWaiting(env, row));
     const after = await findEvent(env, row.id);

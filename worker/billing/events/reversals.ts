@@ -16,8 +16,10 @@ import { type EventRow, type PurchaseRow, walletOf } from "./types";
  * tokens of the money range this event claimed, from what is left of the
  * purchase's own grants. A chargeback takes any shortfall from the wallet's
  * other paid tokens (decision 008: a chargeback leaves no tokens that were
- * not paid for). What generations hold now cannot be taken yet: up to that
- * much stays `owed`, and `collectOwed` takes it once they release it.
+ * not paid for). What generations hold now cannot be taken yet: the last
+ * debit leaves up to that much as a debt in the wallet, which the holds pay
+ * in the same transaction that releases them; `owed` records it until
+ * `collectOwed` sees the debt closed.
  */
 export async function clawBack(
   env: Env,
@@ -28,43 +30,63 @@ export async function clawBack(
   const to = row.reversedTo ?? from;
   const want = share(purchase, { from, to });
   if (want <= 0) return { debited: 0, owed: 0 };
-  const type = row.type === "charge.dispute.created" ? "chargeback" : "refund";
-  const first = await debitFrom(
+  const type = typeOf(row);
+  const own = await ownGrants(env, purchase);
+  const first = await debitFrom(env, purchase, `stripe:${row.id}`, want, type, own, false);
+  if (first.debited >= want) return first;
+  // The rest (a chargeback's from every paid grant) in a second debit that
+  // owes what their holds keep: one debt, so what it takes and owes never
+  // adds up to more than the share.
+  const rest = type === "chargeback" ? [...own, ...(await otherPaidGrants(env, row, purchase))] : own;
+  const more = await debitFrom(
     env,
     purchase,
-    `stripe:${row.id}`,
-    want,
+    `stripe:${row.id}:shortfall`,
+    want - first.debited,
     type,
-    await ownGrants(env, purchase),
+    rest,
+    true,
   );
-  let { debited } = first;
-  let held = first.held;
-  if (type === "chargeback" && debited < want) {
-    const others = await otherPaidGrants(env, row, purchase);
-    if (others.length > 0) {
-      const more = await debitFrom(env, purchase, `stripe:${row.id}:shortfall`, want - debited, type, others);
-      debited += more.debited;
-      held = more.held;
-    }
-  }
-  return { debited, owed: Math.min(want - debited, held) };
+  return { debited: first.debited + more.debited, owed: more.owed };
+}
+
+/** The wallet key a clawback's debt is under: its owing debit's (see `clawBack`). */
+function debtKeys(row: EventRow): string[] {
+  return [`stripe:${row.id}:shortfall`];
 }
 
 /**
- * Takes what a clawback still owes from the grants it may take from, now
- * that generations may have released what they held. One attempt per call,
- * keyed by its number (stored with its result), so a retry replays it. Once
- * nothing is held any more, whatever is still owed was spent: it is dropped.
+ * Settles in D1 what a clawback still owes. The wallet pays its debts itself
+ * as holds release them; this only notes, once the wallet's debts of this
+ * event are closed, what they took, and `owed` goes to 0 (a won dispute
+ * waits for that). It takes nothing then, so it cannot take the same tokens
+ * as the wallet. Events recorded before the wallet kept debts have none
+ * there: for them only (the fallback) each call makes one collection
+ * attempt, keyed by its number (stored with its result) so a retry replays
+ * it; once nothing is held any more, whatever is still owed was spent and is
+ * dropped.
  */
 export async function collectOwed(env: Env, row: EventRow, purchase: PurchaseRow): Promise<void> {
   if (row.owed <= 0) return;
-  const type = row.type === "charge.dispute.created" ? "chargeback" : "refund";
+  const debts = await wallet(env, walletOf(purchase)).debts(debtKeys(row));
+  if (debts.length > 0) {
+    if (debts.some((d) => d.open)) return;
+    const paid = debts.reduce((n, d) => n + d.paid, 0);
+    await env.DB.prepare(
+      "UPDATE stripe_events SET owed = 0, debited = coalesce(debited, 0) + ? WHERE id = ? AND owed > 0",
+    )
+      .bind(paid, row.id)
+      .run();
+    return;
+  }
+  const type = typeOf(row);
   const grantIds = [
     ...(await ownGrants(env, purchase)),
     ...(type === "chargeback" ? await otherPaidGrants(env, row, purchase) : []),
   ];
   const attempt = row.owedAttempts;
-  const taken = await debitFrom(env, purchase, `stripe:${row.id}:owed:${attempt}`, row.owed, type, grantIds);
+  const key = `stripe:${row.id}:owed:${attempt}`;
+  const taken = await debitFrom(env, purchase, key, row.owed, type, grantIds, false);
   const left = taken.held > 0 ? row.owed - taken.debited : 0;
   await env.DB.prepare(
     `UPDATE stripe_events SET owed = ?, owed_attempts = ?, debited = coalesce(debited, 0) + ?
@@ -72,6 +94,10 @@ export async function collectOwed(env: Env, row: EventRow, purchase: PurchaseRow
   )
     .bind(left, attempt + 1, taken.debited, row.id, attempt)
     .run();
+}
+
+function typeOf(row: EventRow): "chargeback" | "refund" {
+  return row.type === "charge.dispute.created" ? "chargeback" : "refund";
 }
 
 /** The pro-rata tokens of the money range `from`–`to` of a purchase. */
@@ -92,8 +118,9 @@ async function takeBack(
 ): Promise<number> {
   const want = share(purchase, range);
   if (want <= 0) return 0;
-  return (await debitFrom(env, purchase, `stripe:${row.id}`, want, type, await ownGrants(env, purchase)))
-    .debited;
+  return (
+    await debitFrom(env, purchase, `stripe:${row.id}`, want, type, await ownGrants(env, purchase), false)
+  ).debited;
 }
 
 /** The purchase's grant and any grant that gave back a won dispute's chargeback. */
@@ -136,7 +163,8 @@ async function debitFrom(
   amount: number,
   type: "chargeback" | "refund",
   grantIds: string[],
-): Promise<{ debited: number; held: number }> {
+  owe: boolean,
+): Promise<{ debited: number; owed: number; held: number }> {
   const result = await wallet(env, walletOf(purchase)).debit({
     key,
     amount,
@@ -145,9 +173,10 @@ async function debitFrom(
     reference: purchase.id,
     partial: true,
     grantIds,
+    ...(owe ? { owe } : {}),
   });
   if (!result.ok) throw new Error(`clawback failed: ${result.code}: ${result.message}`);
-  return { debited: result.debited, held: result.tokens.held };
+  return { debited: result.debited, owed: result.owed ?? 0, held: result.tokens.held };
 }
 
 /**
@@ -231,7 +260,7 @@ async function ensureRestored(env: Env, row: EventRow, purchase: PurchaseRow): P
 }
 
 /** The chargeback of the dispute a won event closes, found as `claimRestore` finds it. */
-function chargebackOf(env: Env, row: EventRow): Promise<EventRow | undefined> {
+export function chargebackOf(env: Env, row: EventRow): Promise<EventRow | undefined> {
   return db(env.DB).query.stripeEvents.findFirst({
     where: and(
       eq(stripeEvents.type, "charge.dispute.created"),
