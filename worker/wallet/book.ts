@@ -1,3 +1,6 @@
+// The storage work every money operation shares (grants, holds, entries, debts),
+// always inside the caller's transaction; one class so each step sees the same
+// state without a round trip.
 import type { LedgerType } from "../db/schema/ledger";
 import { newId } from "../lib/ids";
 import { type DebtRow, payDebts } from "./debts";
