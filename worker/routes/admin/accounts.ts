@@ -10,12 +10,13 @@ import {
 } from "../../admin/accounts";
 import { auditInsert } from "../../admin/audit";
 import { db } from "../../db/client";
-import { accounts, ledgerEntries, sessions } from "../../db/schema";
+import { accounts, sessions } from "../../db/schema";
 import { keysetPage } from "../../lib/pagination";
 import { validate } from "../../lib/validation";
 import { wallet } from "../../wallet/client";
 import { adjustInput, adjustWallet } from "./adjust";
 import type { AdminEnv } from "./auth";
+import { ledgerPage, ledgerQuery } from "./ledger";
 
 const page = {
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -23,10 +24,6 @@ const page = {
 };
 
 const searchQuery = z.object({ query: z.string().trim().max(320).optional(), ...page });
-const ledgerQuery = z.object({
-  limit: page.limit,
-  cursor: z.coerce.number().int().min(1).optional(),
-});
 const idParam = z.object({ id: z.string().min(1).max(64) });
 
 export const adminAccounts = new Hono<AdminEnv>()
@@ -70,36 +67,7 @@ export const adminAccounts = new Hono<AdminEnv>()
   .get("/:id/transactions", validate("param", idParam), validate("query", ledgerQuery), async (c) => {
     const d = db(c.env.DB);
     const account = await findAccount(d, c.req.valid("param").id);
-    const q = c.req.valid("query");
-    const rows = await d
-      .select()
-      .from(ledgerEntries)
-      .where(
-        and(eq(ledgerEntries.walletId, account.id), q.cursor ? lt(ledgerEntries.seq, q.cursor) : undefined),
-      )
-      .orderBy(desc(ledgerEntries.seq))
-      .limit(q.limit + 1);
-    return c.json(
-      keysetPage(
-        rows,
-        q.limit,
-        (e) => ({
-          id: e.id,
-          seq: e.seq,
-          type: e.type,
-          amount: e.amount,
-          balanceAfter: e.balanceAfter,
-          description: e.description,
-          ...(e.feature ? { feature: e.feature } : {}),
-          ...(e.generationId ? { generationId: e.generationId } : {}),
-          reference: e.reference,
-          grantId: e.grantId,
-          holdId: e.holdId,
-          createdAt: e.createdAt.toISOString(),
-        }),
-        (e) => String(e.seq),
-      ),
-    );
+    return c.json(await ledgerPage(d, account.id, c.req.valid("query")));
   })
 
   .post("/:id/adjust", validate("param", idParam), ...adjustInput, async (c) => {

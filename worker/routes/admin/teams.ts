@@ -2,7 +2,7 @@ import { and, count, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { type Db, db } from "../../db/client";
-import { ledgerEntries, teamMembers, teams } from "../../db/schema";
+import { teamMembers, teams } from "../../db/schema";
 import { notFound } from "../../lib/errors";
 import { keysetPage } from "../../lib/pagination";
 import { validate } from "../../lib/validation";
@@ -11,6 +11,7 @@ import { membersOf } from "../../teams/views";
 import { wallet } from "../../wallet/client";
 import { adjustInput, adjustWallet } from "./adjust";
 import type { AdminEnv } from "./auth";
+import { ledgerPage, ledgerQuery } from "./ledger";
 
 /**
  * Admin routes for teams (docs/api.md "Admin routes"), mounted at /admin/teams
@@ -22,10 +23,6 @@ const searchQuery = z.object({
   query: z.string().trim().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().regex(TEAM_ID, "The cursor is not one this API returned.").optional(),
-});
-const ledgerQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.coerce.number().int().min(1).optional(),
 });
 const idParam = z.object({ id: z.string().min(1).max(64) });
 
@@ -94,33 +91,7 @@ export const adminTeams = new Hono<AdminEnv>()
   .get("/:id/transactions", validate("param", idParam), validate("query", ledgerQuery), async (c) => {
     const d = db(c.env.DB);
     const team = await findTeam(d, c.req.valid("param").id);
-    const q = c.req.valid("query");
-    const rows = await d
-      .select()
-      .from(ledgerEntries)
-      .where(and(eq(ledgerEntries.walletId, team.id), q.cursor ? lt(ledgerEntries.seq, q.cursor) : undefined))
-      .orderBy(desc(ledgerEntries.seq))
-      .limit(q.limit + 1);
-    return c.json(
-      keysetPage(
-        rows,
-        q.limit,
-        (e) => ({
-          id: e.id,
-          seq: e.seq,
-          type: e.type,
-          amount: e.amount,
-          balanceAfter: e.balanceAfter,
-          description: e.description,
-          ...(e.feature ? { feature: e.feature } : {}),
-          ...(e.generationId ? { generationId: e.generationId } : {}),
-          ...(e.memberId ? { accountId: e.memberId } : {}),
-          reference: e.reference,
-          createdAt: e.createdAt.toISOString(),
-        }),
-        (e) => String(e.seq),
-      ),
-    );
+    return c.json(await ledgerPage(d, team.id, c.req.valid("query")));
   })
 
   .post("/:id/adjust", validate("param", idParam), ...adjustInput, async (c) => {
