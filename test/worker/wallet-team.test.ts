@@ -5,7 +5,7 @@ import type { MemberArgs } from "../../worker/wallet/types";
 import type { Wallet } from "../../worker/wallet/wallet";
 
 /**
- * A team's shared wallet (contracts §2, docs/decisions/010): member limits are
+ * A team's shared wallet (docs/decisions/010): member limits are
  * enforced by the wallet object in the same transaction as the balance.
  */
 

@@ -1,6 +1,6 @@
 /**
  * The mock provider's answer when the form holds a description template
- * (contracts §6): the template's sections in its order, headings and
+ * (docs/api.md, "Generation"): the template's sections in its order, headings and
  * checkboxes kept, each filled only from the request's own sentences. A
  * section the request says nothing about keeps its prompt and gets an
  * explicit open question, so nothing is invented.

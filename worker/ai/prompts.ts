@@ -50,7 +50,7 @@ const FEATURE_GOAL: Record<TicketRequest["feature"], string> = {
   subtasks: `Break the work described (the user's request and the ticket in the form) into 3 to 8 subtasks a developer could each finish in a day or two. The title names the parent work ("Subtasks: <parent>"); the description is only the checklist, one line per subtask starting with a verb, optionally followed by a short indented note.`,
 };
 
-/** With feature `generate`, a form's own description template shapes the ticket (contracts §6). */
+/** With feature `generate`, a form's own description template shapes the ticket (docs/api.md, "Generation"). */
 const hasTemplate = (req: TicketRequest) => req.feature === "generate" && Boolean(req.context?.template);
 
 const TEMPLATE_RULE = `The form already holds the team's description template (given as page content in <form_template>). Fill that template instead of the sections above: keep its headings and checklist items exactly and in their order, and write under each heading what the request says about it. Where the request says nothing about a section, keep the template's prompt there and add a line "Open question: …" asking for what is missing; never invent facts to fill it.`;

@@ -295,7 +295,7 @@ export class Wallet extends DurableObject<Env> {
       .map(debtView);
   }
 
-  /** Each member's spend and open holds this UTC month (team wallets; contracts §2). */
+  /** Each member's spend and open holds this UTC month (team wallets; decision 010). */
   async memberSpend(args: MemberSpendArgs): Promise<MemberSpend> {
     this.enter(args.walletId);
     const bad = check(schemas.memberSpendArgs, args);
