@@ -349,7 +349,7 @@ async function collect(stream: AsyncIterable<StreamEvent>): Promise<StreamEvent[
   return events;
 }
 
-describe("the form's own template (docs/api.md, "Generation")", () => {
+describe("the form's own template (docs/api.md, Generation)", () => {
   const template = [
     "### Summary",
     "",
