@@ -17,11 +17,11 @@ import { Preview } from "./Preview";
 import { buildRequest, retriesSameGeneration } from "./request";
 import { SelectField } from "./SelectField";
 import { useAccount, useFeatureCosts } from "./useAccount";
+import { useCopy } from "./useCopy";
 import { useDraft } from "./useDraft";
-import { useFormContent, useFormInsert, useFormTemplate } from "./useFormInsert";
+import { type InsertOutcome, useFormContent, useFormInsert, useFormTemplate } from "./useFormInsert";
 import { useGeneration } from "./useGeneration";
 import { useHealth } from "./useHealth";
-import { type InsertOutcome, useInsert } from "./useInsert";
 import { useWallet } from "./useWallet";
 import { WalletPicker } from "./WalletPicker";
 import { spendable, teamsOf } from "./wallet";
@@ -72,7 +72,7 @@ export function Panel({ adapter, form, onClose, deps, theme, incoming }: PanelPr
     onBalance: (balance) => (team ? reload() : reportBalance(balance)),
     onAccount: setAccount,
   });
-  const { copy, copied, setCopied } = useInsert(adapter, form, deps, dispatch);
+  const { copy, copied, setCopied } = useCopy(deps, dispatch);
   const { insert, undo, canUndo, undone } = useFormInsert(adapter, form, dispatch, () =>
     setWritten((n) => n + 1),
   );

@@ -4,7 +4,6 @@ import { renderMarkdown } from "@/lib/markdown";
 import { detectTemplate, type FormTemplate } from "@/lib/template";
 import type { FormSnapshot, PageContext, SiteAdapter } from "@/sites/types";
 import type { GenerationAction, Ticket } from "./generation";
-import type { InsertOutcome } from "./useInsert";
 
 /** The heading subtasks are appended under (decision 014). */
 export const SUBTASKS_HEADING = "## Subtasks";
@@ -14,6 +13,9 @@ export function subtasksSection(ticket: Ticket): string {
   const body = ticket.description.trim();
   return /^#{1,6}\s/.test(body) ? body : `${SUBTASKS_HEADING}\n\n${body}`;
 }
+
+/** What an Insert came to, for the panel and for History's insert request. */
+export type InsertOutcome = { ok: boolean; message?: string };
 
 /** How long DOM changes in the form are left to settle before it is read again. */
 const SETTLE_MS = 150;
