@@ -28,7 +28,7 @@ function item(r: Row) {
     site: r.site,
     feature: r.feature,
     issueType: r.issueType,
-    prompt: r.prompt,
+    prompt: r.prompt ?? "",
     title: r.title ?? "",
     description: r.description ?? "",
     charged: r.charged,

@@ -13,13 +13,18 @@ export const generations = sqliteTable(
      * anonymous session sees only the generations made through itself.
      */
     sessionId: text(),
-    idempotencyKey: text().notNull(),
+    /**
+     * Rows written before the account's wallet object kept its generations
+     * (docs/decisions/018) carry their key, hash and content here; newer rows
+     * are metadata only: the object holds the key, the prompt and the ticket.
+     */
+    idempotencyKey: text(),
     /** SHA-256 of the request body, to refuse a reused key with another body. */
-    requestHash: text().notNull(),
+    requestHash: text(),
     site: text().notNull(),
     feature: text().notNull(),
     issueType: text().notNull(),
-    prompt: text().notNull(),
+    prompt: text(),
     context: text({ mode: "json" }),
     title: text(),
     description: text(),
