@@ -65,28 +65,28 @@ export const SCHEMA: string[] = [
   // as far as this object has seen them, and a team wallet's members. Each is
   // loaded from D1 once (the *_loaded marks in meta) and then kept current by
   // the routes that change it.
-  `CREATE TABLE owner_state (id INTEGER PRIMARY KEY CHECK (id = 1), account_id TEXT NOT NULL,
+  `CREATE TABLE IF NOT EXISTS owner_state (id INTEGER PRIMARY KEY CHECK (id = 1), account_id TEXT NOT NULL,
      status TEXT NOT NULL, merged INTEGER NOT NULL, plan TEXT, updated_at INTEGER NOT NULL);
-   CREATE TABLE sessions (id TEXT PRIMARY KEY, kind TEXT NOT NULL, resumed INTEGER NOT NULL,
+   CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, kind TEXT NOT NULL, resumed INTEGER NOT NULL,
      expires_at INTEGER NOT NULL, revoked_at INTEGER, created_at INTEGER NOT NULL);
-   CREATE TABLE members (account_id TEXT PRIMARY KEY, role TEXT NOT NULL, monthly_limit INTEGER,
+   CREATE TABLE IF NOT EXISTS members (account_id TEXT PRIMARY KEY, role TEXT NOT NULL, monthly_limit INTEGER,
      updated_at INTEGER NOT NULL);`,
   // v7: the account's generations with their content (records.ts,
   // docs/decisions/018): the idempotency record of a request, its ticket, and
   // the queue of metadata rows D1 has not received yet.
-  `CREATE TABLE generations (id TEXT PRIMARY KEY, session_id TEXT, idempotency_key TEXT NOT NULL,
+  `CREATE TABLE IF NOT EXISTS generations (id TEXT PRIMARY KEY, session_id TEXT, idempotency_key TEXT NOT NULL,
      request_hash TEXT NOT NULL, wallet_id TEXT, hold_id TEXT, site TEXT NOT NULL, feature TEXT NOT NULL,
      issue_type TEXT NOT NULL, prompt TEXT NOT NULL, context TEXT, status TEXT NOT NULL,
      held INTEGER NOT NULL, charged INTEGER NOT NULL DEFAULT 0, title TEXT, description TEXT,
      output TEXT, model TEXT, upstream_id TEXT, error_code TEXT, input_tokens INTEGER,
      output_tokens INTEGER, cost_usd REAL, first_delta_ms INTEGER, latency_ms INTEGER,
      created_at INTEGER NOT NULL, completed_at INTEGER, d1_synced INTEGER NOT NULL DEFAULT 0);
-   CREATE UNIQUE INDEX generations_key ON generations (idempotency_key);
-   CREATE INDEX generations_session ON generations (session_id, id);
-   CREATE INDEX generations_unsynced ON generations (d1_synced) WHERE d1_synced = 0;`,
+   CREATE UNIQUE INDEX IF NOT EXISTS generations_key ON generations (idempotency_key);
+   CREATE INDEX IF NOT EXISTS generations_session ON generations (session_id, id);
+   CREATE INDEX IF NOT EXISTS generations_unsynced ON generations (d1_synced) WHERE d1_synced = 0;`,
   // v8: per-account rate limits (admission.ts): GCRA state per key, as
   // worker/lib/rate-limit.ts kept it in D1.
-  `CREATE TABLE rate_limits (key TEXT PRIMARY KEY, tat INTEGER NOT NULL);`,
+  `CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, tat INTEGER NOT NULL);`,
 ];
 
 export interface GrantRow extends Record<string, SqlStorageValue> {
