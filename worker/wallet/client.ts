@@ -1,4 +1,6 @@
 import type { Env } from "../env";
+import type { ExportArgs, GetArgs, ListArgs } from "./content";
+import type { PortableRecord } from "./records";
 import type {
   AdjustArgs,
   DebitArgs,
@@ -34,6 +36,12 @@ export function wallet(env: Env, walletId: string) {
     history: (a: { limit?: number; before?: number } = {}) => stub.history({ ...a, walletId }),
     /** Each member's spend and open holds this UTC month (team wallets). */
     memberSpend: (a: Without<MemberSpendArgs> = {}) => stub.memberSpend({ ...a, walletId }),
+    /** The account's generations (docs/decisions/018): list, one, export, import, remove. */
+    listGenerations: (a: Without<ListArgs> = {}) => stub.listGenerations({ ...a, walletId }),
+    getGeneration: (a: Without<GetArgs>) => stub.getGeneration({ ...a, walletId }),
+    exportGenerations: (a: Without<ExportArgs> = {}) => stub.exportGenerations({ ...a, walletId }),
+    importGenerations: (rows: PortableRecord[]) => stub.importGenerations({ rows, walletId }),
+    removeGenerations: (ids: string[]) => stub.removeGenerations({ ids, walletId }),
     sweep: () => stub.sweep(),
     stats: () => stub.stats(),
   };

@@ -7,12 +7,14 @@ import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
 import { Alarm } from "./alarm";
 import { Book } from "./book";
+import * as content from "./content";
 import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
 import { fail, holdExpired, insufficient } from "./failures";
 import { Faults, type WalletFaults } from "./faults";
 import { allocate, availableOf } from "./ledger";
 import { checkLimit, memberSpend } from "./members";
 import { Outbox, queueCredit } from "./outbox";
+import type { GenerationRecord, PortableRecord } from "./records";
 import * as schemas from "./schemas";
 import { AMOUNT_MESSAGES, canonicalJson, check } from "./schemas";
 import { type EntryRow, type HoldRow, SCHEMA, toEntry } from "./storage";
@@ -301,6 +303,38 @@ export class Wallet extends DurableObject<Env> {
     const bad = check(schemas.memberSpendArgs, args);
     if (bad) throw new Error(bad.message);
     return memberSpend(this.book.sql, this.faults.now(), args.accountIds);
+  }
+
+  // ── RPC: the account's generations (content.ts, docs/decisions/018) ────
+
+  /** The account's generations newest first, as far as `sessionFilter` may read them. */
+  async listGenerations(args: content.ListArgs): Promise<content.ListResult> {
+    this.enter(args.walletId);
+    return content.listGenerations(this.book.sql, args.walletId, args);
+  }
+
+  /** One generation, or null when absent or not this session's to read. */
+  async getGeneration(args: content.GetArgs): Promise<GenerationRecord | null> {
+    this.enter(args.walletId);
+    return content.getGeneration(this.book.sql, args.walletId, args);
+  }
+
+  /** Records that arrive from D1 (legacy rows) or another object (sign-in), idempotent by id. */
+  async importGenerations(args: content.ImportArgs): Promise<content.ImportResult> {
+    this.enter(args.walletId);
+    return content.importGenerations(this.ctx.storage, args);
+  }
+
+  /** Records oldest first after `after`, as far as `session` may read them. */
+  async exportGenerations(args: content.ExportArgs): Promise<PortableRecord[]> {
+    this.enter(args.walletId);
+    return content.exportGenerations(this.book.sql, args);
+  }
+
+  /** Forgets finished records that another object now keeps (the sign-in move). */
+  async removeGenerations(args: content.RemoveArgs): Promise<{ removed: number }> {
+    this.enter(args.walletId);
+    return content.removeGenerations(this.ctx.storage, args);
   }
 
   /**

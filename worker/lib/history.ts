@@ -1,0 +1,98 @@
+import { and, desc, eq, isNotNull, lt } from "drizzle-orm";
+import { db } from "../db/client";
+import { generations } from "../db/schema";
+import type { Env, Session } from "../env";
+import { wallet } from "../wallet/client";
+import type { GenerationRecord } from "../wallet/records";
+import { ownGenerations } from "./session";
+
+/**
+ * A session's generations, read where their text is kept (docs/decisions/018):
+ * the account's wallet object first, then D1 for legacy rows — those written
+ * before the object kept them and not moved yet (their prompt is still in
+ * D1). A generation in both (a move under way) is read from the object.
+ */
+export interface Ticket {
+  id: string;
+  site: string;
+  feature: string;
+  issueType: string;
+  prompt: string;
+  title: string | null;
+  description: string | null;
+  charged: number;
+  model: string | null;
+  status: GenerationRecord["status"];
+  errorCode: string | null;
+  createdAt: Date;
+}
+
+type Row = typeof generations.$inferSelect;
+
+const fromRecord = (r: GenerationRecord): Ticket => ({
+  id: r.id,
+  site: r.site,
+  feature: r.feature,
+  issueType: r.issueType,
+  prompt: r.prompt,
+  title: r.title,
+  description: r.description,
+  charged: r.charged,
+  model: r.model,
+  status: r.status,
+  errorCode: r.errorCode,
+  createdAt: new Date(r.createdAt),
+});
+
+const fromRow = (r: Row): Ticket => ({
+  id: r.id,
+  site: r.site,
+  feature: r.feature,
+  issueType: r.issueType,
+  prompt: r.prompt ?? "",
+  title: r.title,
+  description: r.description,
+  charged: r.charged,
+  model: r.model,
+  status: r.status,
+  errorCode: r.errorCode,
+  createdAt: r.createdAt,
+});
+
+/** What the object's session filter needs of a session (the same rule as ownGenerations). */
+const reader = (s: Session) => ({ id: s.id, kind: s.kind, resumed: s.resumed ?? false });
+
+/** D1 rows that still carry their text: not moved to the object yet. */
+const legacy = (session: Session) => and(ownGenerations(session), isNotNull(generations.prompt));
+
+/**
+ * Up to `take` tickets newest first with ids below `cursor`: both sources are
+ * asked for `take` and merged, so a keyset page over the union is exact.
+ */
+export async function ticketsPage(env: Env, session: Session, cursor: string | undefined, take: number) {
+  const [kept, old] = await Promise.all([
+    wallet(env, session.accountId).listGenerations({ sessionFilter: reader(session), cursor, limit: take }),
+    db(env.DB)
+      .select()
+      .from(generations)
+      .where(and(legacy(session), cursor ? lt(generations.id, cursor) : undefined))
+      .orderBy(desc(generations.id))
+      .limit(take),
+  ]);
+  const byId = new Map<string, Ticket>();
+  for (const r of old) byId.set(r.id, fromRow(r));
+  for (const r of kept.items) byId.set(r.id, fromRecord(r));
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, take);
+}
+
+/** One ticket this session may read, or null (another account's or session's looks absent). */
+export async function ticketById(env: Env, session: Session, id: string): Promise<Ticket | null> {
+  // No id of ours is longer; a longer one is simply not found.
+  if (id.length > 64) return null;
+  const [kept, row] = await Promise.all([
+    wallet(env, session.accountId).getGeneration({ id, session: reader(session) }),
+    db(env.DB).query.generations.findFirst({ where: and(eq(generations.id, id), legacy(session)) }),
+  ]);
+  if (kept) return fromRecord(kept);
+  return row ? fromRow(row) : null;
+}
