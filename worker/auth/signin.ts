@@ -3,6 +3,7 @@ import { db } from "../db/client";
 import { accounts, generations } from "../db/schema";
 import type { Env, Session } from "../env";
 import { notFound } from "../lib/errors";
+import { moveTickets } from "../lib/history";
 import { log } from "../lib/log";
 import { createSession, ownGenerations, sessionByToken } from "../lib/session";
 import { wallet } from "../wallet/client";
@@ -96,7 +97,8 @@ async function claimWelcome(env: Env, accountId: string, ip: string | null, now:
  * is not a secret, and its sign-in must not empty another browser's account.
  *
  * Tickets: the generations this session may read (ownGenerations) move to the
- * user, finished ones only (a running one settles by id wherever it is). Once
+ * user, finished ones only (a running one settles by id wherever it is): from
+ * the anonymous wallet object to the user's (moveTickets), and D1's rows. Once
  * moved they are the user's, so a second sign-in finds none.
  *
  * An unusable anonymousToken (unknown, expired, revoked, not anonymous)
@@ -137,6 +139,9 @@ async function moveTokens(env: Env, anonId: string, userId: string): Promise<num
 }
 
 async function moveGenerations(env: Env, session: Session, userId: string): Promise<void> {
+  // The records kept in the anonymous object first (docs/decisions/018), then
+  // D1: its metadata rows of those, and legacy rows whose text is still there.
+  await moveTickets(env, session, userId);
   // OR IGNORE: a clash on (account, idempotency key) with one of the user's
   // own rows leaves that one ticket behind rather than failing the sign-in.
   const own = ownGenerations(session);

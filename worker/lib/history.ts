@@ -96,3 +96,32 @@ export async function ticketById(env: Env, session: Session, id: string): Promis
   if (kept) return fromRecord(kept);
   return row ? fromRow(row) : null;
 }
+
+const MOVE_PAGE = 200;
+
+/**
+ * The sign-in move of an anonymous session's tickets (docs/decisions/009,
+ * 018): each page of the records the session may read is exported from the
+ * anonymous account's object, imported into the user's (idempotent by id),
+ * and only then forgotten by the anonymous object. A crash between the steps
+ * repeats them on the next sign-in with the same token and adds nothing.
+ * Running ones stay: they finish where they started. Returns the ids moved.
+ */
+export async function moveTickets(env: Env, session: Session, userId: string): Promise<string[]> {
+  const from = wallet(env, session.accountId);
+  const to = wallet(env, userId);
+  const moved: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await from.exportGenerations({ session: reader(session), after, limit: MOVE_PAGE });
+    const finished = page.filter((r) => r.status !== "pending");
+    if (finished.length > 0) {
+      const result = await to.importGenerations(finished);
+      if (!result.ok) throw new Error(`ticket move refused: ${result.message}`);
+      await from.removeGenerations(finished.map((r) => r.id));
+      moved.push(...finished.map((r) => r.id));
+    }
+    if (page.length < MOVE_PAGE) return moved;
+    after = page.at(-1)?.id;
+  }
+}

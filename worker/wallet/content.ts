@@ -52,7 +52,8 @@ const portableRecord = z.object({
   feature: z.string().min(1).max(64),
   issueType: z.string().min(1).max(64),
   prompt: text,
-  context: z.record(z.string(), z.string()).nullable(),
+  // Whatever the form sent, kept as it came (legacy rows included).
+  context: z.record(z.string(), z.unknown()).nullable(),
   status: z.enum(["pending", "succeeded", "failed", "cancelled"]),
   held: z.number().int().min(0),
   charged: z.number().int().min(0),

@@ -206,13 +206,18 @@ export function toPortable(r: RecordRow): PortableRecord {
  * ticket moved on sign-in whose key the user had used too): the key is then
  * renamed `moved:<id>`, so the ticket is kept and only its replay is lost — a
  * retry that old would be a new generation anyway. The hold it came with
- * belonged to another object's ledger and is not kept. Call inside a
- * transaction.
+ * belonged to another object's ledger and is not kept. A record here still
+ * pending takes the outcome of a finished copy (a legacy row that finished in
+ * D1 after an earlier move read it). Call inside a transaction.
  */
 export function importRecords(sql: SqlStorage, rows: PortableRecord[]): { imported: number; present: number } {
   let imported = 0;
   for (const r of rows) {
-    if (recordById(sql, r.id)) continue;
+    const here = recordById(sql, r.id);
+    if (here) {
+      if (here.status === "pending" && r.status !== "pending") completeRecord(sql, r);
+      continue;
+    }
     const taken = recordByKey(sql, r.idempotencyKey);
     sql.exec(
       `INSERT INTO generations (id, session_id, idempotency_key, request_hash, wallet_id, hold_id, site,
@@ -251,6 +256,32 @@ export function importRecords(sql: SqlStorage, rows: PortableRecord[]): { import
     imported++;
   }
   return { imported, present: rows.length - imported };
+}
+
+function completeRecord(sql: SqlStorage, r: PortableRecord): void {
+  sql.exec(
+    `UPDATE generations SET status = ?, held = ?, charged = ?, title = ?, description = ?, output = ?,
+       model = ?, upstream_id = ?, error_code = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?,
+       first_delta_ms = ?, latency_ms = ?, completed_at = ?, d1_synced = ?
+     WHERE id = ?`,
+    r.status,
+    r.held,
+    r.charged,
+    r.title,
+    r.description,
+    r.output,
+    r.model,
+    r.upstreamId,
+    r.errorCode,
+    r.inputTokens,
+    r.outputTokens,
+    r.costUsd,
+    r.firstDeltaMs,
+    r.latencyMs,
+    r.completedAt,
+    r.d1Synced ? 1 : 0,
+    r.id,
+  );
 }
 
 /**

@@ -328,6 +328,8 @@ export class Wallet extends DurableObject<Env> {
   /** Records oldest first after `after`, as far as `session` may read them. */
   async exportGenerations(args: content.ExportArgs): Promise<PortableRecord[]> {
     this.enter(args.walletId);
+    // So that D1's metadata rows of what is exported are there for the caller to update.
+    await this.outbox.flush();
     return content.exportGenerations(this.book.sql, args);
   }
 
