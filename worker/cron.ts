@@ -1,3 +1,4 @@
+import { moveContent } from "./admin/move-content";
 import { drivePendingEvents } from "./billing/events";
 import type { Env } from "./env";
 import { log } from "./lib/log";
@@ -12,6 +13,8 @@ const STALE_GENERATION_MS = 2 * HOLD_TTL_MS;
 const LOOKBACK_MS = 2 * 86_400_000;
 const SWEEP_LIMIT = 500;
 const PARALLEL = 8;
+/** Legacy generations' text moved into the objects per run (worker/admin/move-content.ts); the admin route does more. */
+const CONTENT_BATCHES = 10;
 
 /**
  * The cron trigger (wrangler.toml `[triggers]`): a safety net under the
@@ -22,9 +25,10 @@ const PARALLEL = 8;
  * rotating sample of the rest (worker/wallet/reconcile.ts), and logs the
  * result for Workers Logs to alert on.
  * Housekeeping rides along: Stripe events whose wallet step failed after
- * Stripe stopped redelivering them are finished, and drained rate-limit rows
- * are dropped; a failure there is logged in the line and does not stop the
- * reconcile.
+ * Stripe stopped redelivering them are finished, drained rate-limit rows
+ * are dropped, and a few batches of legacy generations' text move into their
+ * owners' objects; a failure there is logged in the line and does not stop
+ * the reconcile.
  */
 export async function runScheduled(env: Env, now = Date.now()) {
   const started = Date.now();
@@ -33,6 +37,10 @@ export async function runScheduled(env: Env, now = Date.now()) {
   const stripeEvents = await drivePendingEvents(env).catch((error: unknown) => ({ error: String(error) }));
   const rateLimits = await pruneRateLimits(env.DB, now).then(
     (pruned) => ({ pruned }),
+    (error: unknown) => ({ error: String(error) }),
+  );
+  const content = await moveContent(env, { batches: CONTENT_BATCHES }).then(
+    ({ moved, failed, done }) => ({ moved, failed, done }),
     (error: unknown) => ({ error: String(error) }),
   );
   const result = await reconcile(env);
@@ -48,9 +56,10 @@ export async function runScheduled(env: Env, now = Date.now()) {
     confirmed,
     stripeEvents,
     rateLimits,
+    content,
     ms: Date.now() - started,
   });
-  return { swept, confirmed, stripeEvents, rateLimits, reconcile: result };
+  return { swept, confirmed, stripeEvents, rateLimits, content, reconcile: result };
 }
 
 /**

@@ -165,8 +165,8 @@ describe("moving legacy generations' text into the owners' objects", () => {
     expect(report.done).toBe(false);
     expect(await d1TextRows([a.id])).toBe(1);
     expect(await wallet(env, a.id).exportGenerations()).toEqual([]);
-    // A day later it is dead and moves as it is.
-    const later = await moveContent(env, { restart: true, batches: 10, now: Date.now() + 2 * 86_400_000 });
+    // Days later it is dead and moves as it is.
+    const later = await moveContent(env, { restart: true, batches: 10, now: Date.now() + 4 * 86_400_000 });
     expect(later.done).toBe(true);
     expect(await wallet(env, a.id).exportGenerations()).toEqual([running]);
   });

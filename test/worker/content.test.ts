@@ -83,7 +83,7 @@ describe("the wallet object's generation records", () => {
   it("lets an anonymous session read only its own, and older unattributed ones unless resumed", async () => {
     const { id: accountId } = await fundedAccount(0);
     const w = wallet(env, accountId);
-    const [old, mine, theirs] = ordered(3);
+    const [old = "", mine = "", theirs = ""] = ordered(3);
     await w.importGenerations([
       record({ id: old, sessionId: null }),
       record({ id: mine, sessionId: "ses_mine" }),
@@ -128,7 +128,13 @@ describe("GET /api/me/generations over the object and legacy D1 rows", () => {
     await wallet(env, other.id).importGenerations([record()]);
 
     const all = await listAll(a.token, 2);
-    expect(all.map((i) => i.prompt)).toEqual(["kept five", "kept four", "legacy three", "kept two", "legacy one"]);
+    expect(all.map((i) => i.prompt)).toEqual([
+      "kept five",
+      "kept four",
+      "legacy three",
+      "kept two",
+      "legacy one",
+    ]);
     expect(all.map((i) => i.id)).toEqual([g5, g4, g3, g2, g1]);
   });
 

@@ -1,5 +1,6 @@
 import type { Env } from "../env";
 import { log } from "../lib/log";
+import { CHARGE_UNCONFIRMED } from "../routes/generate";
 import { wallet } from "../wallet/client";
 import type { PortableRecord } from "../wallet/records";
 
@@ -23,10 +24,22 @@ const CURSOR_KEY = "content_move_cursor";
 const DONE = "done";
 /** One UPDATE per row: D1 binds at most 100 parameters per statement, a batch takes many statements. */
 export const MOVE_BATCH = 50;
-/** A legacy row still pending after this is dead (its hold long expired): it moves as it is. */
-const PENDING_GRACE_MS = 24 * 60 * 60 * 1000;
+/**
+ * A legacy row still pending, or with its charge unconfirmed, may yet change
+ * in D1 (the cron confirms charges over its last two days): it waits this
+ * long, past which nothing changes it and it moves as it is.
+ */
+const UNSETTLED_GRACE_MS = 3 * 24 * 60 * 60 * 1000;
 const PARALLEL = 8;
-const TEXT_COLUMNS = ["prompt", "context", "title", "description", "output", "idempotency_key", "request_hash"];
+const TEXT_COLUMNS = [
+  "prompt",
+  "context",
+  "title",
+  "description",
+  "output",
+  "idempotency_key",
+  "request_hash",
+];
 
 interface D1Row {
   id: string;
@@ -145,7 +158,7 @@ export async function moveContent(
   opts: { batches?: number; batchSize?: number; now?: number; restart?: boolean } = {},
 ): Promise<MoveReport> {
   const batchSize = Math.min(Math.max(opts.batchSize ?? MOVE_BATCH, 1), MOVE_BATCH);
-  const deadPending = (opts.now ?? Date.now()) - PENDING_GRACE_MS;
+  const settledBefore = (opts.now ?? Date.now()) - UNSETTLED_GRACE_MS;
   const report: MoveReport = { read: 0, moved: 0, failed: 0, batches: 0, done: false, cursor: "" };
   let cursor = opts.restart ? "" : await readCursor(env);
   if (cursor === DONE) return { ...report, done: true, cursor };
@@ -153,16 +166,19 @@ export async function moveContent(
   while (report.batches < (opts.batches ?? 20)) {
     const { results: rows } = await env.DB.prepare(
       `SELECT * FROM generations WHERE id > ?1 AND prompt IS NOT NULL
-         AND (status != 'pending' OR created_at < ?2) ORDER BY id LIMIT ?3`,
+         AND ((status != 'pending' AND coalesce(error_code, '') != ?4) OR created_at < ?2)
+       ORDER BY id LIMIT ?3`,
     )
-      .bind(cursor, deadPending, batchSize)
+      .bind(cursor, settledBefore, batchSize, CHARGE_UNCONFIRMED)
       .all<D1Row>();
     if (rows.length === 0) {
       if (wrapped) break;
       // The end of a pass. Nothing left anywhere: the move is done, and later
       // runs cost one read. Otherwise (a failure left rows behind, or a young
       // pending row), once more from the first id.
-      const left = await env.DB.prepare("SELECT 1 AS n FROM generations WHERE prompt IS NOT NULL LIMIT 1").first();
+      const left = await env.DB.prepare(
+        "SELECT 1 AS n FROM generations WHERE prompt IS NOT NULL LIMIT 1",
+      ).first();
       cursor = left ? "" : DONE;
       await cursorWrite(env, cursor).run();
       if (!left) {
@@ -177,16 +193,19 @@ export async function moveContent(
     const acknowledged = await importByOwner(env, rows);
     const last = rows.at(-1)?.id ?? cursor;
     // Only what an object acknowledged loses its D1 copy, and only if D1's row
-    // is still the one imported (same owner, same status: not moved on sign-in
-    // or finished since it was read).
+    // is still the one imported (same owner, status and charge: not moved on
+    // sign-in or finished since it was read).
     const nulls = acknowledged.map((r) =>
       env.DB.prepare(
         `UPDATE generations SET ${TEXT_COLUMNS.map((c) => `${c} = NULL`).join(", ")}
-         WHERE id = ?1 AND account_id = ?2 AND status = ?3 AND prompt IS NOT NULL`,
-      ).bind(r.id, r.account_id, r.status),
+         WHERE id = ?1 AND account_id = ?2 AND status = ?3 AND charged = ?4 AND error_code IS ?5
+           AND prompt IS NOT NULL
+         RETURNING id`,
+      ).bind(r.id, r.account_id, r.status, r.charged, r.error_code),
     );
     const results = await env.DB.batch([...nulls, cursorWrite(env, last)]);
-    const moved = results.slice(0, nulls.length).reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+    // The rows themselves (a change count would include what triggers write).
+    const moved = results.slice(0, nulls.length).reduce((n, r) => n + r.results.length, 0);
     report.moved += moved;
     report.failed += rows.length - moved;
     cursor = last;

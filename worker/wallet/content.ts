@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { check } from "./schemas";
 import {
   exportRecords,
   type GenerationRecord,
@@ -11,6 +10,7 @@ import {
   removeRecords,
   toRecord,
 } from "./records";
+import { check } from "./schemas";
 import type { WalletFailure } from "./types";
 
 /**
@@ -93,7 +93,12 @@ function parsed(schema: z.ZodType, args: unknown): void {
 
 export function listGenerations(sql: SqlStorage, accountId: string, args: ListArgs): ListResult {
   parsed(listArgs, args);
-  const rows = listRecords(sql, args.sessionFilter as ReaderSession | undefined, args.cursor, args.limit ?? 20);
+  const rows = listRecords(
+    sql,
+    args.sessionFilter as ReaderSession | undefined,
+    args.cursor,
+    args.limit ?? 20,
+  );
   return { items: rows.map((r) => toRecord(accountId, r)) };
 }
 
@@ -109,10 +114,7 @@ export function exportGenerations(sql: SqlStorage, args: ExportArgs): PortableRe
 }
 
 /** Refused as a whole when any row is malformed: a move is all or nothing per call. */
-export function importGenerations(
-  storage: DurableObjectStorage,
-  args: ImportArgs,
-): ImportResult {
+export function importGenerations(storage: DurableObjectStorage, args: ImportArgs): ImportResult {
   const bad = check(importArgs, args);
   if (bad) return bad;
   return { ok: true, ...storage.transactionSync(() => importRecords(storage.sql, args.rows)) };

@@ -210,7 +210,10 @@ export function toPortable(r: RecordRow): PortableRecord {
  * pending takes the outcome of a finished copy (a legacy row that finished in
  * D1 after an earlier move read it). Call inside a transaction.
  */
-export function importRecords(sql: SqlStorage, rows: PortableRecord[]): { imported: number; present: number } {
+export function importRecords(
+  sql: SqlStorage,
+  rows: PortableRecord[],
+): { imported: number; present: number } {
   let imported = 0;
   for (const r of rows) {
     const here = recordById(sql, r.id);
@@ -291,7 +294,8 @@ function completeRecord(sql: SqlStorage, r: PortableRecord): void {
 export function removeRecords(sql: SqlStorage, ids: string[]): number {
   let removed = 0;
   for (const id of ids) {
-    removed += sql.exec("DELETE FROM generations WHERE id = ? AND status != 'pending'", id).rowsWritten > 0 ? 1 : 0;
+    removed +=
+      sql.exec("DELETE FROM generations WHERE id = ? AND status != 'pending'", id).rowsWritten > 0 ? 1 : 0;
   }
   return removed;
 }
