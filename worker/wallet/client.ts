@@ -3,7 +3,9 @@ import type { ExportArgs, GetArgs, ListArgs } from "./content";
 import type { PortableRecord } from "./records";
 import type {
   AdjustArgs,
+  AdmitArgs,
   DebitArgs,
+  FinishArgs,
   GrantArgs,
   MemberSpendArgs,
   ReserveArgs,
@@ -42,6 +44,11 @@ export function wallet(env: Env, walletId: string) {
     exportGenerations: (a: Without<ExportArgs> = {}) => stub.exportGenerations({ ...a, walletId }),
     importGenerations: (rows: PortableRecord[]) => stub.importGenerations({ rows, walletId }),
     removeGenerations: (ids: string[]) => stub.removeGenerations({ ids, walletId }),
+    /** A generation's one visit before the model (the account's object; admission.ts). */
+    admit: (a: Without<AdmitArgs>) => stub.admit({ ...a, walletId }),
+    /** …and its one visit after: settle or void, and the record completed. */
+    finish: (a: Without<FinishArgs>) => stub.finish({ ...a, walletId }),
+    withdraw: (generationId: string) => stub.withdraw({ walletId, generationId }),
     sweep: () => stub.sweep(),
     stats: () => stub.stats(),
   };

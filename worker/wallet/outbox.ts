@@ -3,6 +3,7 @@ import { log } from "../lib/log";
 import type { Book } from "./book";
 import type { Faults } from "./faults";
 import type { Allocation } from "./ledger";
+import type { RecordRow } from "./records";
 import type { CreditPart, CreditRow, EntryRow, GrantRow } from "./storage";
 import type { WalletAudit, WalletStats } from "./types";
 
@@ -17,6 +18,8 @@ const FLUSH_BATCH = 50;
  */
 export class Outbox {
   private flushing = false;
+  /** Generation records completed by this instance: like Book.appended, for records finished without an entry. */
+  private finished = 0;
   private syncWaiters: { seq: number; resolve: () => void }[] = [];
 
   constructor(
@@ -59,6 +62,11 @@ export class Outbox {
     }
   }
 
+  /** A generation record was completed: its D1 row is due with the next batch. */
+  recordFinished(): void {
+    this.finished++;
+  }
+
   private wake(through: number) {
     const still: typeof this.syncWaiters = [];
     for (const w of this.syncWaiters) {
@@ -72,7 +80,8 @@ export class Outbox {
     return (
       this.book.count(
         `SELECT EXISTS (SELECT 1 FROM entries WHERE synced = 0)
-           OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0) AS n`,
+           OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0)
+           OR EXISTS (SELECT 1 FROM generations WHERE d1_synced = 0 AND status <> 'pending') AS n`,
       ) > 0
     );
   }
@@ -86,20 +95,30 @@ export class Outbox {
     const walletId = this.walletId();
     const sql = this.book.sql;
     const appendedAtRead = this.book.appended;
+    const finishedAtRead = this.finished;
     const rows = sql
       .exec<EntryRow>("SELECT * FROM entries WHERE synced = 0 ORDER BY seq LIMIT ?", FLUSH_BATCH)
       .toArray();
     const grants = sql
       .exec<GrantRow>("SELECT * FROM grants WHERE mirror_dirty > 0 LIMIT ?", FLUSH_BATCH)
       .toArray();
+    const records = sql
+      .exec<RecordRow>(
+        "SELECT * FROM generations WHERE d1_synced = 0 AND status <> 'pending' LIMIT ?",
+        FLUSH_BATCH,
+      )
+      .toArray();
     // An empty outbox: D1 has every entry there is, whatever a waiter expects.
-    if (walletId === null || (rows.length === 0 && grants.length === 0)) {
+    if (walletId === null || (rows.length === 0 && grants.length === 0 && records.length === 0)) {
       this.flushing = false;
       return { through: Number.POSITIVE_INFINITY, more: false };
     }
     if (this.faults.d1 === "down") throw new Error("D1 unavailable (injected fault)");
 
-    const results = await this.env.DB.batch(mirrorStatements(this.env.DB, walletId, rows, grants));
+    const results = await this.env.DB.batch([
+      ...mirrorStatements(this.env.DB, walletId, rows, grants),
+      ...recordStatements(this.env.DB, walletId, records),
+    ]);
     if (this.faults.d1 === "lose-ack") throw new Error("D1 acknowledgement lost (injected fault)");
 
     this.ctx.storage.transactionSync(() => {
@@ -110,6 +129,7 @@ export class Outbox {
       );
       const last = rows[rows.length - 1]?.seq;
       if (last !== undefined) sql.exec("UPDATE entries SET synced = 1 WHERE synced = 0 AND seq <= ?", last);
+      for (const r of records) sql.exec("UPDATE generations SET d1_synced = 1 WHERE id = ?", r.id);
       // A grant changed again while the batch was out stays dirty for the next one.
       for (const g of grants) {
         sql.exec(
@@ -122,7 +142,13 @@ export class Outbox {
     // Every change to a grant's mirror comes with a ledger entry, so nothing
     // appended since the read and a partial batch mean the outbox is empty:
     // the loop ends here, in the same synchronous step, without reading again.
-    if (rows.length < FLUSH_BATCH && grants.length < FLUSH_BATCH && this.book.appended === appendedAtRead) {
+    if (
+      rows.length < FLUSH_BATCH &&
+      grants.length < FLUSH_BATCH &&
+      records.length < FLUSH_BATCH &&
+      this.book.appended === appendedAtRead &&
+      this.finished === finishedAtRead
+    ) {
       this.flushing = false;
       return { through: Number.POSITIVE_INFINITY, more: false };
     }
@@ -300,4 +326,55 @@ function mirrorStatements(db: D1Database, walletId: string, rows: EntryRow[], gr
     );
   }
   return statements;
+}
+
+/**
+ * Until history, export and the admin views read a generation's text from
+ * its account's object (docs/decisions/018, content part), D1's row keeps the
+ * prompt, context and ticket too; never the idempotency key or request hash,
+ * which only the object needs. Turn off once those reads moved.
+ */
+export const RECORD_TEXT_IN_D1 = true;
+
+const RECORD_COLUMNS = [
+  "id",
+  "account_id",
+  "wallet_id",
+  "session_id",
+  "site",
+  "feature",
+  "issue_type",
+  "status",
+  "error_code",
+  "held",
+  "charged",
+  "model",
+  "upstream_id",
+  "input_tokens",
+  "output_tokens",
+  "cost_usd",
+  "first_delta_ms",
+  "latency_ms",
+  "created_at",
+  "completed_at",
+];
+const TEXT_COLUMNS = ["prompt", "context", "title", "description", "output"];
+
+/**
+ * A finished generation's D1 row: inserted once with its final status, or,
+ * when the Worker already wrote it because this object could not be reached
+ * (charge.ts), brought up to what the object recorded. Keyed by id, so a
+ * retried batch changes nothing.
+ */
+function recordStatements(db: D1Database, accountId: string, records: RecordRow[]) {
+  const columns = RECORD_TEXT_IN_D1 ? [...RECORD_COLUMNS, ...TEXT_COLUMNS] : RECORD_COLUMNS;
+  const sql = `INSERT INTO generations (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})
+     ON CONFLICT (id) DO UPDATE SET ${columns
+       .filter((c) => c !== "id" && c !== "account_id" && c !== "created_at")
+       .map((c) => `${c} = excluded.${c}`)
+       .join(", ")}`;
+  return records.map((r) => {
+    const values: Record<string, SqlStorageValue> = { ...r, account_id: accountId };
+    return db.prepare(sql).bind(...columns.map((c) => values[c] ?? null));
+  });
 }
