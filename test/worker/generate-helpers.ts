@@ -153,6 +153,12 @@ export async function generationRows(accountId: string) {
     .orderBy(generations.id);
 }
 
+/** The generation's record in the account's wallet object, where its text is kept (docs/decisions/018). */
+export async function keptRecord(accountId: string, generationId: string) {
+  const rows = await wallet(env, accountId).exportGenerations();
+  return rows.find((r) => r.id === generationId) ?? null;
+}
+
 /** Polls `check` until it holds (for effects that land after a response, like an upstream abort). */
 export async function eventually<T>(check: () => Promise<T>, ok: (v: T) => boolean, ms = 2000): Promise<T> {
   const end = Date.now() + ms;

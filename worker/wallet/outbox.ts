@@ -329,12 +329,12 @@ function mirrorStatements(db: D1Database, walletId: string, rows: EntryRow[], gr
 }
 
 /**
- * Until history, export and the admin views read a generation's text from
- * its account's object (docs/decisions/018, content part), D1's row keeps the
- * prompt, context and ticket too; never the idempotency key or request hash,
- * which only the object needs. Turn off once those reads moved.
+ * Off: history, by id, Markdown and the sign-in move read a generation's text
+ * from its account's object (docs/decisions/018, content part), so D1's row
+ * is metadata only. On, D1's row would keep the prompt, context and ticket too
+ * (never the idempotency key or request hash, which only the object needs).
  */
-export const RECORD_TEXT_IN_D1 = true;
+export const RECORD_TEXT_IN_D1 = false;
 
 const RECORD_COLUMNS = [
   "id",
