@@ -1,11 +1,12 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { moveContent } from "../../worker/admin/move-content";
 import { app } from "../../worker/app";
 import { sessionByToken } from "../../worker/lib/session";
 import { wallet } from "../../worker/wallet/client";
 import { anonymousSession, devLogin, uniqueId } from "./auth-helpers";
 import { legacyRow, record } from "./content-helpers";
-import { fundedAccount } from "./generate-helpers";
+import { fundedAccount, generate, ticketBody, upstream } from "./generate-helpers";
 
 /**
  * Ticket content kept with its owner (docs/decisions/018): the account's wallet
@@ -172,5 +173,45 @@ describe("sign-in moves the anonymous session's kept tickets to the user's objec
     const again = await devLogin(email, anon.token);
     expect((await listAll(again.token, 10)).map((g) => g.id)).toEqual([second, first]);
     expect(await wallet(env, user.account.id).exportGenerations()).toHaveLength(2);
+  });
+});
+
+describe("a ticket made through /api/generate", () => {
+  it("is kept with its text in the account's object only; D1 gets its metadata", async () => {
+    const a = await fundedAccount(3);
+    const up = upstream("fake/ok").env;
+    const { res, settled } = await generate(up, a.token, ticketBody({ prompt: "Kept where it belongs" }));
+    await settled();
+    const { generation } = await res.json<{ generation: { id: string } }>();
+
+    const row = await env.DB.prepare("SELECT * FROM generations WHERE id = ?")
+      .bind(generation.id)
+      .first<Record<string, unknown>>();
+    expect(row).toMatchObject({
+      account_id: a.id,
+      status: "succeeded",
+      charged: 1,
+      session_id: expect.any(String),
+    });
+    for (const column of [
+      "prompt",
+      "context",
+      "title",
+      "description",
+      "output",
+      "idempotency_key",
+      "request_hash",
+    ]) {
+      expect(row?.[column]).toBeNull();
+    }
+    const history = await listAll(a.token, 10);
+    expect(history).toMatchObject([
+      { id: generation.id, prompt: "Kept where it belongs", title: "Fix the login redirect loop on Safari" },
+    ]);
+    const md = await (await get(`/api/me/generations/${generation.id}?format=md`, a.token)).text();
+    expect(md).toMatch(/^# Fix the login redirect loop on Safari\n\n## Steps to reproduce/);
+    // Nothing legacy to move: the job finds no text in D1 for it.
+    expect(await moveContent(env, { restart: true })).toMatchObject({ failed: 0 });
+    expect(await listAll(a.token, 10)).toEqual(history);
   });
 });
