@@ -1,0 +1,195 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { computeStats } from "../../worker/admin/stats";
+import { countRows, GRANT_MIRROR_MS, GrantMirror, mirrorStatements } from "../../worker/wallet/mirror";
+import type { RecordRow } from "../../worker/wallet/records";
+import type { EntryRow, GrantRow } from "../../worker/wallet/storage";
+import { scanStats } from "./admin-stats-scan";
+
+/*
+ * What a charged generation costs in D1 rows, all tables and triggers
+ * counted, read from D1's own result metadata (docs/decisions/019-d1-rows.md).
+ * The batches are the ones a wallet's outbox sends (mirror.ts): the usage
+ * entry, the generation's final metadata row, the grant mirror when due.
+ */
+
+const DAY = 86_400_000;
+const now = Date.now();
+
+const entry = (seq: number, over: Partial<EntryRow> = {}): EntryRow => ({
+  seq,
+  id: `txn_${crypto.randomUUID()}`,
+  type: "usage",
+  amount: -3,
+  balance_after: 100 - 3 * seq,
+  grant_id: "grt_rows",
+  hold_id: `hld_${seq}`,
+  reference: null,
+  idempotency_key: `settle:hld_${seq}`,
+  description: "Usage",
+  feature: "generate",
+  generation_id: null,
+  created_at: now,
+  synced: 0,
+  member_id: null,
+  ...over,
+});
+
+const record = (id: string, over: Partial<RecordRow> = {}): RecordRow => ({
+  id,
+  session_id: "ses_rows",
+  idempotency_key: `key_${id}`,
+  request_hash: "h",
+  wallet_id: null,
+  hold_id: null,
+  site: "jira",
+  feature: "generate",
+  issue_type: "bug",
+  prompt: "a prompt D1 never sees",
+  context: null,
+  status: "succeeded",
+  held: 5,
+  charged: 3,
+  title: "t",
+  description: "d",
+  output: "o",
+  model: "m/rows",
+  upstream_id: "up",
+  error_code: null,
+  input_tokens: 10,
+  output_tokens: 20,
+  cost_usd: 0.0001,
+  first_delta_ms: 250 + id.length,
+  latency_ms: 1_234,
+  created_at: now,
+  completed_at: now + 1,
+  d1_synced: 0,
+  ...over,
+});
+
+const grant = (remaining: number): GrantRow => ({
+  id: "grt_rows",
+  source: "welcome",
+  amount: 100,
+  remaining,
+  held: 0,
+  priority: 0,
+  expires_at: null,
+  reference: null,
+  created_at: now,
+  mirror_dirty: 1,
+});
+
+async function send(walletId: string, rows: EntryRow[], grants: GrantRow[], records: RecordRow[] = []) {
+  const statements = mirrorStatements(env.DB, walletId, rows, grants, records);
+  const byTable = new Map<string, number>();
+  const total = countRows(byTable, statements, await env.DB.batch(statements.map((s) => s.statement)));
+  return { total, byTable: Object.fromEntries(byTable) };
+}
+
+describe("D1 rows per charged generation", () => {
+  it("are at most 4, all tables and triggers counted, from D1's own metadata", async () => {
+    const walletId = `acc_rows_${crypto.randomUUID().slice(0, 8)}`;
+    const mirror = new GrantMirror();
+    const first = mirror.due([grant(100)], now);
+    await send(walletId, [entry(1, { type: "welcome", amount: 100, balance_after: 100 })], first.grants);
+    mirror.sent(first.grants, first.full, now);
+    // A clean check: the next entry sets the reconcile mark, once.
+    await env.DB.prepare("UPDATE wallet_checks SET dirty = 0 WHERE wallet_id = ?").bind(walletId).run();
+
+    const n = 20;
+    const costs: { total: number; byTable: Record<string, number> }[] = [];
+    for (let i = 1; i <= n; i++) {
+      const id = `gen_rows_${walletId}_${i}`;
+      const due = mirror.due([grant(100 - 3 * i)], now + i);
+      expect(due.grants).toEqual([]); // the grant's mirror waits for the minute
+      costs.push(await send(walletId, [entry(i + 1, { generation_id: id })], due.grants, [record(id)]));
+    }
+    // The first one marks the wallet for reconcile (the row and its dirty index);
+    // every other one is the entry, the generation row, its account index and one rollup row.
+    expect(costs[0]?.total).toBe(6);
+    for (const c of costs.slice(1)) {
+      expect(c.byTable).toEqual({ ledger_entries: 1, generations: 3 });
+      expect(c.total).toBeLessThanOrEqual(4);
+    }
+    // Once a minute the grant's mirror catches up: one row for all of them.
+    const refresh = mirror.due([grant(100 - 3 * n)], now + GRANT_MIRROR_MS);
+    expect(refresh.full).toBe(true);
+    expect((await send(walletId, [], refresh.grants)).byTable).toEqual({ grants: 1 });
+    const mirrored = await env.DB.prepare(
+      "SELECT remaining FROM grants WHERE id = 'grt_rows' AND wallet_id = ?",
+    )
+      .bind(walletId)
+      .first<number>("remaining");
+    expect(mirrored).toBe(100 - 3 * n);
+
+    const all = costs.reduce((s, c) => s + c.total, 0) + 1;
+    console.log(`D1 rows per charged generation over ${n}: ${(all / n).toFixed(2)} (steady state 4)`);
+    // The row in D1 is metadata only.
+    const row = await env.DB.prepare(
+      "SELECT prompt, title, idempotency_key, usage_seq FROM generations WHERE id = ?",
+    )
+      .bind(`gen_rows_${walletId}_2`)
+      .first();
+    expect(row).toEqual({ prompt: null, title: null, idempotency_key: null, usage_seq: 3 });
+  });
+
+  it("keep the stats figures equal to the scan's, whichever way the rows arrive", async () => {
+    const walletId = `acc_rows_stats_${crypto.randomUUID().slice(0, 8)}`;
+    await send(walletId, [entry(1, { type: "welcome", amount: 100, balance_after: 100 })], [grant(100)]);
+    const gen = (i: number) => `gen_rows_stats_${walletId}_${i}`;
+    // With the entry, as the outbox sends them.
+    await send(walletId, [entry(2, { generation_id: gen(2) })], [], [record(gen(2))]);
+    // The generation's row first, then its entry: the entry counts itself.
+    const both = mirrorStatements(
+      env.DB,
+      walletId,
+      [entry(3, { generation_id: gen(3) })],
+      [],
+      [record(gen(3))],
+    );
+    await env.DB.batch(both.reverse().map((s) => s.statement));
+    // A row from before the object kept records: pending, then brought up to date with its entry.
+    await env.DB.prepare(
+      `INSERT INTO generations (id, account_id, idempotency_key, request_hash, site, feature, issue_type, prompt,
+         status, held, created_at) VALUES (?1, ?2, ?1, 'h', 'jira', 'generate', 'bug', 'p', 'pending', 5, ?3)`,
+    )
+      .bind(gen(4), walletId, now)
+      .run();
+    await send(walletId, [entry(4, { generation_id: gen(4) })], [], [record(gen(4))]);
+    // A usage entry of the day after its generation (a stream across midnight).
+    await send(
+      walletId,
+      [entry(5, { generation_id: gen(5), created_at: now })],
+      [],
+      [record(gen(5), { created_at: now - DAY, completed_at: now })],
+    );
+    // A failed generation: no entry, no charge.
+    await send(
+      walletId,
+      [],
+      [],
+      [record(gen(6), { status: "failed", charged: 0, error_code: "upstream_error" })],
+    );
+    // A retried batch (the acknowledgement was lost): nothing counted twice.
+    await send(walletId, [entry(2, { generation_id: gen(2) })], [], [record(gen(2))]);
+    // An entry edited and one deleted afterwards (what reconcile's tests plant).
+    await env.DB.prepare("UPDATE ledger_entries SET amount = -4 WHERE wallet_id = ? AND seq = 2")
+      .bind(walletId)
+      .run();
+    await env.DB.prepare("DELETE FROM ledger_entries WHERE wallet_id = ? AND seq = 3").bind(walletId).run();
+    // And a generation row deleted (an admin clean-up).
+    await env.DB.prepare("DELETE FROM generations WHERE id = ?").bind(gen(4)).run();
+
+    for (const days of [1, 2, 7]) {
+      const { usage, latency, generations } = await computeStats(env.DB, days, now);
+      const scan = await scanStats(env.DB, days, now);
+      const { byPayer: _, ...usageFigures } = usage;
+      expect(usageFigures, `usage, ${days} days`).toEqual(scan.usage);
+      expect(generations, `generations, ${days} days`).toEqual(scan.generations);
+      expect(latency.count).toBe(scan.latency.count);
+      expect(latency.avgMs).toBe(scan.latency.avgMs);
+    }
+    expect((await computeStats(env.DB, 2, now)).usage.ledger.usage).toBeLessThan(0);
+  });
+});
