@@ -154,10 +154,44 @@ function entryStatement(db: D1Database, walletId: string, r: EntryRow, withRecor
 }
 
 /**
- * A finished generation's D1 row: metadata only (no prompt, context, ticket,
- * key or hash; the object keeps those). Written once, final; a retry or a
- * row already there from before the object kept records (pending, then
- * updated) is brought to the same values, and `usage_seq` is set only once.
+ * Until history, export and the admin views read a generation's text from
+ * its account's object (docs/decisions/018, content part), D1's row keeps the
+ * prompt, context and ticket too; never the idempotency key or request hash,
+ * which only the object needs. Turn off once those reads moved. (Text adds
+ * bytes, not rows: no index covers it.)
+ */
+export const RECORD_TEXT_IN_D1 = true;
+
+const RECORD_COLUMNS = [
+  "id",
+  "account_id",
+  "wallet_id",
+  "session_id",
+  "site",
+  "feature",
+  "issue_type",
+  "status",
+  "error_code",
+  "held",
+  "charged",
+  "model",
+  "upstream_id",
+  "input_tokens",
+  "output_tokens",
+  "cost_usd",
+  "first_delta_ms",
+  "latency_ms",
+  "created_at",
+  "completed_at",
+];
+const TEXT_COLUMNS = ["prompt", "context", "title", "description", "output"];
+
+/**
+ * A finished generation's D1 row: inserted once with its final status, or,
+ * when the Worker already wrote it because the object could not be reached
+ * (charge.ts) or before the object kept records, brought up to what the
+ * object recorded. Keyed by id, so a retried batch changes nothing;
+ * `usage_seq` is set once.
  */
 export function generationStatement(
   db: D1Database,
@@ -165,42 +199,15 @@ export function generationStatement(
   g: RecordRow,
   usageSeq: number | null,
 ): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO generations (id, account_id, wallet_id, session_id, site, feature, issue_type, status,
-         error_code, held, charged, model, upstream_id, input_tokens, output_tokens, cost_usd, first_delta_ms,
-         latency_ms, created_at, completed_at, usage_seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET status = excluded.status, error_code = excluded.error_code,
-         held = excluded.held, charged = excluded.charged, model = excluded.model,
-         upstream_id = excluded.upstream_id, input_tokens = excluded.input_tokens,
-         output_tokens = excluded.output_tokens, cost_usd = excluded.cost_usd,
-         first_delta_ms = excluded.first_delta_ms, latency_ms = excluded.latency_ms,
-         completed_at = excluded.completed_at, usage_seq = coalesce(generations.usage_seq, excluded.usage_seq)`,
-    )
-    .bind(
-      g.id,
-      accountId,
-      g.wallet_id,
-      g.session_id,
-      g.site,
-      g.feature,
-      g.issue_type,
-      g.status,
-      g.error_code,
-      g.held,
-      g.charged,
-      g.model,
-      g.upstream_id,
-      g.input_tokens,
-      g.output_tokens,
-      g.cost_usd,
-      g.first_delta_ms,
-      g.latency_ms,
-      g.created_at,
-      g.completed_at,
-      usageSeq,
-    );
+  const columns = RECORD_TEXT_IN_D1 ? [...RECORD_COLUMNS, ...TEXT_COLUMNS] : RECORD_COLUMNS;
+  const sql = `INSERT INTO generations (${columns.join(", ")}, usage_seq)
+     VALUES (${columns.map(() => "?").join(", ")}, ?)
+     ON CONFLICT (id) DO UPDATE SET ${columns
+       .filter((c) => c !== "id" && c !== "account_id" && c !== "created_at")
+       .map((c) => `${c} = excluded.${c}`)
+       .join(", ")}, usage_seq = coalesce(generations.usage_seq, excluded.usage_seq)`;
+  const values: Record<string, SqlStorageValue> = { ...g, account_id: accountId };
+  return db.prepare(sql).bind(...columns.map((c) => values[c] ?? null), usageSeq);
 }
 
 /** Adds each statement's D1 rows written (its triggers' included) to its table's count. */

@@ -4,6 +4,7 @@ import type { Book } from "./book";
 import type { Faults } from "./faults";
 import type { Allocation } from "./ledger";
 import { countRows, GrantMirror, mirrorStatements } from "./mirror";
+import type { RecordRow } from "./records";
 import type { CreditPart, CreditRow, EntryRow, GrantRow } from "./storage";
 import type { WalletAudit, WalletStats } from "./types";
 
@@ -19,6 +20,8 @@ const FLUSH_BATCH = 50;
  */
 export class Outbox {
   private flushing = false;
+  /** Generation records completed by this instance: like Book.appended, for records finished without an entry. */
+  private finished = 0;
   private syncWaiters: { seq: number; resolve: () => void }[] = [];
   /** Which dirty grants go out with the next batch (the rest wait for the alarm). */
   readonly grants = new GrantMirror();
@@ -65,6 +68,11 @@ export class Outbox {
     }
   }
 
+  /** A generation record was completed: its D1 row is due with the next batch. */
+  recordFinished(): void {
+    this.finished++;
+  }
+
   private wake(through: number) {
     const still: typeof this.syncWaiters = [];
     for (const w of this.syncWaiters) {
@@ -78,7 +86,8 @@ export class Outbox {
     return (
       this.book.count(
         `SELECT EXISTS (SELECT 1 FROM entries WHERE synced = 0)
-           OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0) AS n`,
+           OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0)
+           OR EXISTS (SELECT 1 FROM generations WHERE d1_synced = 0 AND status <> 'pending') AS n`,
       ) > 0
     );
   }
@@ -92,6 +101,7 @@ export class Outbox {
     const walletId = this.walletId();
     const sql = this.book.sql;
     const appendedAtRead = this.book.appended;
+    const finishedAtRead = this.finished;
     const rows = sql
       .exec<EntryRow>("SELECT * FROM entries WHERE synced = 0 ORDER BY seq LIMIT ?", FLUSH_BATCH)
       .toArray();
@@ -100,14 +110,20 @@ export class Outbox {
       .toArray();
     const now = this.faults.now();
     const { grants, full } = this.grants.due(dirty, now);
+    const records = sql
+      .exec<RecordRow>(
+        "SELECT * FROM generations WHERE d1_synced = 0 AND status <> 'pending' LIMIT ?",
+        FLUSH_BATCH,
+      )
+      .toArray();
     // An empty outbox: D1 has every entry there is, whatever a waiter expects.
-    if (walletId === null || (rows.length === 0 && grants.length === 0)) {
+    if (walletId === null || (rows.length === 0 && grants.length === 0 && records.length === 0)) {
       this.flushing = false;
       return { through: Number.POSITIVE_INFINITY, more: false };
     }
     if (this.faults.d1 === "down") throw new Error("D1 unavailable (injected fault)");
 
-    const statements = mirrorStatements(this.env.DB, walletId, rows, grants);
+    const statements = mirrorStatements(this.env.DB, walletId, rows, grants, records);
     const results = await this.env.DB.batch(statements.map((s) => s.statement));
     if (this.faults.d1 === "lose-ack") throw new Error("D1 acknowledgement lost (injected fault)");
     const written = countRows(this.rowsByTable, statements, results);
@@ -121,6 +137,7 @@ export class Outbox {
       );
       const last = rows[rows.length - 1]?.seq;
       if (last !== undefined) sql.exec("UPDATE entries SET synced = 1 WHERE synced = 0 AND seq <= ?", last);
+      for (const r of records) sql.exec("UPDATE generations SET d1_synced = 1 WHERE id = ?", r.id);
       // A grant changed again while the batch was out stays dirty for the next one.
       for (const g of grants) {
         sql.exec(
@@ -133,7 +150,13 @@ export class Outbox {
     // Every change to a grant's mirror comes with a ledger entry, so nothing
     // appended since the read and a partial batch mean the outbox is empty:
     // the loop ends here, in the same synchronous step, without reading again.
-    if (rows.length < FLUSH_BATCH && dirty.length < FLUSH_BATCH && this.book.appended === appendedAtRead) {
+    if (
+      rows.length < FLUSH_BATCH &&
+      dirty.length < FLUSH_BATCH &&
+      records.length < FLUSH_BATCH &&
+      this.book.appended === appendedAtRead &&
+      this.finished === finishedAtRead
+    ) {
       this.flushing = false;
       return { through: Number.POSITIVE_INFINITY, more: false };
     }

@@ -3,8 +3,11 @@
 // as the list of operations; the effects' storage work lives in book.ts, D1 in
 // outbox.ts, timing in alarm.ts.
 import { DurableObject } from "cloudflare:workers";
+import { activePlanOf } from "../billing/plans";
+import { db } from "../db/client";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
+import * as admission from "./admission";
 import { Alarm } from "./alarm";
 import { Book } from "./book";
 import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
@@ -19,9 +22,13 @@ import { type EntryRow, type HoldRow, SCHEMA, toEntry } from "./storage";
 import type {
   AdjustArgs,
   AdjustResult,
+  AdmitArgs,
+  AdmitResult,
   DebitArgs,
   DebitResult,
   DebtView,
+  FinishArgs,
+  FinishResult,
   GrantArgs,
   GrantResult,
   LedgerEntry,
@@ -115,7 +122,15 @@ export class Wallet extends DurableObject<Env> {
     // The limit is the caller's policy at the time, not part of what was asked:
     // a retry after the limit changed replays the first answer.
     const asked = { ...args, member: args.member?.accountId };
+    const plan = args.plans ? await this.ownerPlan() : null;
     return this.change(`reserve:${args.key}`, asked, (now) => {
+      // A team generation: the feature must be in the paying team's plan.
+      if (args.plans && !args.plans.includes(plan ?? "")) {
+        return {
+          ...fail("feature_not_in_plan", "The plan does not include this feature."),
+          plans: args.plans,
+        };
+      }
       const overLimit = args.member ? checkLimit(this.book.sql, args.member, args.amount, now) : null;
       if (overLimit) return overLimit;
       const grants = this.book.expireDue(now);
@@ -257,6 +272,62 @@ export class Wallet extends DurableObject<Env> {
     return this.reply(result.outcome, result.appended);
   }
 
+  // ── RPC: a generation's admission and end (bodies in admission.ts) ─────
+
+  /**
+   * Every check of a generation and its hold in one transaction: session,
+   * idempotency key, rate limit, plan, balance; the pending record with the
+   * prompt. The one round trip before the model (docs/decisions/018).
+   */
+  async admit(args: AdmitArgs): Promise<AdmitResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.admitArgs, args);
+    if (bad) return this.refuse(bad);
+    const gate = await this.gateFor(args.session);
+    const before = this.book.appended;
+    const outcome = this.ctx.storage.transactionSync(() => {
+      const result = admission.admit(this.book, gate, args, this.faults.now());
+      this.checkInvariant();
+      return result;
+    });
+    // Entries written here are grant expiries: D1 gets them after the answer, not before.
+    if (this.book.appended !== before) void this.afterChange();
+    else if (outcome.ok && outcome.admitted) await this.alarms.schedule();
+    return { ...outcome, tokens: this.book.tokens() };
+  }
+
+  /**
+   * Settles or voids a generation's hold and completes its record; the
+   * record's D1 row goes out in the outbox batch of the usage entry. A retry
+   * answers what the first call recorded.
+   */
+  async finish(args: FinishArgs): Promise<FinishResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.finishArgs, args);
+    if (bad) return this.refuse(bad);
+    const outcome = this.ctx.storage.transactionSync(() => {
+      const result = admission.finish(this.book, args, this.faults.now());
+      this.checkInvariant();
+      return result;
+    });
+    if (outcome.ok && !outcome.replayed) this.outbox.recordFinished();
+    await this.afterChange();
+    // The fault hook treats a generation's settle as the settle it is.
+    if (outcome.ok && outcome.holdId) this.faults.maybeLoseAnswer(`settle:${outcome.holdId}`);
+    return { ...outcome, tokens: this.book.tokens() };
+  }
+
+  /** Undoes an admission the team's side refused: the record goes, its hold (if any) is released. */
+  async withdraw(args: { walletId: string; generationId: string }): Promise<{ tokens: Tokens }> {
+    this.enter(args.walletId);
+    const bad = check(schemas.withdrawArgs, args);
+    if (bad) throw new Error(bad.message);
+    this.ctx.storage.transactionSync(() =>
+      admission.withdraw(this.book, args.generationId, this.faults.now()),
+    );
+    return { tokens: this.book.tokens() };
+  }
+
   // ── RPC: reads and upkeep ──────────────────────────────────────────────
 
   async balance(args: { walletId: string }): Promise<Tokens> {
@@ -384,13 +455,39 @@ export class Wallet extends DurableObject<Env> {
       const result = effect(now);
       if (result.ok)
         sql.exec("INSERT INTO ops VALUES (?, ?, ?, ?)", opKey, fingerprint, JSON.stringify(result), now);
-      // Defence in depth: a bug that drives a grant negative rolls everything back.
-      if (this.book.count("SELECT count(*) AS n FROM grants WHERE remaining < 0 OR held < 0") > 0) {
-        throw new Error("wallet invariant violated: negative grant");
-      }
+      this.checkInvariant();
       return result;
     });
     return { outcome, appended: this.book.appended !== before };
+  }
+
+  /** Defence in depth: a bug that drives a grant negative rolls its whole transaction back. */
+  private checkInvariant(): void {
+    if (this.book.count("SELECT count(*) AS n FROM grants WHERE remaining < 0 OR held < 0") > 0) {
+      throw new Error("wallet invariant violated: negative grant");
+    }
+  }
+
+  /**
+   * Who may spend, as admission asks it. Until the object keeps sessions and
+   * owner state (access.ts), the session was checked by the route and the
+   * plan is read here.
+   */
+  private async gateFor(session: AdmitArgs["session"]): Promise<admission.Gate> {
+    const plan = await this.ownerPlan(session.accountId);
+    return { checkSession: () => null, plan: () => plan };
+  }
+
+  /** The owner's plan: an account's own, or a team's active subscription. */
+  private async ownerPlan(accountId?: string): Promise<string | null> {
+    const walletId = this.boundId ?? "";
+    if (accountId === walletId) {
+      const row = await this.env.DB.prepare("SELECT plan FROM accounts WHERE id = ?").bind(walletId).first<{
+        plan: string | null;
+      }>();
+      return row?.plan ?? null;
+    }
+    return activePlanOf(db(this.env.DB), walletId);
   }
 
   private async change<T extends object>(opKey: string, args: object, effect: (now: number) => OpResult<T>) {
