@@ -1,10 +1,11 @@
-import { env } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { computeStats } from "../../worker/admin/stats";
 import { wallet } from "../../worker/wallet/client";
 import { countRows, GRANT_MIRROR_MS, GrantMirror, mirrorStatements } from "../../worker/wallet/mirror";
 import type { RecordRow } from "../../worker/wallet/records";
 import type { EntryRow, GrantRow } from "../../worker/wallet/storage";
+import type { Wallet } from "../../worker/wallet/wallet";
 import { scanStats } from "./admin-stats-scan";
 import { fundedAccount, generate, ticketBody, upstream } from "./generate-helpers";
 
@@ -222,5 +223,29 @@ describe("D1 rows per charged generation", () => {
       expect(latency.avgMs).toBe(scan.latency.avgMs);
     }
     expect((await computeStats(env.DB, 2, until)).usage.ledger.usage).toBeLessThan(0);
+  });
+
+  it("leave the grant mirror behind by at most a minute: the alarm brings it up to date", async () => {
+    const w = wallet(env, `acc_rows_mirror_${crypto.randomUUID().slice(0, 8)}`);
+    await w.grant({ key: "g", source: "free", amount: 10, description: "Free tokens" });
+    const mirror = () =>
+      env.DB.prepare("SELECT remaining FROM grants WHERE wallet_id = ?")
+        .bind(w.id)
+        .first<number>("remaining");
+    expect(await mirror()).toBe(10); // a new grant shows at once
+    for (const key of ["a", "b"]) {
+      const hold = await w.reserve({ key, amount: 2, ttlMs: 60_000 });
+      if (!hold.ok) throw new Error(hold.code);
+      await w.settle({ holdId: hold.holdId, amount: 2, description: "Usage" });
+    }
+    expect((await w.balance()).available).toBe(6);
+    expect(await mirror()).toBe(10); // the ledger is in D1 already; the mirror waits
+    const alarm = await runInDurableObject(w.stub, (_: Wallet, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect((alarm ?? 0) - Date.now()).toBeGreaterThan(GRANT_MIRROR_MS - 5_000);
+    expect((alarm ?? 0) - Date.now()).toBeLessThanOrEqual(GRANT_MIRROR_MS);
+    await w.stub.setFaults({ clockOffsetMs: GRANT_MIRROR_MS });
+    expect(await runDurableObjectAlarm(w.stub)).toBe(true);
+    expect(await mirror()).toBe(6);
   });
 });

@@ -42,12 +42,14 @@ export class Alarm {
                    UNION ALL SELECT min(expires_at) FROM grants
                      WHERE expires_at IS NOT NULL AND remaining + held > 0)) AS due,
                 EXISTS (SELECT 1 FROM entries WHERE synced = 0)
+                  OR EXISTS (SELECT 1 FROM generations WHERE d1_synced = 0 AND status <> 'pending')
                   OR EXISTS (SELECT 1 FROM credits) AS retry,
                 EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0) AS mirror`,
       )
       .one();
-    // Dirty grants wait for the mirror's next refresh (mirror.ts), not a retry.
-    const mirrorAt = mirror ? Math.max(this.grants?.nextAt() ?? 0, now + 1) : null;
+    // Dirty grants wait for the mirror's next refresh (mirror.ts); one already
+    // due (D1 failed, or nothing flushed since) is retried like the outbox.
+    const mirrorAt = mirror ? Math.max(this.grants?.nextAt() ?? 0, now + RETRY_MS) : null;
     const candidates = [due, retry ? now + RETRY_MS : null, mirrorAt].filter((t): t is number => t !== null);
     if (candidates.length === 0) return;
     const when = Math.max(Math.min(...candidates), now);
