@@ -3,6 +3,7 @@ import { log } from "../lib/log";
 import type { Book } from "./book";
 import type { Faults } from "./faults";
 import type { Allocation } from "./ledger";
+import { countRows, GrantMirror, mirrorStatements } from "./mirror";
 import type { RecordRow } from "./records";
 import type { CreditPart, CreditRow, EntryRow, GrantRow } from "./storage";
 import type { WalletAudit, WalletStats } from "./types";
@@ -12,7 +13,8 @@ const FLUSH_BATCH = 50;
 
 /**
  * The wallet's two outboxes. Ledger entries (`entries.synced = 0`) and the
- * grant mirror rows (`grants.mirror_dirty > 0`) go to D1 in batches; pending
+ * grant mirror rows (`grants.mirror_dirty > 0`, at most once a minute:
+ * mirror.ts) go to D1 in batches; pending
  * transfer credits (`credits`) go to the target wallet as idempotent grants.
  * Both are retried by the alarm until they land (docs/decisions/001).
  */
@@ -21,6 +23,10 @@ export class Outbox {
   /** Generation records completed by this instance: like Book.appended, for records finished without an entry. */
   private finished = 0;
   private syncWaiters: { seq: number; resolve: () => void }[] = [];
+  /** Which dirty grants go out with the next batch (the rest wait for the alarm). */
+  readonly grants = new GrantMirror();
+  /** D1 rows written by table since this instance started, for the bench (`stats()`, loopback routes). */
+  private readonly rowsByTable = new Map<string, number>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -99,9 +105,11 @@ export class Outbox {
     const rows = sql
       .exec<EntryRow>("SELECT * FROM entries WHERE synced = 0 ORDER BY seq LIMIT ?", FLUSH_BATCH)
       .toArray();
-    const grants = sql
+    const dirty = sql
       .exec<GrantRow>("SELECT * FROM grants WHERE mirror_dirty > 0 LIMIT ?", FLUSH_BATCH)
       .toArray();
+    const now = this.faults.now();
+    const { grants, full } = this.grants.due(dirty, now);
     const records = sql
       .exec<RecordRow>(
         "SELECT * FROM generations WHERE d1_synced = 0 AND status <> 'pending' LIMIT ?",
@@ -115,16 +123,16 @@ export class Outbox {
     }
     if (this.faults.d1 === "down") throw new Error("D1 unavailable (injected fault)");
 
-    const results = await this.env.DB.batch([
-      ...mirrorStatements(this.env.DB, walletId, rows, grants),
-      ...recordStatements(this.env.DB, walletId, records),
-    ]);
+    const statements = mirrorStatements(this.env.DB, walletId, rows, grants, records);
+    const results = await this.env.DB.batch(statements.map((s) => s.statement));
     if (this.faults.d1 === "lose-ack") throw new Error("D1 acknowledgement lost (injected fault)");
+    const written = countRows(this.rowsByTable, statements, results);
+    this.grants.sent(grants, full, now);
 
     this.ctx.storage.transactionSync(() => {
       sql.exec(
         "UPDATE flush_stats SET batches = batches + 1, rows_written = rows_written + ?, entries = entries + ?",
-        results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0),
+        written,
         rows.length,
       );
       const last = rows[rows.length - 1]?.seq;
@@ -144,7 +152,7 @@ export class Outbox {
     // the loop ends here, in the same synchronous step, without reading again.
     if (
       rows.length < FLUSH_BATCH &&
-      grants.length < FLUSH_BATCH &&
+      dirty.length < FLUSH_BATCH &&
       records.length < FLUSH_BATCH &&
       this.book.appended === appendedAtRead &&
       this.finished === finishedAtRead
@@ -198,6 +206,7 @@ export class Outbox {
       d1Batches: d1.batches,
       d1RowsWritten: d1.rows_written,
       entriesFlushed: d1.entries,
+      d1RowsByTable: Object.fromEntries(this.rowsByTable),
       unsynced: this.book.count("SELECT count(*) AS n FROM entries WHERE synced = 0"),
       pendingCredits: this.book.count("SELECT count(*) AS n FROM credits"),
     };
@@ -261,120 +270,4 @@ export function queueCredit(
     now,
     JSON.stringify([...parts].map(([expiresAt, amount]): CreditPart => ({ amount, expiresAt }))),
   );
-}
-
-/**
- * The D1 statements mirroring one batch: the `wallets` row with the first
- * entry, the entries keyed by (wallet, seq) so a retry after a lost
- * acknowledgement is a no-op, and the grants' unburned amounts.
- */
-function mirrorStatements(db: D1Database, walletId: string, rows: EntryRow[], grants: GrantRow[]) {
-  const statements: D1PreparedStatement[] = [];
-  if (rows[0]?.seq === 1) {
-    statements.push(
-      db
-        .prepare("INSERT INTO wallets (id, account_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-        .bind(walletId, walletId, rows[0].created_at),
-    );
-  }
-  for (const r of rows) {
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO ledger_entries (wallet_id, seq, id, type, amount, balance_after, grant_id, hold_id,
-             reference, idempotency_key, description, feature, generation_id, member_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        )
-        .bind(
-          walletId,
-          r.seq,
-          r.id,
-          r.type,
-          r.amount,
-          r.balance_after,
-          r.grant_id,
-          r.hold_id,
-          r.reference,
-          r.idempotency_key,
-          r.description,
-          r.feature,
-          r.generation_id,
-          r.member_id ?? null,
-          r.created_at,
-        ),
-    );
-  }
-  for (const g of grants) {
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO grants (id, wallet_id, source, amount, remaining, priority, expires_at, reference, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining`,
-        )
-        .bind(
-          g.id,
-          walletId,
-          g.source,
-          g.amount,
-          g.remaining + g.held,
-          g.priority,
-          g.expires_at,
-          g.reference,
-          g.created_at,
-        ),
-    );
-  }
-  return statements;
-}
-
-/**
- * Off: history, by id, Markdown and the sign-in move read a generation's text
- * from its account's object (docs/decisions/018, content part), so D1's row
- * is metadata only. On, D1's row would keep the prompt, context and ticket too
- * (never the idempotency key or request hash, which only the object needs).
- */
-export const RECORD_TEXT_IN_D1 = false;
-
-const RECORD_COLUMNS = [
-  "id",
-  "account_id",
-  "wallet_id",
-  "session_id",
-  "site",
-  "feature",
-  "issue_type",
-  "status",
-  "error_code",
-  "held",
-  "charged",
-  "model",
-  "upstream_id",
-  "input_tokens",
-  "output_tokens",
-  "cost_usd",
-  "first_delta_ms",
-  "latency_ms",
-  "created_at",
-  "completed_at",
-];
-const TEXT_COLUMNS = ["prompt", "context", "title", "description", "output"];
-
-/**
- * A finished generation's D1 row: inserted once with its final status, or,
- * when the Worker already wrote it because this object could not be reached
- * (charge.ts), brought up to what the object recorded. Keyed by id, so a
- * retried batch changes nothing.
- */
-function recordStatements(db: D1Database, accountId: string, records: RecordRow[]) {
-  const columns = RECORD_TEXT_IN_D1 ? [...RECORD_COLUMNS, ...TEXT_COLUMNS] : RECORD_COLUMNS;
-  const sql = `INSERT INTO generations (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})
-     ON CONFLICT (id) DO UPDATE SET ${columns
-       .filter((c) => c !== "id" && c !== "account_id" && c !== "created_at")
-       .map((c) => `${c} = excluded.${c}`)
-       .join(", ")}`;
-  return records.map((r) => {
-    const values: Record<string, SqlStorageValue> = { ...r, account_id: accountId };
-    return db.prepare(sql).bind(...columns.map((c) => values[c] ?? null));
-  });
 }

@@ -210,6 +210,11 @@ export interface WalletAudit {
 export interface WalletStats {
   d1Batches: number;
   d1RowsWritten: number;
+  /**
+   * D1 rows written by this instance since it started, by the table each
+   * statement wrote (its triggers' rows included): what the bench prints.
+   */
+  d1RowsByTable: Record<string, number>;
   entriesFlushed: number;
   unsynced: number;
   pendingCredits: number;

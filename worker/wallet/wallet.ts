@@ -88,7 +88,7 @@ export class Wallet extends DurableObject<Env> {
       () => this.faults.now(),
     );
     this.outbox = new Outbox(ctx, env, this.book, this.faults, () => this.boundId);
-    this.alarms = new Alarm(ctx, this.book, this.faults);
+    this.alarms = new Alarm(ctx, this.book, this.faults, this.outbox.grants);
     sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
     ctx.storage.transactionSync(() => {
       const version = Number(this.book.meta("schema_version") ?? 0);

@@ -1,6 +1,6 @@
 import { log } from "../../lib/log";
 import { wallet } from "../../wallet/client";
-import { RECORD_TEXT_IN_D1 } from "../../wallet/outbox";
+import { RECORD_TEXT_IN_D1 } from "../../wallet/mirror";
 import type { FinishArgs, Tokens } from "../../wallet/types";
 import { CHARGE_UNCONFIRMED, emptyTokens, SETTLE_RETRY_MS } from "./charge";
 import type { Job } from "./run";
