@@ -71,7 +71,7 @@ describe("POST /api/generate against OpenRouter (loopback fake)", () => {
     expect(row?.latencyMs).toBeGreaterThanOrEqual(0);
     // The text is kept in the account's object, not in D1 (docs/decisions/018).
     expect(row).toMatchObject({ prompt: null, context: null, title: null, description: null, output: null });
-    expect(await keptRecord(a.id, generationId)).toMatchObject({
+    expect(await keptRecord(a.id, String(generationId))).toMatchObject({
       prompt: ticketBody().prompt,
       title: "Fix the login redirect loop on Safari",
       output: FAKE_TICKET,
