@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { moveContent } from "../../worker/admin/move-content";
+import { legacyContentLeft, moveContent } from "../../worker/admin/move-content";
 import { app } from "../../worker/app";
 import { createSession } from "../../worker/lib/session";
 import { wallet } from "../../worker/wallet/client";
@@ -149,8 +149,11 @@ describe("moving legacy generations' text into the owners' objects", () => {
     // 5 rows in batches of 2: three calls move them, one more finds the end.
     expect(calls).toBe(4);
     expect(await d1TextRows([a.id])).toBe(0);
-    // Once done, a run costs one read and moves nothing.
+    // Once done, a run costs one read and moves nothing, and readers stop asking D1 for text.
     expect(await moveContent(env)).toMatchObject({ done: true, read: 0, moved: 0 });
+    expect(await legacyContentLeft(env)).toBe(false);
+    await moveContent(env, { restart: true, batches: 0 });
+    expect(await legacyContentLeft(env)).toBe(true);
   });
 
   it("leaves a young pending row for later: its generation may still finish in D1", async () => {

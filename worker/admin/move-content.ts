@@ -117,6 +117,24 @@ function portable(r: D1Row): PortableRecord {
   };
 }
 
+/** How long an isolate trusts "no text left in D1" before asking again. */
+const DONE_TTL_MS = 60_000;
+let doneSeen: { at: number; done: boolean } | null = null;
+
+/**
+ * Whether D1 may still hold generation text (the readers' fallback is
+ * needed): false once a pass of the move found none, as seen by this isolate
+ * within the last minute. After that nothing writes text to D1 again, so
+ * history stops reading D1 for it at all; before, a legacy read scans the
+ * account's rows.
+ */
+export async function legacyContentLeft(env: Env, now = Date.now()): Promise<boolean> {
+  if (doneSeen && now - doneSeen.at < DONE_TTL_MS) return !doneSeen.done;
+  const done = (await readCursor(env)) === DONE;
+  doneSeen = { at: now, done };
+  return !done;
+}
+
 async function readCursor(env: Env): Promise<string> {
   return (
     (await env.DB.prepare("SELECT value FROM reconcile_state WHERE key = ?")
@@ -125,10 +143,13 @@ async function readCursor(env: Env): Promise<string> {
   );
 }
 
-const cursorWrite = (env: Env, value: string) =>
-  env.DB.prepare(
+const cursorWrite = (env: Env, value: string) => {
+  // This isolate sees its own walk at once (another's within DONE_TTL_MS).
+  doneSeen = null;
+  return env.DB.prepare(
     "INSERT INTO reconcile_state (key, value) VALUES (?1, ?2) ON CONFLICT DO UPDATE SET value = excluded.value",
   ).bind(CURSOR_KEY, value);
+};
 
 /** Imports each account's rows; the rows whose object acknowledged them. */
 async function importByOwner(env: Env, rows: D1Row[]): Promise<D1Row[]> {
@@ -160,6 +181,8 @@ export async function moveContent(
   const batchSize = Math.min(Math.max(opts.batchSize ?? MOVE_BATCH, 1), MOVE_BATCH);
   const settledBefore = (opts.now ?? Date.now()) - UNSETTLED_GRACE_MS;
   const report: MoveReport = { read: 0, moved: 0, failed: 0, batches: 0, done: false, cursor: "" };
+  // A restart tells the readers at once that D1 may hold text again.
+  if (opts.restart) await cursorWrite(env, "").run();
   let cursor = opts.restart ? "" : await readCursor(env);
   if (cursor === DONE) return { ...report, done: true, cursor };
   let wrapped = false;

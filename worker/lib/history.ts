@@ -1,4 +1,5 @@
 import { and, desc, eq, isNotNull, lt } from "drizzle-orm";
+import { legacyContentLeft } from "../admin/move-content";
 import { db } from "../db/client";
 import { generations } from "../db/schema";
 import type { Env, Session } from "../env";
@@ -72,12 +73,16 @@ const legacy = (session: Session) => and(ownGenerations(session), isNotNull(gene
 export async function ticketsPage(env: Env, session: Session, cursor: string | undefined, take: number) {
   const [kept, old] = await Promise.all([
     wallet(env, session.accountId).listGenerations({ sessionFilter: reader(session), cursor, limit: take }),
-    db(env.DB)
-      .select()
-      .from(generations)
-      .where(and(legacy(session), cursor ? lt(generations.id, cursor) : undefined))
-      .orderBy(desc(generations.id))
-      .limit(take),
+    legacyContentLeft(env).then((left) =>
+      left
+        ? db(env.DB)
+            .select()
+            .from(generations)
+            .where(and(legacy(session), cursor ? lt(generations.id, cursor) : undefined))
+            .orderBy(desc(generations.id))
+            .limit(take)
+        : [],
+    ),
   ]);
   const byId = new Map<string, Ticket>();
   for (const r of old) byId.set(r.id, fromRow(r));
@@ -91,7 +96,11 @@ export async function ticketById(env: Env, session: Session, id: string): Promis
   if (id.length > 64) return null;
   const [kept, row] = await Promise.all([
     wallet(env, session.accountId).getGeneration({ id, session: reader(session) }),
-    db(env.DB).query.generations.findFirst({ where: and(eq(generations.id, id), legacy(session)) }),
+    legacyContentLeft(env).then((left) =>
+      left
+        ? db(env.DB).query.generations.findFirst({ where: and(eq(generations.id, id), legacy(session)) })
+        : undefined,
+    ),
   ]);
   if (kept) return fromRecord(kept);
   return row ? fromRow(row) : null;
