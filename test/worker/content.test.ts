@@ -176,6 +176,27 @@ describe("sign-in moves the anonymous session's kept tickets to the user's objec
   });
 });
 
+describe("sign-in when the anonymous object cannot be reached", () => {
+  it("still signs in, and the next sign-in with the same token moves the tickets", async () => {
+    // A resumed session moves no tokens, so only the ticket move needs the anonymous object.
+    const visitorId = uniqueId();
+    await anonymousSession(visitorId);
+    const anon = await anonymousSession(visitorId);
+    const session = await sessionByToken(env.DB, anon.token);
+    expect(session?.resumed).toBe(true);
+    const anonWallet = wallet(env, anon.account.id);
+    const kept = record({ sessionId: session?.id ?? null });
+    await anonWallet.importGenerations([kept]);
+    const email = `${uniqueId("later")}@example.test`;
+    await anonWallet.stub.setFaults({ unavailable: true });
+    const first = await devLogin(email, anon.token);
+    expect(await listAll(first.token, 10)).toEqual([]);
+    await anonWallet.stub.setFaults({ unavailable: false });
+    const second = await devLogin(email, anon.token);
+    expect((await listAll(second.token, 10)).map((g) => g.id)).toEqual([kept.id]);
+  });
+});
+
 describe("a ticket made through /api/generate", () => {
   it("is kept with its text in the account's object only; D1 gets its metadata", async () => {
     const a = await fundedAccount(3);

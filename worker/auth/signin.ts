@@ -141,7 +141,12 @@ async function moveTokens(env: Env, anonId: string, userId: string): Promise<num
 async function moveGenerations(env: Env, session: Session, userId: string): Promise<void> {
   // The records kept in the anonymous object first (docs/decisions/018), then
   // D1: its metadata rows of those, and legacy rows whose text is still there.
-  await moveTickets(env, session, userId);
+  // An object that cannot be reached does not fail the sign-in: the records
+  // stay where they are, readable by nobody else, and the next sign-in with
+  // this token moves them (each step is idempotent).
+  await moveTickets(env, session, userId).catch((error: unknown) =>
+    log("warn", "auth.tickets_not_moved", { from: session.accountId, to: userId, error: String(error) }),
+  );
   // OR IGNORE: a clash on (account, idempotency key) with one of the user's
   // own rows leaves that one ticket behind rather than failing the sign-in.
   const own = ownGenerations(session);
