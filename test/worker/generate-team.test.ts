@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { forgetSeenPricing } from "../../worker/billing/pricing";
@@ -8,6 +8,7 @@ import { featurePrices, generations, subscriptions, teamMembers, teams } from ".
 import { newId } from "../../worker/lib/ids";
 import { CHARGE_UNCONFIRMED } from "../../worker/routes/generate";
 import { wallet } from "../../worker/wallet/client";
+import { recordById } from "../../worker/wallet/records";
 import {
   balance,
   fundedAccount,
@@ -219,5 +220,10 @@ describe("POST /api/generate paid by a team wallet", () => {
     expect(result.confirmed).toBeGreaterThanOrEqual(1);
     expect((await generationRows(member.id))[0]).toMatchObject({ charged: 1, errorCode: null });
     expect((await balance(teamId)).available).toBe(9);
+    // The record in the member's own object says the same.
+    const record = await runInDurableObject(wallet(env, member.id).stub, async (_instance, state) =>
+      recordById(state.storage.sql, row?.id as string),
+    );
+    expect(record).toMatchObject({ charged: 1, error_code: null, status: "succeeded" });
   });
 });

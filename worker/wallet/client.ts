@@ -41,6 +41,9 @@ export function wallet(env: Env, walletId: string) {
     /** …and its one visit after: settle or void, and the record completed. */
     finish: (a: Without<FinishArgs>) => stub.finish({ ...a, walletId }),
     withdraw: (generationId: string) => stub.withdraw({ walletId, generationId }),
+    /** The cron confirmed an unconfirmed charge from the ledger: the record says so too. */
+    confirmed: (a: { generationId: string; charged: number; errorCode: string | null }) =>
+      stub.confirmed({ ...a, walletId }),
     sweep: () => stub.sweep(),
     stats: () => stub.stats(),
   };

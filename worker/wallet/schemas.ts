@@ -124,6 +124,12 @@ export const finishArgs = z.object({
 
 export const withdrawArgs = z.object({ generationId: id });
 
+export const confirmedArgs = z.object({
+  generationId: id,
+  charged: z.number().int().min(0).max(MAX_AMOUNT),
+  errorCode: z.string().max(64).nullable(),
+});
+
 export const settleArgs = z.object({
   holdId: z.string(),
   description: text,

@@ -328,6 +328,19 @@ export class Wallet extends DurableObject<Env> {
     return { tokens: this.book.tokens() };
   }
 
+  /** A charge the cron confirmed from the ledger (cron.ts): the record takes what D1 now says. */
+  async confirmed(args: {
+    walletId: string;
+    generationId: string;
+    charged: number;
+    errorCode: string | null;
+  }): Promise<void> {
+    this.enter(args.walletId);
+    const bad = check(schemas.confirmedArgs, args);
+    if (bad) throw new Error(bad.message);
+    admission.confirmed(this.book.sql, args);
+  }
+
   // ── RPC: reads and upkeep ──────────────────────────────────────────────
 
   async balance(args: { walletId: string }): Promise<Tokens> {
