@@ -1,10 +1,12 @@
 // The wallet object's RPC surface: each public method is one money operation
-// (validate, run its effect in one transaction, answer), so the file is as long
-// as the list of operations; the effects' storage work lives in book.ts, D1 in
-// outbox.ts, timing in alarm.ts.
+// (validate, run its effect in one transaction, answer) or one push of who may
+// spend, so the file is as long as the list of operations; the effects' storage
+// work lives in book.ts, who may spend in access.ts, D1 in outbox.ts, timing in
+// alarm.ts.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
+import { Access } from "./access";
 import { Alarm } from "./alarm";
 import { Book } from "./book";
 import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
@@ -19,6 +21,8 @@ import { type EntryRow, type HoldRow, SCHEMA, toEntry } from "./storage";
 import type {
   AdjustArgs,
   AdjustResult,
+  AuthorizeArgs,
+  AuthorizeResult,
   DebitArgs,
   DebitResult,
   DebtView,
@@ -27,8 +31,13 @@ import type {
   LedgerEntry,
   MemberSpend,
   MemberSpendArgs,
+  OwnerStateArgs,
   ReserveArgs,
   ReserveResult,
+  SessionOpenedArgs,
+  SessionRenewedArgs,
+  SessionRevokedArgs,
+  SetMemberArgs,
   SettleArgs,
   SettleResult,
   Tokens,
@@ -68,6 +77,8 @@ export class Wallet extends DurableObject<Env> {
   private readonly outbox: Outbox;
   private boundId: string | null;
   private readonly alarms: Alarm;
+  /** Who may spend: sessions, the owner's state, a team's members (access.ts). */
+  readonly access: Access;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -87,6 +98,13 @@ export class Wallet extends DurableObject<Env> {
       this.book.setMeta("schema_version", String(SCHEMA.length));
     });
     this.boundId = this.book.meta("wallet_id");
+    this.access = new Access(
+      sql,
+      env.DB,
+      (fn) => ctx.storage.transactionSync(fn),
+      () => this.boundId,
+      { get: (k) => this.book.meta(k), set: (k, v) => this.book.setMeta(k, v) },
+    );
   }
 
   // ── RPC: changes ───────────────────────────────────────────────────────
@@ -115,8 +133,15 @@ export class Wallet extends DurableObject<Env> {
     // The limit is the caller's policy at the time, not part of what was asked:
     // a retry after the limit changed replays the first answer.
     const asked = { ...args, member: args.member?.accountId };
+    const own = args.member?.monthlyLimit === undefined ? args.member?.accountId : undefined;
+    if (own) await this.access.ensureMembers(own);
     return this.change(`reserve:${args.key}`, asked, (now) => {
-      const overLimit = args.member ? checkLimit(this.book.sql, args.member, args.amount, now) : null;
+      // Without a limit from the caller, this wallet's own members decide (access.ts).
+      const member = own
+        ? this.access.memberArgs(own)
+        : args.member && { accountId: args.member.accountId, monthlyLimit: args.member.monthlyLimit ?? null };
+      if (member && "ok" in member) return member;
+      const overLimit = member ? checkLimit(this.book.sql, member, args.amount, now) : null;
       if (overLimit) return overLimit;
       const grants = this.book.expireDue(now);
       const allocations = allocate(grants, args.amount, now);
@@ -255,6 +280,42 @@ export class Wallet extends DurableObject<Env> {
     // A change delivers its credit on the way out; a replay retries one still pending.
     if (!result.appended) await this.outbox.deliverCredits();
     return this.reply(result.outcome, result.appended);
+  }
+
+  // ── RPC: who may spend (access.ts, docs/decisions/017) ─────────────────
+  // Pushes from the routes that change it: rights taken away are told here
+  // first, then D1; rights given, D1 first, then here. Each is a set.
+
+  /** May this session spend from its account's wallet now (loads what is missing from D1 once). */
+  async authorize(args: AuthorizeArgs): Promise<AuthorizeResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.authorizeArgs, args);
+    return bad ?? this.access.authorize(args.session, this.faults.now());
+  }
+
+  async sessionOpened(args: SessionOpenedArgs): Promise<void> {
+    this.accessPush(args, schemas.sessionOpenedArgs);
+    this.access.sessionOpened(args.session);
+  }
+
+  async sessionRevoked(args: SessionRevokedArgs): Promise<void> {
+    this.accessPush(args, schemas.sessionRevokedArgs);
+    this.access.sessionRevoked("all" in args ? null : args.sessionId, args.at);
+  }
+
+  async sessionRenewed(args: SessionRenewedArgs): Promise<void> {
+    this.accessPush(args, schemas.sessionRenewedArgs);
+    this.access.sessionRenewed(args.sessionId, args.expiresAt);
+  }
+
+  async setOwnerState(args: OwnerStateArgs): Promise<void> {
+    this.accessPush(args, schemas.ownerStateArgs);
+    await this.access.pushOwnerState(args, this.faults.now());
+  }
+
+  async setMember(args: SetMemberArgs): Promise<void> {
+    this.accessPush(args, schemas.setMemberArgs);
+    await this.access.pushMember(args, this.faults.now());
   }
 
   // ── RPC: reads and upkeep ──────────────────────────────────────────────
@@ -427,6 +488,13 @@ export class Wallet extends DurableObject<Env> {
     }
     await this.outbox.flush(true);
     await this.alarms.schedule();
+  }
+
+  /** Binds the wallet and checks a push's arguments: a bad one is a bug in the caller. */
+  private accessPush(args: { walletId: string }, schema: Parameters<typeof check>[0]): void {
+    this.enter(args.walletId);
+    const bad = check(schema, args);
+    if (bad) throw new Error(bad.message);
   }
 
   /** Checks the fault hook and remembers which wallet this object is. */

@@ -13,15 +13,17 @@ import {
 import { db } from "../../db/client";
 import { accounts, generations } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { ApiError } from "../../lib/errors";
+import { ApiError, unauthorized } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { clientIp, type Limit, rateLimited, rateLimitQueries, rateLimitVerdict } from "../../lib/rate-limit";
-import { membership } from "../../teams/membership";
+import { renewIfDue } from "../../lib/session";
+import { TEAM_ID } from "../../teams/membership";
 import { wallet } from "../../wallet/client";
-import type { Tokens } from "../../wallet/types";
+import type { AuthorizeResult, Tokens } from "../../wallet/types";
 import { GENERATE_LIMITS, HOLD_TTL_MS } from "./config";
 import type { GenerationRow } from "./replay";
 import type { Job } from "./run";
+import { background } from "./sse";
 
 /** An admitted request (its hold taken), or a key seen before (to replay). */
 export type Admission = { kind: "job"; job: Job; tokens: Tokens } | { kind: "replay"; row: GenerationRow };
@@ -44,16 +46,22 @@ export async function admit(
 ): Promise<Admission> {
   const { accountId } = c.var.session;
   const d = db(c.env.DB);
-  // A team pays only for its members: anyone else is refused before any hold.
-  // A removed member has no row, so their next request stops here at once.
-  const member = teamId ? await membership(d, teamId, accountId) : null;
-  if (teamId && !member) {
-    throw new ApiError(403, "forbidden", "You are not a member of that team.");
-  }
+  // A team pays only for its members: the team's wallet checks membership
+  // and the member's limit from its own list (access.ts), so a removed
+  // member's next request is refused at once, before any hold.
+  if (teamId && !TEAM_ID.test(teamId)) throw notAMember();
   const generationId = newId("gen");
   const started = Date.now();
   const walletId = teamId ?? accountId;
-  const memberArgs = member ? { accountId, monthlyLimit: member.monthlyLimit } : undefined;
+  const memberArgs = teamId ? { accountId } : undefined;
+  // Whether this session may still spend (revoked, expired, blocked, merged):
+  // the account's wallet answers, in parallel with the hold, instead of D1.
+  const authorizing = wallet(c.env, accountId)
+    .authorize({ id: c.var.session.id, accountId })
+    .then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
   // The hold is taken at the price this isolate saw last; the batch below
   // reads the current one, and a changed price is held again (see below).
   const guessedHeld = maxCost(lastSeenPricing()[input.feature]);
@@ -114,11 +122,21 @@ export async function admit(
   const [inserted, [prior], [account], priceRows, ...limitResults] = checks;
   const price = rememberPricing(pricingFrom(priceRows))[input.feature];
   const held = maxCost(price);
-  const reserved = await holding;
+  const [reserved, authorized] = await Promise.all([holding, authorizing]);
   const release = async () => {
     if ("result" in reserved && reserved.result.ok) await w.void(reserved.result.holdId);
   };
   const dropRow = () => d.delete(generations).where(eq(generations.id, generationId));
+
+  // Who may spend decides first, before even a replay: a revoked session gets nothing.
+  const denied = "error" in authorized ? authorized.error : refusedSession(authorized.result);
+  if (denied) {
+    await Promise.all([release(), inserted.length > 0 ? dropRow() : null]);
+    throw denied;
+  }
+  if ("result" in authorized && authorized.result.ok) {
+    background(c, renewIfDue(c.env, c.var.session, authorized.result.expiresAt));
+  }
 
   if (inserted.length === 0) {
     await release();
@@ -163,6 +181,7 @@ export async function admit(
   if (!hold.ok) {
     // Nothing happened: free the key so the same request can be retried after a top-up.
     await dropRow();
+    if (hold.code === "not_a_member") throw notAMember();
     if (hold.code === "insufficient_tokens") {
       const available = hold.available ?? hold.tokens.available;
       throw new ApiError(
@@ -202,6 +221,24 @@ export async function admit(
     site: input.site,
   };
   return { kind: "job", job, tokens: hold.tokens };
+}
+
+const notAMember = () => new ApiError(403, "forbidden", "You are not a member of that team.");
+
+/** The wallet's verdict on the session as today's HTTP answers (docs/api.md); null: it may spend. */
+function refusedSession(result: AuthorizeResult): ApiError | null {
+  if (result.ok) return null;
+  if (result.code === "account_blocked") {
+    return new ApiError(403, "forbidden", "This account is blocked. Contact support.");
+  }
+  if (result.code === "account_merged") {
+    return new ApiError(
+      403,
+      "sign_in_required",
+      "This browser's tokens moved to your signed-in account. Sign in to continue.",
+    );
+  }
+  return unauthorized("The session is invalid, expired or revoked.");
 }
 
 function limitsFor(accountId: string, ip: string | null): Limit[] {
