@@ -46,10 +46,13 @@ async function teamWith(tokens: number, members: Record<string, number | null>) 
   return id;
 }
 
-const removeMember = (teamId: string, accountId: string) =>
-  db(env.DB)
+/** Removes a member the way DELETE /api/teams/:id/members does: the team's wallet first, then D1. */
+async function removeMember(teamId: string, accountId: string) {
+  await wallet(env, teamId).setMember({ accountId, removed: true });
+  await db(env.DB)
     .delete(teamMembers)
     .where(and(eq(teamMembers.teamId, teamId), eq(teamMembers.accountId, accountId)));
+}
 
 /** Sets the team wallet's clock (only the wallet's; the test's own is untouched). */
 const walletClockAt = (teamId: string, iso: string) =>
@@ -101,6 +104,8 @@ describe("POST /api/generate paid by a team wallet", () => {
         status: "active",
         createdAt: new Date(),
       });
+      // As the subscription's webhook does: D1 first, then the team's wallet (it answers the plan).
+      await wallet(env, teamId).setOwnerState({ plan: "team" });
       const team = await generate(up.env, member.token, { ...body, wallet: teamId });
       expect(team.res.status).toBe(200);
       await team.settled();
