@@ -182,3 +182,43 @@ describe("a team generation: the account's admission and the team's reserve in p
     expect(await balance(teamId)).toMatchObject({ available: 10, held: 0 });
   });
 });
+
+/** The D1 binding, counting every statement the Worker prepares or sends. */
+function countingD1(real: D1Database) {
+  const calls: string[] = [];
+  const db = new Proxy(real, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls.push(prop === "prepare" ? String(args[0]).slice(0, 60) : String(prop));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { db, calls };
+}
+
+describe("between the request and the model", () => {
+  it("reads and writes nothing in D1: one call to the account's object decides", async () => {
+    const a = await fundedAccount(5);
+    const up = upstream("fake/slow");
+    // The first request of an isolate and of an object loads pricing and the session once.
+    const warm = await generate(upstream("fake/ok").env, a.token, ticketBody());
+    await warm.settled();
+
+    const d1 = countingD1(env.DB);
+    const { res, settled } = await generate({ ...up.env, DB: d1.db }, a.token, ticketBody(), { sse: true });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const events = await readUntil(reader, (e) => e.some((x) => x.event === "delta"));
+    expect(events.some((e) => e.event === "delta")).toBe(true);
+    expect(await up.requests()).toHaveLength(1);
+    expect(d1.calls).toEqual([]);
+    await reader.cancel();
+    await settled();
+    // The counter sees what goes through the binding.
+    await d1.db.prepare("SELECT 1").first();
+    expect(d1.calls).toEqual(["SELECT 1"]);
+  });
+});
