@@ -1,8 +1,8 @@
 // The wallet object's RPC surface: each public method is one money operation
 // (validate, run its effect in one transaction, answer) or one push of who may
 // spend, so the file is as long as the list of operations; the effects' storage
-// work lives in book.ts, who may spend in access.ts, D1 in outbox.ts, timing in
-// alarm.ts.
+// work lives in book.ts, who may spend in access.ts, a generation's admission
+// and end in admission.ts, D1 in outbox.ts, timing in alarm.ts.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
@@ -311,13 +311,9 @@ export class Wallet extends DurableObject<Env> {
     // Who asks, loaded from D1 only the first time this object sees them (access.ts).
     await this.access.ensureSession(args.session, this.faults.now());
     const before = this.book.appended;
-    const outcome = this.ctx.storage.transactionSync(() => {
-      const result = admission.admit(this.book, this.access, args, this.faults.now());
-      this.checkInvariant();
-      return result;
-    });
+    const outcome = this.atomically(() => admission.admit(this.book, this.access, args, this.faults.now()));
     // Entries written here are grant expiries: D1 gets them after the answer, not before.
-    if (this.book.appended !== before) void this.afterChange();
+    if (this.book.appended !== before) void this.afterChange().catch(() => undefined);
     else if (outcome.ok && outcome.admitted) await this.alarms.schedule();
     const sessionExpiresAt = this.access.sessionExpiry(args.session.id) ?? 0;
     return { ...outcome, tokens: this.book.tokens(), sessionExpiresAt };
@@ -332,11 +328,7 @@ export class Wallet extends DurableObject<Env> {
     this.enter(args.walletId);
     const bad = check(schemas.finishArgs, args);
     if (bad) return this.refuse(bad);
-    const outcome = this.ctx.storage.transactionSync(() => {
-      const result = admission.finish(this.book, args, this.faults.now());
-      this.checkInvariant();
-      return result;
-    });
+    const outcome = this.atomically(() => admission.finish(this.book, args, this.faults.now()));
     if (outcome.ok && !outcome.replayed) this.outbox.recordFinished();
     await this.afterChange();
     // The fault hook treats a generation's settle as the settle it is.
@@ -349,9 +341,7 @@ export class Wallet extends DurableObject<Env> {
     this.enter(args.walletId);
     const bad = check(schemas.withdrawArgs, args);
     if (bad) throw new Error(bad.message);
-    this.ctx.storage.transactionSync(() =>
-      admission.withdraw(this.book, args.generationId, this.faults.now()),
-    );
+    this.atomically(() => admission.withdraw(this.book, args.generationId, this.faults.now()));
     return { tokens: this.book.tokens() };
   }
 
@@ -542,6 +532,15 @@ export class Wallet extends DurableObject<Env> {
     if (this.book.count("SELECT count(*) AS n FROM grants WHERE remaining < 0 OR held < 0") > 0) {
       throw new Error("wallet invariant violated: negative grant");
     }
+  }
+
+  /** `effect` in one storage transaction, with the invariant checked before it commits. */
+  private atomically<T>(effect: () => T): T {
+    return this.ctx.storage.transactionSync(() => {
+      const result = effect();
+      this.checkInvariant();
+      return result;
+    });
   }
 
   private async change<T extends object>(opKey: string, args: object, effect: (now: number) => OpResult<T>) {
