@@ -1,4 +1,4 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
@@ -97,6 +97,27 @@ describe("a generation's record in the account's object", () => {
     await reader.cancel();
     await slow.settled();
     expect(await generationRows(a.id)).toMatchObject([{ status: "cancelled" }]);
+  });
+});
+
+describe("a record's D1 row while D1 is down", () => {
+  it("reaches D1 through the alarm, even for a generation that charged nothing", async () => {
+    const a = await fundedAccount(3);
+    const w = wallet(env, a.id);
+    await w.stub.setFaults({ d1: "down" });
+    const failed = await generate(upstream("fake/500").env, a.token, ticketBody());
+    await failed.settled();
+    expect(failed.res.status).toBe(502);
+    expect(await generationRows(a.id)).toEqual([]);
+    // Retried within seconds, not at the released hold's deadline minutes away.
+    const alarm = await runInDurableObject(w.stub, async (_instance, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(Number(alarm) - Date.now()).toBeLessThan(10_000);
+
+    await w.stub.setFaults({ d1: "ok" });
+    expect(await runDurableObjectAlarm(w.stub)).toBe(true);
+    expect(await generationRows(a.id)).toMatchObject([{ status: "failed", charged: 0, errorCode: "http" }]);
+    expect((await objectRecords(a.id))[0]).toMatchObject({ d1_synced: 1 });
   });
 });
 

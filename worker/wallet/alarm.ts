@@ -6,7 +6,7 @@ const RETRY_MS = 5_000;
 
 /**
  * When the wallet wakes next: the earliest open hold deadline, grant expiry,
- * or retry of an outbox. Times are wallet time (faults.ts can shift it in
+ * or retry of an outbox (entries, grant mirrors, finished generation records, credits). Times are wallet time (faults.ts can shift it in
  * tests); the runtime's alarm is set in real time.
  */
 export class Alarm {
@@ -41,6 +41,7 @@ export class Alarm {
                      WHERE expires_at IS NOT NULL AND remaining + held > 0)) AS due,
                 EXISTS (SELECT 1 FROM entries WHERE synced = 0)
                   OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0)
+                  OR EXISTS (SELECT 1 FROM generations WHERE d1_synced = 0 AND status <> 'pending')
                   OR EXISTS (SELECT 1 FROM credits) AS retry`,
       )
       .one();
