@@ -247,7 +247,8 @@ export const requireSessionClaim = createMiddleware<AppEnv>(async (c, next) => {
     await fromD1(c, token);
   }
   await next();
-  await tokensHeader(c);
+  // The wallet found the session dead (revoked, expired): it reads nothing, not even the balance.
+  if (c.res.status !== 401) await tokensHeader(c);
 });
 
 async function fromD1(c: Context<AppEnv>, token: string): Promise<void> {
