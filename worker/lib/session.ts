@@ -285,18 +285,30 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
  * to use them.
  */
 export const requireActive = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.var.accountBlocked) {
-    throw new ApiError(403, "forbidden", "This account is blocked. Contact support.");
-  }
-  if (c.var.accountMerged) {
-    throw new ApiError(
-      403,
-      "sign_in_required",
-      "This browser's tokens moved to your signed-in account. Sign in to continue.",
-    );
-  }
+  if (c.var.accountBlocked) throw accountBlocked();
+  if (c.var.accountMerged) throw accountMerged();
   await next();
 });
+
+const accountBlocked = () => new ApiError(403, "forbidden", "This account is blocked. Contact support.");
+const accountMerged = () =>
+  new ApiError(
+    403,
+    "sign_in_required",
+    "This browser's tokens moved to your signed-in account. Sign in to continue.",
+  );
+
+/**
+ * The account wallet's verdict on a session (Wallet.authorize, access.ts) as
+ * the same HTTP answers requireSession and requireActive give.
+ */
+export function sessionRefusal(
+  code: "unauthorized" | "account_blocked" | "account_merged" | string,
+): ApiError {
+  if (code === "account_blocked") return accountBlocked();
+  if (code === "account_merged") return accountMerged();
+  return unauthorized("The session is invalid, expired or revoked.");
+}
 
 /**
  * The generations a session may read. A signed-in session reads all of its

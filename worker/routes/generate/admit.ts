@@ -13,13 +13,13 @@ import {
 import { db } from "../../db/client";
 import { accounts, generations } from "../../db/schema";
 import type { AppEnv } from "../../env";
-import { ApiError, unauthorized } from "../../lib/errors";
+import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { clientIp, type Limit, rateLimited, rateLimitQueries, rateLimitVerdict } from "../../lib/rate-limit";
-import { renewIfDue } from "../../lib/session";
+import { renewIfDue, sessionRefusal } from "../../lib/session";
 import { TEAM_ID } from "../../teams/membership";
 import { wallet } from "../../wallet/client";
-import type { AuthorizeResult, Tokens } from "../../wallet/types";
+import type { Tokens } from "../../wallet/types";
 import { GENERATE_LIMITS, HOLD_TTL_MS } from "./config";
 import type { GenerationRow } from "./replay";
 import type { Job } from "./run";
@@ -129,14 +129,12 @@ export async function admit(
   const dropRow = () => d.delete(generations).where(eq(generations.id, generationId));
 
   // Who may spend decides first, before even a replay: a revoked session gets nothing.
-  const denied = "error" in authorized ? authorized.error : refusedSession(authorized.result);
-  if (denied) {
+  const verdict = "result" in authorized ? authorized.result : null;
+  if (!verdict?.ok) {
     await Promise.all([release(), inserted.length > 0 ? dropRow() : null]);
-    throw denied;
+    throw verdict ? sessionRefusal(verdict.code) : (authorized as { error: unknown }).error;
   }
-  if ("result" in authorized && authorized.result.ok) {
-    background(c, renewIfDue(c.env, c.var.session, authorized.result.expiresAt));
-  }
+  background(c, renewIfDue(c.env, c.var.session, verdict.expiresAt));
 
   if (inserted.length === 0) {
     await release();
@@ -224,22 +222,6 @@ export async function admit(
 }
 
 const notAMember = () => new ApiError(403, "forbidden", "You are not a member of that team.");
-
-/** The wallet's verdict on the session as today's HTTP answers (docs/api.md); null: it may spend. */
-function refusedSession(result: AuthorizeResult): ApiError | null {
-  if (result.ok) return null;
-  if (result.code === "account_blocked") {
-    return new ApiError(403, "forbidden", "This account is blocked. Contact support.");
-  }
-  if (result.code === "account_merged") {
-    return new ApiError(
-      403,
-      "sign_in_required",
-      "This browser's tokens moved to your signed-in account. Sign in to continue.",
-    );
-  }
-  return unauthorized("The session is invalid, expired or revoked.");
-}
 
 function limitsFor(accountId: string, ip: string | null): Limit[] {
   return [
