@@ -41,21 +41,23 @@ export async function createSession(
     ? await signToken(key, { sid: id, acc: accountId, knd: kind, res: resumed ? 1 : 0, iat: now })
     : `myba_${randomToken(32)}`;
   const expiresAt = now + SESSION_TTL_MS;
-  await db(env.DB)
-    .insert(sessions)
-    .values({
-      id,
-      accountId,
-      kind,
-      resumed,
-      tokenHash: await sha256Hex(token),
-      createdAt: new Date(now),
-      expiresAt: new Date(expiresAt),
-    });
-  // Gives a right, so D1 first. If this push is lost the object reads the row on first use.
-  await tell(env, "opened", accountId, (w) =>
-    w.sessionOpened({ id, kind, resumed, expiresAt, createdAt: now }),
-  );
+  // D1 and the account's wallet hear of it at once: until the token is
+  // answered nobody holds it, so neither order gives a right early. If the
+  // push is lost the wallet reads the row on the session's first use.
+  await Promise.all([
+    db(env.DB)
+      .insert(sessions)
+      .values({
+        id,
+        accountId,
+        kind,
+        resumed,
+        tokenHash: await sha256Hex(token),
+        createdAt: new Date(now),
+        expiresAt: new Date(expiresAt),
+      }),
+    tell(env, "opened", accountId, (w) => w.sessionOpened({ id, kind, resumed, expiresAt, createdAt: now })),
+  ]);
   return { token, session: { id, accountId, kind, resumed } };
 }
 
