@@ -39,6 +39,8 @@ async function spend(bindings: Env, token: string, base = LOOPBACK) {
   );
   const body = (await res.json()) as { error?: { code: string } };
   await waitOnExecutionContext(ctx);
+  // A dead session learns nothing, not even the balance.
+  if (res.status === 401) expect(res.headers.has("X-Tokens-Remaining")).toBe(false);
   return { status: res.status, code: body.error?.code };
 }
 

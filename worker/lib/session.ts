@@ -41,21 +41,23 @@ export async function createSession(
     ? await signToken(key, { sid: id, acc: accountId, knd: kind, res: resumed ? 1 : 0, iat: now })
     : `myba_${randomToken(32)}`;
   const expiresAt = now + SESSION_TTL_MS;
-  await db(env.DB)
-    .insert(sessions)
-    .values({
-      id,
-      accountId,
-      kind,
-      resumed,
-      tokenHash: await sha256Hex(token),
-      createdAt: new Date(now),
-      expiresAt: new Date(expiresAt),
-    });
-  // Gives a right, so D1 first. If this push is lost the object reads the row on first use.
-  await tell(env, "opened", accountId, (w) =>
-    w.sessionOpened({ id, kind, resumed, expiresAt, createdAt: now }),
-  );
+  // D1 and the account's wallet hear of it at once: until the token is
+  // answered nobody holds it, so neither order gives a right early. If the
+  // push is lost the wallet reads the row on the session's first use.
+  await Promise.all([
+    db(env.DB)
+      .insert(sessions)
+      .values({
+        id,
+        accountId,
+        kind,
+        resumed,
+        tokenHash: await sha256Hex(token),
+        createdAt: new Date(now),
+        expiresAt: new Date(expiresAt),
+      }),
+    tell(env, "opened", accountId, (w) => w.sessionOpened({ id, kind, resumed, expiresAt, createdAt: now })),
+  ]);
   return { token, session: { id, accountId, kind, resumed } };
 }
 
@@ -247,7 +249,8 @@ export const requireSessionClaim = createMiddleware<AppEnv>(async (c, next) => {
     await fromD1(c, token);
   }
   await next();
-  await tokensHeader(c);
+  // The wallet found the session dead (revoked, expired): it reads nothing, not even the balance.
+  if (c.res.status !== 401) await tokensHeader(c);
 });
 
 async function fromD1(c: Context<AppEnv>, token: string): Promise<void> {
@@ -284,18 +287,30 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
  * to use them.
  */
 export const requireActive = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.var.accountBlocked) {
-    throw new ApiError(403, "forbidden", "This account is blocked. Contact support.");
-  }
-  if (c.var.accountMerged) {
-    throw new ApiError(
-      403,
-      "sign_in_required",
-      "This browser's tokens moved to your signed-in account. Sign in to continue.",
-    );
-  }
+  if (c.var.accountBlocked) throw accountBlocked();
+  if (c.var.accountMerged) throw accountMerged();
   await next();
 });
+
+const accountBlocked = () => new ApiError(403, "forbidden", "This account is blocked. Contact support.");
+const accountMerged = () =>
+  new ApiError(
+    403,
+    "sign_in_required",
+    "This browser's tokens moved to your signed-in account. Sign in to continue.",
+  );
+
+/**
+ * The account wallet's verdict on a session (Wallet.authorize, access.ts) as
+ * the same HTTP answers requireSession and requireActive give.
+ */
+export function sessionRefusal(
+  code: "unauthorized" | "account_blocked" | "account_merged" | string,
+): ApiError {
+  if (code === "account_blocked") return accountBlocked();
+  if (code === "account_merged") return accountMerged();
+  return unauthorized("The session is invalid, expired or revoked.");
+}
 
 /**
  * The generations a session may read. A signed-in session reads all of its

@@ -15,6 +15,7 @@ import type { AccessMember, MemberArgs, WalletFailure } from "./types";
  *   a push first makes sure the row is there (loading it), then sets it;
  * - a removed member stays as a `removed` row, so a late load cannot bring
  *   them back.
+ * Requests that find the same piece missing share one read (`once`).
  * Every push is a set, not a delta: sending it twice changes nothing more.
  */
 
@@ -74,6 +75,8 @@ const unknownSession = () => fail("unauthorized", "The session is invalid, expir
 type Transact = <T>(fn: () => T) => T;
 
 export class Access {
+  private readonly loading = new Map<string, Promise<void>>();
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly d1: D1Database,
@@ -94,12 +97,19 @@ export class Access {
     const row = this.session(session.id);
     const needSession = !row || (row.revoked_at === null && row.expires_at <= now);
     // Both reads at once: a first request to this object waits one D1 round trip.
-    await Promise.all([needSession ? this.loadSession(session.id) : null, this.ensureOwner()]);
+    await Promise.all([
+      needSession ? this.once(`session:${session.id}`, () => this.loadSession(session.id)) : null,
+      this.ensureOwner(),
+    ]);
   }
 
   /** The owner's state (status, merged, plan), read from D1 once. */
   async ensureOwner(): Promise<void> {
     if (this.owner()) return;
+    await this.once("owner", () => this.loadOwner());
+  }
+
+  private async loadOwner(): Promise<void> {
     const walletId = this.walletId();
     if (!walletId) return;
     if (TEAM_WALLET.test(walletId)) {
@@ -131,17 +141,25 @@ export class Access {
     const walletId = this.walletId();
     if (!walletId || !TEAM_WALLET.test(walletId)) return;
     if (this.meta.get("members_loaded") !== "1") {
-      const rows = await this.d1
-        .prepare("SELECT account_id, role, monthly_limit FROM team_members WHERE team_id = ?")
-        .bind(walletId)
-        .all<MemberRow>();
-      this.transact(() => {
-        for (const m of rows.results) this.insertMember(m);
-        this.meta.set("members_loaded", "1");
-      });
+      await this.once("members", () => this.loadMembers(walletId));
       return;
     }
     if (accountId === undefined || this.memberRow(accountId)) return;
+    await this.once(`member:${accountId}`, () => this.loadMember(walletId, accountId));
+  }
+
+  private async loadMembers(walletId: string): Promise<void> {
+    const rows = await this.d1
+      .prepare("SELECT account_id, role, monthly_limit FROM team_members WHERE team_id = ?")
+      .bind(walletId)
+      .all<MemberRow>();
+    this.transact(() => {
+      for (const m of rows.results) this.insertMember(m);
+      this.meta.set("members_loaded", "1");
+    });
+  }
+
+  private async loadMember(walletId: string, accountId: string): Promise<void> {
     const m = await this.d1
       .prepare(
         "SELECT account_id, role, monthly_limit FROM team_members WHERE team_id = ? AND account_id = ?",
@@ -298,6 +316,19 @@ export class Access {
   }
 
   // ── rows ───────────────────────────────────────────────────────────────
+
+  /**
+   * One D1 read at a time per piece: requests arriving together while it is
+   * missing wait for the same read instead of each sending their own.
+   */
+  private once(key: string, load: () => Promise<void>): Promise<void> {
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = load().finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    return pending;
+  }
 
   private async loadSession(sessionId: string): Promise<void> {
     const row = await this.d1

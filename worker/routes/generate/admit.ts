@@ -2,10 +2,10 @@ import type { Context } from "hono";
 import type { TicketRequest } from "../../ai/types";
 import { cachedPricing, maxCost } from "../../billing/pricing";
 import type { AppEnv } from "../../env";
-import { ApiError, unauthorized } from "../../lib/errors";
+import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { clientIp, rateLimited } from "../../lib/rate-limit";
-import { renewIfDue } from "../../lib/session";
+import { renewIfDue, sessionRefusal } from "../../lib/session";
 import { TEAM_ID } from "../../teams/membership";
 import { wallet } from "../../wallet/client";
 import type { GenerationRecord } from "../../wallet/records";
@@ -187,15 +187,9 @@ function refusal(f: WalletFailure, feature: string, tokens: Tokens): ApiError {
   const remaining = { "X-Tokens-Remaining": String(tokens.available) };
   switch (f.code) {
     case "unauthorized":
-      return unauthorized("The session is invalid, expired or revoked.");
     case "account_blocked":
-      return new ApiError(403, "forbidden", "This account is blocked. Contact support.");
     case "account_merged":
-      return new ApiError(
-        403,
-        "sign_in_required",
-        "This browser's tokens moved to your signed-in account. Sign in to continue.",
-      );
+      return sessionRefusal(f.code);
     case "not_a_member":
       return notAMember();
     case "rate_limited":
