@@ -7,7 +7,7 @@ const RETRY_MS = 5_000;
 
 /**
  * When the wallet wakes next: the earliest open hold deadline, grant expiry,
- * or retry of an outbox. Times are wallet time (faults.ts can shift it in
+ * or retry of an outbox (entries, grant mirrors, finished generation records, credits). Times are wallet time (faults.ts can shift it in
  * tests); the runtime's alarm is set in real time.
  */
 export class Alarm {
