@@ -63,8 +63,11 @@ describe("moving legacy generations' text into the owners' objects", () => {
   it("loses nothing, and every reader sees exactly what it saw before", async () => {
     const user = await makeAccount({ email: "mover@example.test" });
     const anon = await makeAccount({ kind: "anonymous", visitorId: "visitor-move" });
-    const anonSession = await createSession(env.DB, anon.id, "anonymous");
-    const resumed = await createSession(env.DB, anon.id, "anonymous", Date.now(), { resumed: true });
+    const anonSession = await createSession(env, anon.id, "anonymous", { url: "http://localhost/" });
+    const resumed = await createSession(env, anon.id, "anonymous", {
+      resumed: true,
+      url: "http://localhost/",
+    });
     const day = 86_400_000;
     const seeded = [
       await legacyRow(user.id, { createdAt: Date.now() - 3 * day, prompt: "oldest" }),
