@@ -1,3 +1,4 @@
+import { moveContent } from "./admin/move-content";
 import { drivePendingEvents } from "./billing/events";
 import type { Env } from "./env";
 import { log } from "./lib/log";
@@ -12,6 +13,8 @@ const STALE_GENERATION_MS = 2 * HOLD_TTL_MS;
 const LOOKBACK_MS = 2 * 86_400_000;
 const SWEEP_LIMIT = 500;
 const PARALLEL = 8;
+/** Legacy generations' text moved into the objects per run (worker/admin/move-content.ts); the admin route does more. */
+const CONTENT_BATCHES = 10;
 
 /**
  * The cron trigger (wrangler.toml `[triggers]`): a safety net under the
@@ -22,9 +25,10 @@ const PARALLEL = 8;
  * rotating sample of the rest (worker/wallet/reconcile.ts), and logs the
  * result for Workers Logs to alert on.
  * Housekeeping rides along: Stripe events whose wallet step failed after
- * Stripe stopped redelivering them are finished, and drained rate-limit rows
- * are dropped; a failure there is logged in the line and does not stop the
- * reconcile.
+ * Stripe stopped redelivering them are finished, drained rate-limit rows
+ * are dropped, and a few batches of legacy generations' text move into their
+ * owners' objects; a failure there is logged in the line and does not stop
+ * the reconcile.
  */
 export async function runScheduled(env: Env, now = Date.now()) {
   const started = Date.now();
@@ -33,6 +37,10 @@ export async function runScheduled(env: Env, now = Date.now()) {
   const stripeEvents = await drivePendingEvents(env).catch((error: unknown) => ({ error: String(error) }));
   const rateLimits = await pruneRateLimits(env.DB, now).then(
     (pruned) => ({ pruned }),
+    (error: unknown) => ({ error: String(error) }),
+  );
+  const content = await moveContent(env, { batches: CONTENT_BATCHES }).then(
+    ({ moved, failed, done }) => ({ moved, failed, done }),
     (error: unknown) => ({ error: String(error) }),
   );
   const result = await reconcile(env);
@@ -48,9 +56,10 @@ export async function runScheduled(env: Env, now = Date.now()) {
     confirmed,
     stripeEvents,
     rateLimits,
+    content,
     ms: Date.now() - started,
   });
-  return { swept, confirmed, stripeEvents, rateLimits, reconcile: result };
+  return { swept, confirmed, stripeEvents, rateLimits, content, reconcile: result };
 }
 
 /**
@@ -59,15 +68,17 @@ export async function runScheduled(env: Env, now = Date.now()) {
  * its tokens stay held. Also the wallets of generations whose settle never got
  * an answer (`confirmCharges`). (Expired grants need no help: every balance
  * read expires them.) Only recent generations are looked at, through the
- * created_at index: older ones were swept by earlier runs. `clean` lists the
+ * partial index of open rows (generations_open_idx: its condition is spelled
+ * out as literals so the planner can use it): older ones were swept by
+ * earlier runs. `clean` lists the
  * wallets swept with every ledger entry in D1.
  */
 async function sweepOverdue(env: Env, now: number) {
   const { results } = await env.DB.prepare(
     `SELECT DISTINCT coalesce(wallet_id, account_id) AS id FROM generations
-     WHERE created_at BETWEEN ?1 AND ?2 AND (status = 'pending' OR error_code = ?4) LIMIT ?3`,
+     WHERE created_at BETWEEN ?1 AND ?2 AND (status = 'pending' OR error_code = '${CHARGE_UNCONFIRMED}') LIMIT ?3`,
   )
-    .bind(now - LOOKBACK_MS, now - STALE_GENERATION_MS, SWEEP_LIMIT, CHARGE_UNCONFIRMED)
+    .bind(now - LOOKBACK_MS, now - STALE_GENERATION_MS, SWEEP_LIMIT)
     .all<{ id: string }>();
   // Totals of whatever the wallets report (voided holds, expired grants…).
   const totals: Record<string, number> = {};
@@ -109,14 +120,25 @@ async function confirmCharges(env: Env, now: number, wallets: string[]) {
              AND l.generation_id = generations.id
              AND l.type = 'usage'), 0),
          error_code = CASE status WHEN 'cancelled' THEN 'client_closed' END
-       WHERE error_code = ?1 AND created_at BETWEEN ?2 AND ?3
-         AND coalesce(wallet_id, account_id) IN (${batch.map((_, j) => `?${j + 4}`).join(", ")})
-       RETURNING id`,
+       WHERE error_code = '${CHARGE_UNCONFIRMED}' AND created_at BETWEEN ?1 AND ?2
+         AND coalesce(wallet_id, account_id) IN (${batch.map((_, j) => `?${j + 3}`).join(", ")})
+       RETURNING id, account_id, charged, error_code`,
     )
-      .bind(CHARGE_UNCONFIRMED, now - LOOKBACK_MS, now - STALE_GENERATION_MS, ...batch)
-      .all();
+      .bind(now - LOOKBACK_MS, now - STALE_GENERATION_MS, ...batch)
+      .all<{ id: string; account_id: string; charged: number; error_code: string | null }>();
     // The rows themselves: D1's change count includes what the stats triggers write.
     confirmed += r.results.length;
+    // The record in the requester's object says the same (a team's charge
+    // was unconfirmed there too); history reads it from there.
+    await Promise.all(
+      r.results.map((row) =>
+        wallet(env, row.account_id)
+          .confirmed({ generationId: row.id, charged: row.charged, errorCode: row.error_code })
+          .catch((error: unknown) =>
+            log("warn", "cron.confirm_record_failed", { id: row.id, error: String(error) }),
+          ),
+      ),
+    );
   }
   return confirmed;
 }

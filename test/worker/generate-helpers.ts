@@ -22,7 +22,7 @@ export async function fundedAccount(tokens: number, opts: { plan?: string; block
       status: opts.blocked ? "blocked" : "active",
       createdAt: new Date(),
     });
-  const { token } = await createSession(env.DB, id, "user");
+  const { token } = await createSession(env, id, "user", { url: "http://localhost/" });
   if (tokens > 0) {
     const r = await wallet(env, id).grant({
       key: `test:${id}`,
@@ -151,6 +151,12 @@ export async function generationRows(accountId: string) {
     .from(generations)
     .where(eq(generations.accountId, accountId))
     .orderBy(generations.id);
+}
+
+/** The generation's record in the account's wallet object, where its text is kept (docs/decisions/018). */
+export async function keptRecord(accountId: string, generationId: string) {
+  const rows = await wallet(env, accountId).exportGenerations();
+  return rows.find((r) => r.id === generationId) ?? null;
 }
 
 /** Polls `check` until it holds (for effects that land after a response, like an upstream abort). */

@@ -3,6 +3,7 @@ import { db } from "../db/client";
 import { accounts, generations } from "../db/schema";
 import type { Env, Session } from "../env";
 import { notFound } from "../lib/errors";
+import { moveTickets } from "../lib/history";
 import { log } from "../lib/log";
 import { createSession, ownGenerations, sessionByToken } from "../lib/session";
 import { wallet } from "../wallet/client";
@@ -22,12 +23,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export async function completeSignIn(
   env: Env,
   accountId: string,
-  opts: { anonymousToken?: string; token?: string; ip?: string | null } = {},
+  opts: { anonymousToken?: string; token?: string; ip?: string | null; url?: string } = {},
 ) {
   const now = Date.now();
   const account = await db(env.DB).query.accounts.findFirst({ where: eq(accounts.id, accountId) });
   if (!account) throw notFound("The account");
-  const token = opts.token ?? (await createSession(env.DB, account.id, "user")).token;
+  const token = opts.token ?? (await createSession(env, account.id, "user", { url: opts.url })).token;
   const welcomeGranted = await grantWelcome(env, account, opts.ip ?? null, now);
   const transferred = opts.anonymousToken ? await moveAnonymous(env, account.id, opts.anonymousToken) : 0;
   const tokens = await wallet(env, account.id).balance();
@@ -88,15 +89,17 @@ async function claimWelcome(env: Env, accountId: string, ip: string | null, now:
  *
  * Tokens: the anonymous wallet's transfer is keyed `signin:<anonId>` and
  * fingerprinted with its target, so a repeat moves nothing and another user's
- * attempt is an idempotency conflict. `mergedInto` is written after, which
- * also stops the anonymous sessions from spending (requireActive refuses
- * merged accounts); if that write is lost, the next sign-in with the same
- * token replays the transfer and writes it. A session obtained for a visitor
+ * attempt is an idempotency conflict. `mergedInto` is written after (the
+ * anonymous wallet told first), which also stops the anonymous sessions from
+ * spending (requireActive and the wallet refuse merged accounts); if that
+ * write is lost, the next sign-in with the same token replays the transfer
+ * and writes it. A session obtained for a visitor
  * id whose account already existed (`resumed`) moves no tokens: a visitor id
  * is not a secret, and its sign-in must not empty another browser's account.
  *
  * Tickets: the generations this session may read (ownGenerations) move to the
- * user, finished ones only (a running one settles by id wherever it is). Once
+ * user, finished ones only (a running one settles by id wherever it is): from
+ * the anonymous wallet object to the user's (moveTickets), and D1's rows. Once
  * moved they are the user's, so a second sign-in finds none.
  *
  * An unusable anonymousToken (unknown, expired, revoked, not anonymous)
@@ -129,6 +132,8 @@ async function moveTokens(env: Env, anonId: string, userId: string): Promise<num
     }
     return null;
   }
+  // Merged takes the right to spend away: the anonymous wallet hears it first, then D1.
+  await wallet(env, anonId).setOwnerState({ merged: true });
   await db(env.DB)
     .update(accounts)
     .set({ mergedInto: userId })
@@ -137,6 +142,14 @@ async function moveTokens(env: Env, anonId: string, userId: string): Promise<num
 }
 
 async function moveGenerations(env: Env, session: Session, userId: string): Promise<void> {
+  // The records kept in the anonymous object first (docs/decisions/018), then
+  // D1: its metadata rows of those, and legacy rows whose text is still there.
+  // An object that cannot be reached does not fail the sign-in: the records
+  // stay where they are, readable by nobody else, and the next sign-in with
+  // this token moves them (each step is idempotent).
+  await moveTickets(env, session, userId).catch((error: unknown) =>
+    log("warn", "auth.tickets_not_moved", { from: session.accountId, to: userId, error: String(error) }),
+  );
   // OR IGNORE: a clash on (account, idempotency key) with one of the user's
   // own rows leaves that one ticket behind rather than failing the sign-in.
   const own = ownGenerations(session);

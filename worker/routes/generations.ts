@@ -1,10 +1,11 @@
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { and, isNull } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { db } from "../db/client";
 import { generations as generationsTable } from "../db/schema";
 import type { AppEnv } from "../env";
 import { notFound } from "../lib/errors";
+import { type Ticket, ticketById, ticketsPage } from "../lib/history";
 import { keysetPage } from "../lib/pagination";
 import { ownGenerations, requireSession } from "../lib/session";
 import { usageReport } from "../lib/usage";
@@ -20,15 +21,13 @@ const page = z.object({
 const format = z.object({ format: z.enum(["json", "md"]).default("json") });
 const usageQuery = z.object({ days: z.coerce.number().int().min(1).max(365).default(30) });
 
-type Row = typeof generationsTable.$inferSelect;
-
-function item(r: Row) {
+function item(r: Ticket) {
   return {
     id: r.id,
     site: r.site,
     feature: r.feature,
     issueType: r.issueType,
-    prompt: r.prompt ?? "",
+    prompt: r.prompt,
     title: r.title ?? "",
     description: r.description ?? "",
     charged: r.charged,
@@ -40,7 +39,7 @@ function item(r: Row) {
 }
 
 /** The ticket as Markdown, ready to paste anywhere (`?format=md`). */
-function markdown(r: Row): string {
+function markdown(r: Ticket): string {
   const title = (r.title ?? "").trim() || "Untitled ticket";
   const description = (r.description ?? "").trim();
   return `# ${title}\n\n${description ? `${description}\n` : ""}`;
@@ -49,18 +48,11 @@ function markdown(r: Row): string {
 export const generations = new Hono<AppEnv>()
   .get("/generations", requireSession, validate("query", page), async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    const rows = await db(c.env.DB)
-      .select()
-      .from(generationsTable)
-      .where(and(ownGenerations(c.var.session), cursor ? lt(generationsTable.id, cursor) : undefined))
-      .orderBy(desc(generationsTable.id))
-      .limit(limit + 1);
+    const rows = await ticketsPage(c.env, c.var.session, cursor, limit + 1);
     return c.json(keysetPage(rows, limit, item, (r) => r.id));
   })
   .get("/generations/:id", requireSession, validate("query", format), async (c) => {
-    const row = await db(c.env.DB).query.generations.findFirst({
-      where: and(eq(generationsTable.id, c.req.param("id")), ownGenerations(c.var.session)),
-    });
+    const row = await ticketById(c.env, c.var.session, c.req.param("id"));
     // Another account's (or session's) generation is "not found", not "forbidden": ids reveal nothing.
     if (!row) throw notFound("The generation");
     if (c.req.valid("query").format === "md") {

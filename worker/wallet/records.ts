@@ -118,3 +118,184 @@ export function recordById(sql: SqlStorage, id: string): RecordRow | null {
 export function recordByKey(sql: SqlStorage, key: string): RecordRow | null {
   return sql.exec<RecordRow>("SELECT * FROM generations WHERE idempotency_key = ?", key).toArray()[0] ?? null;
 }
+
+// ── reads, import and export (the content part of docs/decisions/018) ────
+
+/**
+ * Who reads: a signed-in session reads all of the account's generations; an
+ * anonymous one only those made through itself, plus, when it is not
+ * `resumed`, those from before generations recorded their session
+ * (docs/decisions/009-access.md, the rule `ownGenerations` applies to D1).
+ */
+export interface ReaderSession {
+  id: string;
+  kind: "user" | "anonymous";
+  resumed?: boolean;
+}
+
+/** A record as it travels between objects (export → import) and from D1 (the move of legacy rows). */
+export type PortableRecord = Omit<GenerationRecord, "accountId"> & {
+  /** True when D1 already holds this generation's metadata row: nothing for the outbox to send. */
+  d1Synced: boolean;
+};
+
+const LIST_MAX = 200;
+
+function readerFilter(session: ReaderSession | undefined): { where: string; params: SqlStorageValue[] } {
+  if (!session || session.kind === "user") return { where: "1", params: [] };
+  if (session.resumed) return { where: "session_id = ?", params: [session.id] };
+  return { where: "(session_id = ? OR session_id IS NULL)", params: [session.id] };
+}
+
+/** Newest first, ids below `cursor`; at most `limit` (1..200). */
+export function listRecords(
+  sql: SqlStorage,
+  session: ReaderSession | undefined,
+  cursor: string | undefined,
+  limit: number,
+): RecordRow[] {
+  const f = readerFilter(session);
+  return sql
+    .exec<RecordRow>(
+      `SELECT * FROM generations WHERE id < ? AND ${f.where} ORDER BY id DESC LIMIT ?`,
+      cursor ?? "\uffff",
+      ...f.params,
+      Math.min(Math.max(limit, 1), LIST_MAX),
+    )
+    .toArray();
+}
+
+/** One record, or null when it is not there or this session may not read it (both look alike). */
+export function readableRecord(sql: SqlStorage, id: string, session: ReaderSession): RecordRow | null {
+  const f = readerFilter(session);
+  return (
+    sql
+      .exec<RecordRow>(`SELECT * FROM generations WHERE id = ? AND ${f.where}`, id, ...f.params)
+      .toArray()[0] ?? null
+  );
+}
+
+/** Records oldest first after `after`, for a move to another object or a full export. */
+export function exportRecords(
+  sql: SqlStorage,
+  session: ReaderSession | undefined,
+  after: string | undefined,
+  limit: number,
+): PortableRecord[] {
+  const f = readerFilter(session);
+  return sql
+    .exec<RecordRow>(
+      `SELECT * FROM generations WHERE id > ? AND ${f.where} ORDER BY id LIMIT ?`,
+      after ?? "",
+      ...f.params,
+      Math.min(Math.max(limit, 1), LIST_MAX),
+    )
+    .toArray()
+    .map(toPortable);
+}
+
+export function toPortable(r: RecordRow): PortableRecord {
+  const { accountId: _, ...rest } = toRecord("", r);
+  return { ...rest, d1Synced: r.d1_synced === 1 };
+}
+
+/**
+ * Stores records that arrive from elsewhere, idempotent by id: a record
+ * already here is left as it is (a move retried after a crash adds nothing).
+ * Its idempotency key may already name another of this object's records (a
+ * ticket moved on sign-in whose key the user had used too): the key is then
+ * renamed `moved:<id>`, so the ticket is kept and only its replay is lost — a
+ * retry that old would be a new generation anyway. The hold it came with
+ * belonged to another object's ledger and is not kept. A record here still
+ * pending takes the outcome of a finished copy (a legacy row that finished in
+ * D1 after an earlier move read it). Call inside a transaction.
+ */
+export function importRecords(
+  sql: SqlStorage,
+  rows: PortableRecord[],
+): { imported: number; present: number } {
+  let imported = 0;
+  for (const r of rows) {
+    const here = recordById(sql, r.id);
+    if (here) {
+      if (here.status === "pending" && r.status !== "pending") completeRecord(sql, r);
+      continue;
+    }
+    const taken = recordByKey(sql, r.idempotencyKey);
+    sql.exec(
+      `INSERT INTO generations (id, session_id, idempotency_key, request_hash, wallet_id, hold_id, site,
+         feature, issue_type, prompt, context, status, held, charged, title, description, output, model,
+         upstream_id, error_code, input_tokens, output_tokens, cost_usd, first_delta_ms, latency_ms,
+         created_at, completed_at, d1_synced)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      r.id,
+      r.sessionId,
+      taken ? `moved:${r.id}` : r.idempotencyKey,
+      r.requestHash,
+      r.walletId,
+      r.site,
+      r.feature,
+      r.issueType,
+      r.prompt,
+      r.context ? JSON.stringify(r.context) : null,
+      r.status,
+      r.held,
+      r.charged,
+      r.title,
+      r.description,
+      r.output,
+      r.model,
+      r.upstreamId,
+      r.errorCode,
+      r.inputTokens,
+      r.outputTokens,
+      r.costUsd,
+      r.firstDeltaMs,
+      r.latencyMs,
+      r.createdAt,
+      r.completedAt,
+      r.d1Synced ? 1 : 0,
+    );
+    imported++;
+  }
+  return { imported, present: rows.length - imported };
+}
+
+function completeRecord(sql: SqlStorage, r: PortableRecord): void {
+  sql.exec(
+    `UPDATE generations SET status = ?, held = ?, charged = ?, title = ?, description = ?, output = ?,
+       model = ?, upstream_id = ?, error_code = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?,
+       first_delta_ms = ?, latency_ms = ?, completed_at = ?, d1_synced = ?
+     WHERE id = ?`,
+    r.status,
+    r.held,
+    r.charged,
+    r.title,
+    r.description,
+    r.output,
+    r.model,
+    r.upstreamId,
+    r.errorCode,
+    r.inputTokens,
+    r.outputTokens,
+    r.costUsd,
+    r.firstDeltaMs,
+    r.latencyMs,
+    r.completedAt,
+    r.d1Synced ? 1 : 0,
+    r.id,
+  );
+}
+
+/**
+ * Forgets records that moved to another object (sign-in). A pending one is
+ * never dropped: its generation is still running here.
+ */
+export function removeRecords(sql: SqlStorage, ids: string[]): number {
+  let removed = 0;
+  for (const id of ids) {
+    removed +=
+      sql.exec("DELETE FROM generations WHERE id = ? AND status != 'pending'", id).rowsWritten > 0 ? 1 : 0;
+  }
+  return removed;
+}

@@ -31,6 +31,12 @@ const FIELD_MESSAGES: Record<string, string> = {
   holdId: "holdId is required.",
   to: "A target wallet is required.",
   member: "member must be { accountId, monthlyLimit: a whole number of tokens or null }.",
+  plans: "plans must be a list of plan ids or null.",
+  session: "session must be { id, accountId, kind }.",
+  request: "request must be a generation's site, feature, issueType, prompt and context.",
+  price: "price must be { held, plans, version }.",
+  charge: "charge must be a whole number of tokens, 0 or more.",
+  outcome: "outcome must describe how the generation ended.",
   accountIds: "accountIds must be a list of account ids.",
   reference: "reference must be text.",
   feature: "feature must be text.",
@@ -51,10 +57,16 @@ export const grantArgs = z.object({
   reference: optionalText,
 });
 
+const monthlyLimit = z.number().int().min(0).max(MAX_AMOUNT).nullable();
+
 export const memberArgs = z.object({
   accountId: z.string().min(1).max(128),
-  monthlyLimit: z.number().int().min(0).max(MAX_AMOUNT).nullable(),
+  // Absent: the wallet's own members decide (access.ts).
+  monthlyLimit: monthlyLimit.optional(),
 });
+
+const plans = z.array(z.string().min(1).max(64)).max(50).nullable();
+const id = z.string().min(1).max(128);
 
 export const reserveArgs = z.object({
   key,
@@ -62,6 +74,63 @@ export const reserveArgs = z.object({
   ttlMs: z.number().int().min(1000).max(MAX_TTL_MS),
   reference: optionalText,
   member: memberArgs.optional(),
+  plans: plans.optional(),
+});
+
+const field = z.string().max(100_000);
+
+export const admitArgs = z.object({
+  session: z.object({
+    id,
+    accountId: id,
+    kind: z.enum(["anonymous", "user"]),
+    resumed: z.boolean().optional(),
+  }),
+  generationId: id,
+  key,
+  requestHash: z.string().min(1).max(128),
+  request: z.object({
+    site: z.string().min(1).max(32),
+    feature: z.string().min(1).max(32),
+    issueType: z.string().min(1).max(32),
+    prompt: field.min(1),
+    context: z.record(z.string().max(32), field).nullable(),
+  }),
+  price: z.object({ held: tokens, plans, version: z.string().min(1).max(64) }),
+  teamId: id.nullable(),
+  limit: z.object({ limit: z.number().int().positive(), periodMs: z.number().int().positive() }),
+  ttlMs: z.number().int().min(1000).max(MAX_TTL_MS),
+});
+
+const nullableText = field.nullable();
+const nullableCount = z.number().int().min(0).nullable();
+
+export const finishArgs = z.object({
+  generationId: id,
+  charge: z.number().int().min(0).max(MAX_AMOUNT),
+  description: text,
+  outcome: z.object({
+    status: z.enum(["succeeded", "failed", "cancelled"]),
+    title: nullableText,
+    description: nullableText,
+    output: field,
+    model: nullableText,
+    upstreamId: nullableText,
+    errorCode: z.string().max(64).nullable(),
+    inputTokens: nullableCount,
+    outputTokens: nullableCount,
+    costUsd: z.number().min(0).nullable(),
+    firstDeltaMs: nullableCount,
+    latencyMs: z.number().int().min(0),
+  }),
+});
+
+export const withdrawArgs = z.object({ generationId: id });
+
+export const confirmedArgs = z.object({
+  generationId: id,
+  charged: z.number().int().min(0).max(MAX_AMOUNT),
+  errorCode: z.string().max(64).nullable(),
 });
 
 export const settleArgs = z.object({
@@ -104,6 +173,39 @@ export const transferArgs = z
 export const memberSpendArgs = z.object({
   accountIds: z.array(z.string().min(1).max(128)).max(500).optional(),
 });
+
+// Who may spend (access.ts): what the routes push when they change it.
+const epochMs = z.number().int().nonnegative();
+
+export const authorizeArgs = z.object({ session: z.object({ id, accountId: id }) });
+
+export const sessionOpenedArgs = z.object({
+  session: z.object({
+    id,
+    kind: z.enum(["user", "anonymous"]),
+    resumed: z.boolean(),
+    expiresAt: epochMs,
+    createdAt: epochMs,
+  }),
+});
+
+export const sessionRevokedArgs = z.union([
+  z.object({ sessionId: id, at: epochMs }),
+  z.object({ all: z.literal(true), at: epochMs }),
+]);
+
+export const sessionRenewedArgs = z.object({ sessionId: id, expiresAt: epochMs });
+
+export const ownerStateArgs = z.object({
+  status: z.enum(["active", "blocked"]).optional(),
+  merged: z.boolean().optional(),
+  plan: z.string().max(128).nullable().optional(),
+});
+
+export const setMemberArgs = z.union([
+  z.object({ accountId: id, removed: z.literal(true) }),
+  z.object({ accountId: id, role: z.enum(["owner", "admin", "member"]), monthlyLimit }),
+]);
 
 /** The message a bad `amount` gets, per operation. */
 export const AMOUNT_MESSAGES = {

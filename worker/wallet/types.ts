@@ -1,5 +1,6 @@
 import type { LedgerType } from "../db/schema/ledger";
 import type { GrantSource } from "./ledger";
+import type { GenerationRecord } from "./records";
 
 /** The `tokens` object of docs/api.md (`GET /api/me`). */
 export interface Tokens {
@@ -25,7 +26,15 @@ export type FailureCode =
   | "hold_not_found"
   | "hold_closed"
   | "hold_expired"
-  | "member_limit_reached";
+  | "member_limit_reached"
+  // Who may spend (access.ts): the session is unknown, revoked or expired; the
+  // owner account is blocked, or merged into a user; not a member of the team.
+  | "unauthorized"
+  | "account_blocked"
+  | "account_merged"
+  | "not_a_member"
+  | "rate_limited"
+  | "feature_not_in_plan";
 
 export interface WalletFailure {
   ok: false;
@@ -42,6 +51,10 @@ export interface WalletFailure {
   spent?: number;
   held?: number;
   resetsAt?: string;
+  /** rate_limited: how long until the next request would be allowed (ms). */
+  retryAfterMs?: number;
+  /** feature_not_in_plan: the plans that include the feature. */
+  plans?: string[];
 }
 
 /** Every wallet answer carries the balance after it, success or not. */
@@ -69,6 +82,59 @@ export interface MemberArgs {
   monthlyLimit: number | null;
 }
 
+/**
+ * A reserve's member. Without `monthlyLimit` the wallet takes the member and
+ * their limit from its own members (access.ts) and refuses `not_a_member` if
+ * absent; with it, the caller's limit applies (as before access.ts).
+ */
+export interface ReserveMember {
+  accountId: string;
+  monthlyLimit?: number | null;
+}
+
+/** A team member as the team's wallet knows them (access.ts). */
+export interface AccessMember {
+  role: string;
+  monthlyLimit: number | null;
+}
+
+/** A session the account's wallet may be told about (sign-in, anonymous session). */
+export interface SessionOpenedArgs {
+  walletId: string;
+  session: { id: string; kind: "user" | "anonymous"; resumed: boolean; expiresAt: number; createdAt: number };
+}
+
+/** One session revoked, or (`all`) every session of the account opened up to `at` (epoch ms). */
+export type SessionRevokedArgs =
+  | { walletId: string; sessionId: string; at: number }
+  | { walletId: string; all: true; at: number };
+
+export interface SessionRenewedArgs {
+  walletId: string;
+  sessionId: string;
+  expiresAt: number;
+}
+
+/** What changed about the wallet's owner; absent fields are kept. */
+export interface OwnerStateArgs {
+  walletId: string;
+  status?: "active" | "blocked";
+  merged?: boolean;
+  plan?: string | null;
+}
+
+export type SetMemberArgs =
+  | { walletId: string; accountId: string; role: string; monthlyLimit: number | null }
+  | { walletId: string; accountId: string; removed: true };
+
+export interface AuthorizeArgs {
+  walletId: string;
+  session: { id: string; accountId: string };
+}
+
+/** May this session spend from its account's wallet now; when it expires; the account's plan. */
+export type AuthorizeResult = { ok: true; expiresAt: number; plan: string | null } | WalletFailure;
+
 export interface ReserveArgs {
   walletId: string;
   key: string;
@@ -80,7 +146,12 @@ export interface ReserveArgs {
    * A team member's spend: their monthly limit is checked in the same
    * transaction as the balance (docs/decisions/010-teams-wallet.md).
    */
-  member?: MemberArgs;
+  member?: ReserveMember;
+  /**
+   * A team generation's feature, when limited to plans: refused with
+   * `feature_not_in_plan` unless this wallet's plan is one of them.
+   */
+  plans?: string[] | null;
 }
 
 export interface MemberSpendArgs {
@@ -198,9 +269,79 @@ export interface WalletAudit {
 export interface WalletStats {
   d1Batches: number;
   d1RowsWritten: number;
+  /**
+   * D1 rows written by this instance since it started, by the table each
+   * statement wrote (its triggers' rows included): what the bench prints.
+   */
+  d1RowsByTable: Record<string, number>;
   entriesFlushed: number;
   unsynced: number;
   pendingCredits: number;
 }
+
+/** A generation's request, as its record keeps it (context without empty fields). */
+export interface GenerationRequest {
+  site: string;
+  feature: string;
+  issueType: string;
+  prompt: string;
+  context: Record<string, string> | null;
+}
+
+/** `admit`: every check of a generation and its hold, in the account's object (admission.ts). */
+export interface AdmitArgs {
+  /** The requester's account: this object. */
+  walletId: string;
+  session: { id: string; accountId: string; kind: "anonymous" | "user"; resumed?: boolean };
+  generationId: string;
+  /** The request's Idempotency-Key and the hash of its body. */
+  key: string;
+  requestHash: string;
+  request: GenerationRequest;
+  /** The feature's price as admitted: the most it can cost, the plans it needs, the pricing version. */
+  price: { held: number; plans: string[] | null; version: string };
+  /** The team paying, or null: the account pays (and this object holds). */
+  teamId: string | null;
+  /** The per-account rate limit. */
+  limit: { limit: number; periodMs: number };
+  ttlMs: number;
+}
+
+export type AdmitOutcome =
+  | { ok: true; admitted: true; generationId: string; holdId: string | null; held: number }
+  /** The key was seen before: its record, for the caller to replay, refuse or call in progress. */
+  | { ok: true; admitted: false; record: GenerationRecord }
+  | WalletFailure;
+/** `sessionExpiresAt`: when the asking session expires as this object knows it (for the sliding renewal). */
+export type AdmitResult = AdmitOutcome & { tokens: Tokens; sessionExpiresAt?: number };
+
+/** `finish`: settle or void the hold and complete the record (admission.ts). */
+export interface FinishArgs {
+  walletId: string;
+  generationId: string;
+  /** What to settle the hold to; for a team generation, what the team's wallet charged. */
+  charge: number;
+  /** The usage entry's description. */
+  description: string;
+  outcome: {
+    status: "succeeded" | "failed" | "cancelled";
+    title: string | null;
+    description: string | null;
+    output: string;
+    model: string | null;
+    upstreamId: string | null;
+    errorCode: string | null;
+    inputTokens: number | null;
+    outputTokens: number | null;
+    costUsd: number | null;
+    firstDeltaMs: number | null;
+    latencyMs: number;
+  };
+}
+
+export type FinishOutcome =
+  | { ok: true; charged: number; holdId: string | null; replayed?: boolean }
+  | WalletFailure;
+export type FinishResult = FinishOutcome & { tokens: Tokens };
 
 export type { WalletFaults } from "./faults";

@@ -1,34 +1,50 @@
 // The wallet object's RPC surface: each public method is one money operation
-// (validate, run its effect in one transaction, answer), so the file is as long
-// as the list of operations; the effects' storage work lives in book.ts, D1 in
-// outbox.ts, timing in alarm.ts.
+// (validate, run its effect in one transaction, answer) or one push of who may
+// spend, so the file is as long as the list of operations; the effects' storage
+// work lives in book.ts, who may spend in access.ts, a generation's admission
+// and end in admission.ts, D1 in outbox.ts, timing in alarm.ts.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
+import { Access } from "./access";
+import * as admission from "./admission";
 import { Alarm } from "./alarm";
 import { Book } from "./book";
+import * as content from "./content";
 import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
 import { fail, holdExpired, insufficient } from "./failures";
 import { Faults, type WalletFaults } from "./faults";
 import { allocate, availableOf } from "./ledger";
 import { checkLimit, memberSpend } from "./members";
 import { Outbox, queueCredit } from "./outbox";
+import type { GenerationRecord, PortableRecord } from "./records";
 import * as schemas from "./schemas";
 import { AMOUNT_MESSAGES, canonicalJson, check } from "./schemas";
 import { type EntryRow, type HoldRow, SCHEMA, toEntry } from "./storage";
 import type {
   AdjustArgs,
   AdjustResult,
+  AdmitArgs,
+  AdmitResult,
+  AuthorizeArgs,
+  AuthorizeResult,
   DebitArgs,
   DebitResult,
   DebtView,
+  FinishArgs,
+  FinishResult,
   GrantArgs,
   GrantResult,
   LedgerEntry,
   MemberSpend,
   MemberSpendArgs,
+  OwnerStateArgs,
   ReserveArgs,
   ReserveResult,
+  SessionOpenedArgs,
+  SessionRenewedArgs,
+  SessionRevokedArgs,
+  SetMemberArgs,
   SettleArgs,
   SettleResult,
   Tokens,
@@ -68,6 +84,8 @@ export class Wallet extends DurableObject<Env> {
   private readonly outbox: Outbox;
   private boundId: string | null;
   private readonly alarms: Alarm;
+  /** Who may spend: sessions, the owner's state, a team's members (access.ts). */
+  readonly access: Access;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -79,7 +97,7 @@ export class Wallet extends DurableObject<Env> {
       () => this.faults.now(),
     );
     this.outbox = new Outbox(ctx, env, this.book, this.faults, () => this.boundId);
-    this.alarms = new Alarm(ctx, this.book, this.faults);
+    this.alarms = new Alarm(ctx, this.book, this.faults, this.outbox.grants);
     sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
     ctx.storage.transactionSync(() => {
       const version = Number(this.book.meta("schema_version") ?? 0);
@@ -87,6 +105,13 @@ export class Wallet extends DurableObject<Env> {
       this.book.setMeta("schema_version", String(SCHEMA.length));
     });
     this.boundId = this.book.meta("wallet_id");
+    this.access = new Access(
+      sql,
+      env.DB,
+      (fn) => ctx.storage.transactionSync(fn),
+      () => this.boundId,
+      { get: (k) => this.book.meta(k), set: (k, v) => this.book.setMeta(k, v) },
+    );
   }
 
   // ── RPC: changes ───────────────────────────────────────────────────────
@@ -115,8 +140,25 @@ export class Wallet extends DurableObject<Env> {
     // The limit is the caller's policy at the time, not part of what was asked:
     // a retry after the limit changed replays the first answer.
     const asked = { ...args, member: args.member?.accountId };
+    const own = args.member?.monthlyLimit === undefined ? args.member?.accountId : undefined;
+    await Promise.all([
+      own ? this.access.ensureMembers(own) : null,
+      args.plans ? this.access.ensureOwner() : null,
+    ]);
     return this.change(`reserve:${args.key}`, asked, (now) => {
-      const overLimit = args.member ? checkLimit(this.book.sql, args.member, args.amount, now) : null;
+      // A team generation: the feature must be in the paying team's plan.
+      if (args.plans && !args.plans.includes(this.access.plan() ?? "")) {
+        return {
+          ...fail("feature_not_in_plan", "The plan does not include this feature."),
+          plans: args.plans,
+        };
+      }
+      // Without a limit from the caller, this wallet's own members decide (access.ts).
+      const member = own
+        ? this.access.memberArgs(own)
+        : args.member && { accountId: args.member.accountId, monthlyLimit: args.member.monthlyLimit ?? null };
+      if (member && "ok" in member) return member;
+      const overLimit = member ? checkLimit(this.book.sql, member, args.amount, now) : null;
       if (overLimit) return overLimit;
       const grants = this.book.expireDue(now);
       const allocations = allocate(grants, args.amount, now);
@@ -257,6 +299,103 @@ export class Wallet extends DurableObject<Env> {
     return this.reply(result.outcome, result.appended);
   }
 
+  // ── RPC: a generation's admission and end (bodies in admission.ts) ─────
+
+  /**
+   * Every check of a generation and its hold in one transaction: session,
+   * idempotency key, rate limit, plan, balance; the pending record with the
+   * prompt. The one round trip before the model (docs/decisions/018).
+   */
+  async admit(args: AdmitArgs): Promise<AdmitResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.admitArgs, args);
+    if (bad) return this.refuse(bad);
+    // Who asks, loaded from D1 only the first time this object sees them (access.ts).
+    await this.access.ensureSession(args.session, this.faults.now());
+    const before = this.book.appended;
+    const outcome = this.atomically(() => admission.admit(this.book, this.access, args, this.faults.now()));
+    // Entries written here are grant expiries: D1 gets them after the answer, not before.
+    if (this.book.appended !== before) void this.afterChange().catch(() => undefined);
+    else if (outcome.ok && outcome.admitted) await this.alarms.schedule();
+    const sessionExpiresAt = this.access.sessionExpiry(args.session.id) ?? 0;
+    return { ...outcome, tokens: this.book.tokens(), sessionExpiresAt };
+  }
+
+  /**
+   * Settles or voids a generation's hold and completes its record; the
+   * record's D1 row goes out in the outbox batch of the usage entry. A retry
+   * answers what the first call recorded.
+   */
+  async finish(args: FinishArgs): Promise<FinishResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.finishArgs, args);
+    if (bad) return this.refuse(bad);
+    const outcome = this.atomically(() => admission.finish(this.book, args, this.faults.now()));
+    if (outcome.ok && !outcome.replayed) this.outbox.recordFinished();
+    await this.afterChange();
+    // The fault hook treats a generation's settle as the settle it is.
+    if (outcome.ok && outcome.holdId) this.faults.maybeLoseAnswer(`settle:${outcome.holdId}`);
+    return { ...outcome, tokens: this.book.tokens() };
+  }
+
+  /** Undoes an admission the team's side refused: the record goes, its hold (if any) is released. */
+  async withdraw(args: { walletId: string; generationId: string }): Promise<{ tokens: Tokens }> {
+    this.enter(args.walletId);
+    const bad = check(schemas.withdrawArgs, args);
+    if (bad) throw new Error(bad.message);
+    this.atomically(() => admission.withdraw(this.book, args.generationId, this.faults.now()));
+    return { tokens: this.book.tokens() };
+  }
+
+  /** A charge the cron confirmed from the ledger (cron.ts): the record takes what D1 now says. */
+  async confirmed(args: {
+    walletId: string;
+    generationId: string;
+    charged: number;
+    errorCode: string | null;
+  }): Promise<void> {
+    this.enter(args.walletId);
+    const bad = check(schemas.confirmedArgs, args);
+    if (bad) throw new Error(bad.message);
+    admission.confirmed(this.book.sql, args);
+  }
+
+  // ── RPC: who may spend (access.ts, docs/decisions/017) ─────────────────
+  // Pushes from the routes that change it: rights taken away are told here
+  // first, then D1; rights given, D1 first, then here. Each is a set.
+
+  /** May this session spend from its account's wallet now (loads what is missing from D1 once). */
+  async authorize(args: AuthorizeArgs): Promise<AuthorizeResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.authorizeArgs, args);
+    return bad ?? this.access.authorize(args.session, this.faults.now());
+  }
+
+  async sessionOpened(args: SessionOpenedArgs): Promise<void> {
+    this.accessPush(args, schemas.sessionOpenedArgs);
+    this.access.sessionOpened(args.session);
+  }
+
+  async sessionRevoked(args: SessionRevokedArgs): Promise<void> {
+    this.accessPush(args, schemas.sessionRevokedArgs);
+    this.access.sessionRevoked("all" in args ? null : args.sessionId, args.at);
+  }
+
+  async sessionRenewed(args: SessionRenewedArgs): Promise<void> {
+    this.accessPush(args, schemas.sessionRenewedArgs);
+    this.access.sessionRenewed(args.sessionId, args.expiresAt);
+  }
+
+  async setOwnerState(args: OwnerStateArgs): Promise<void> {
+    this.accessPush(args, schemas.ownerStateArgs);
+    await this.access.pushOwnerState(args, this.faults.now());
+  }
+
+  async setMember(args: SetMemberArgs): Promise<void> {
+    this.accessPush(args, schemas.setMemberArgs);
+    await this.access.pushMember(args, this.faults.now());
+  }
+
   // ── RPC: reads and upkeep ──────────────────────────────────────────────
 
   async balance(args: { walletId: string }): Promise<Tokens> {
@@ -301,6 +440,40 @@ export class Wallet extends DurableObject<Env> {
     const bad = check(schemas.memberSpendArgs, args);
     if (bad) throw new Error(bad.message);
     return memberSpend(this.book.sql, this.faults.now(), args.accountIds);
+  }
+
+  // ── RPC: the account's generations (content.ts, docs/decisions/018) ────
+
+  /** The account's generations newest first, as far as `sessionFilter` may read them. */
+  async listGenerations(args: content.ListArgs): Promise<content.ListResult> {
+    this.enter(args.walletId);
+    return content.listGenerations(this.book.sql, args.walletId, args);
+  }
+
+  /** One generation, or null when absent or not this session's to read. */
+  async getGeneration(args: content.GetArgs): Promise<GenerationRecord | null> {
+    this.enter(args.walletId);
+    return content.getGeneration(this.book.sql, args.walletId, args);
+  }
+
+  /** Records that arrive from D1 (legacy rows) or another object (sign-in), idempotent by id. */
+  async importGenerations(args: content.ImportArgs): Promise<content.ImportResult> {
+    this.enter(args.walletId);
+    return content.importGenerations(this.ctx.storage, args);
+  }
+
+  /** Records oldest first after `after`, as far as `session` may read them. */
+  async exportGenerations(args: content.ExportArgs): Promise<PortableRecord[]> {
+    this.enter(args.walletId);
+    // So that D1's metadata rows of what is exported are there for the caller to update.
+    await this.outbox.flush();
+    return content.exportGenerations(this.book.sql, args);
+  }
+
+  /** Forgets finished records that another object now keeps (the sign-in move). */
+  async removeGenerations(args: content.RemoveArgs): Promise<{ removed: number }> {
+    this.enter(args.walletId);
+    return content.removeGenerations(this.ctx.storage, args);
   }
 
   /**
@@ -384,13 +557,26 @@ export class Wallet extends DurableObject<Env> {
       const result = effect(now);
       if (result.ok)
         sql.exec("INSERT INTO ops VALUES (?, ?, ?, ?)", opKey, fingerprint, JSON.stringify(result), now);
-      // Defence in depth: a bug that drives a grant negative rolls everything back.
-      if (this.book.count("SELECT count(*) AS n FROM grants WHERE remaining < 0 OR held < 0") > 0) {
-        throw new Error("wallet invariant violated: negative grant");
-      }
+      this.checkInvariant();
       return result;
     });
     return { outcome, appended: this.book.appended !== before };
+  }
+
+  /** Defence in depth: a bug that drives a grant negative rolls its whole transaction back. */
+  private checkInvariant(): void {
+    if (this.book.count("SELECT count(*) AS n FROM grants WHERE remaining < 0 OR held < 0") > 0) {
+      throw new Error("wallet invariant violated: negative grant");
+    }
+  }
+
+  /** `effect` in one storage transaction, with the invariant checked before it commits. */
+  private atomically<T>(effect: () => T): T {
+    return this.ctx.storage.transactionSync(() => {
+      const result = effect();
+      this.checkInvariant();
+      return result;
+    });
   }
 
   private async change<T extends object>(opKey: string, args: object, effect: (now: number) => OpResult<T>) {
@@ -427,6 +613,13 @@ export class Wallet extends DurableObject<Env> {
     }
     await this.outbox.flush(true);
     await this.alarms.schedule();
+  }
+
+  /** Binds the wallet and checks a push's arguments: a bad one is a bug in the caller. */
+  private accessPush(args: { walletId: string }, schema: Parameters<typeof check>[0]): void {
+    this.enter(args.walletId);
+    const bad = check(schema, args);
+    if (bad) throw new Error(bad.message);
   }
 
   /** Checks the fault hook and remembers which wallet this object is. */

@@ -3,6 +3,7 @@ import { adminAccounts } from "./accounts";
 import { adminAudit } from "./audit";
 import { type AdminEnv, requireAdmin } from "./auth";
 import { adminCatalog } from "./catalog";
+import { adminMaintenance } from "./maintenance";
 import { adminReconcile } from "./reconcile";
 import { adminStats } from "./stats";
 import { adminTeams } from "./teams";
@@ -19,4 +20,5 @@ export const admin = new Hono<AdminEnv>()
   .route("/", adminCatalog)
   .route("/stats", adminStats)
   .route("/reconcile", adminReconcile)
-  .route("/audit", adminAudit);
+  .route("/audit", adminAudit)
+  .route("/maintenance", adminMaintenance);

@@ -2,6 +2,7 @@ import type { Usage } from "../../ai/types";
 import { costFor, type FeaturePrice } from "../../billing/pricing";
 import type { Env } from "../../env";
 import { log } from "../../lib/log";
+import { CHARGE_UNCONFIRMED } from "../../wallet/admission";
 import { wallet } from "../../wallet/client";
 import type { Tokens } from "../../wallet/types";
 
@@ -70,10 +71,10 @@ export interface HoldRef {
  * idempotent by hold id with the same arguments, so a retry either finds the
  * first one's result or makes the charge itself.
  */
-const SETTLE_RETRY_MS = [100, 400];
+export const SETTLE_RETRY_MS = [100, 400];
 
 /** Recorded (with the attempted charge) when no settle attempt got an answer; the cron confirms it. */
-export const CHARGE_UNCONFIRMED = "charge_unconfirmed";
+export { CHARGE_UNCONFIRMED };
 
 /**
  * Settles the hold to `charge`, or voids it when nothing is owed, and says
@@ -130,6 +131,6 @@ export async function settleOrVoid(
   }
 }
 
-function emptyTokens(): Tokens {
+export function emptyTokens(): Tokens {
   return { available: 0, held: 0, balance: 0, used: 0, purchased: 0, grants: [] };
 }

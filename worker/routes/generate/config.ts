@@ -21,7 +21,11 @@ export const MAX_GENERATE_BODY_BYTES =
 export const MAX_OUTPUT_CHARS = 16_000;
 /** A hold outlives the longest generation; the wallet's alarm voids it if we crash. */
 export const HOLD_TTL_MS = 5 * 60_000;
-/** Per account and per client IP (several people may share one address). */
+/**
+ * Per account (exact, in the account's wallet object) and per client IP
+ * (several people may share one address; the Rate Limiting binding
+ * `GENERATE_IP_LIMIT`, whose limit and period wrangler.toml repeats).
+ */
 export const GENERATE_LIMITS = {
   account: { limit: 20, periodMs: 60_000 },
   ip: { limit: 60, periodMs: 60_000 },
