@@ -1,7 +1,9 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import Stripe from "stripe";
 import { describe, expect, inject, it } from "vitest";
 import { STRIPE_API_VERSION } from "../../worker/billing/stripe";
+import { wallet } from "../../worker/wallet/client";
+import type { Wallet } from "../../worker/wallet/wallet";
 import {
   availableOf,
   call,
@@ -36,6 +38,15 @@ async function subscriber() {
 
 const planOf = async (token: string) =>
   (await (await call("/api/me", { token })).json<{ account: { plan?: string } }>()).account.plan;
+
+/** The plan the account's wallet holds (access.ts): what the generate route checks features against. */
+const walletPlanOf = (accountId: string) =>
+  runInDurableObject(
+    wallet(env, accountId).stub,
+    (_: Wallet, state) =>
+      state.storage.sql.exec<{ plan: string | null }>("SELECT plan FROM owner_state").toArray()[0]?.plan ??
+      null,
+  );
 
 /** Every ordering of `events`, delivered one after another. */
 function orders<T>(items: T[]): T[][] {
@@ -271,9 +282,11 @@ describe("subscription status (decision 008)", () => {
       created,
     });
     const t = nowSec();
+    expect(await walletPlanOf(acc.id)).toBe("pro");
     await deliver(updated("past_due", t));
     // The account's plan is what the generate route checks features against.
     expect(await planOf(acc.token)).toBeUndefined();
+    expect(await walletPlanOf(acc.id)).toBeNull();
     // The allowance already granted stays: it was paid for.
     expect(await availableOf(acc.id)).toBe(PRO.tokens);
     await deliver(updated("active", t + 10));
@@ -286,12 +299,14 @@ describe("subscription status (decision 008)", () => {
 
     await deliver(updated("active", t + 30));
     expect(await planOf(acc.token)).toBe("pro");
+    expect(await walletPlanOf(acc.id)).toBe("pro");
     const deleted = event(
       "customer.subscription.deleted",
       subscription(acc.id, "pro", sub, "canceled", { canceledAt: t, endedAt: t }),
     );
     await deliver({ ...deleted, created: t + 40 });
     expect(await planOf(acc.token)).toBeUndefined();
+    expect(await walletPlanOf(acc.id)).toBeNull();
     // Canceled is for good: a later "active" does not revive it.
     await deliver(updated("active", t + 50));
     expect(await planOf(acc.token)).toBeUndefined();

@@ -1,4 +1,4 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../../worker/app";
 import type { Env } from "../../worker/env";
@@ -6,6 +6,7 @@ import { sha256Hex } from "../../worker/lib/ids";
 import { createSession, SESSION_TTL_MS } from "../../worker/lib/session";
 import { signingKey, signToken, verifyToken } from "../../worker/lib/token";
 import { wallet } from "../../worker/wallet/client";
+import type { Wallet } from "../../worker/wallet/wallet";
 import { adminFetch } from "./admin-helpers";
 import { anonymousSession, devLogin, me, postJson, uniqueId } from "./auth-helpers";
 import { fundedAccount, ticketBody, upstream } from "./generate-helpers";
@@ -174,6 +175,28 @@ describe("who may spend takes effect at once on /api/generate", () => {
       url: LOOPBACK,
     });
     expect(await spend(upstream("fake/ok").env, old.token)).toEqual({ status: 401, code: "unauthorized" });
+  });
+
+  it("the wallet forgets sessions expired for a day on its sweep; they stay refused", async () => {
+    const a = await fundedAccount(5);
+    const old = await createSession(env, a.id, "user", {
+      now: Date.now() - SESSION_TTL_MS - 2 * DAY,
+      url: LOOPBACK,
+    });
+    const up = upstream("fake/ok");
+    expect((await spend(up.env, old.token)).status).toBe(401);
+    const w = wallet(env, a.id);
+    const known = () =>
+      runInDurableObject(
+        w.stub,
+        (_: Wallet, state) =>
+          state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n,
+      );
+    expect(await known()).toBe(2);
+    await w.sweep();
+    expect(await known()).toBe(1);
+    expect((await spend(up.env, old.token)).status).toBe(401);
+    expect((await spend(up.env, a.token)).status).toBe(200);
   });
 
   it("a merged anonymous session (its browser signed in) gets 403 sign_in_required at once", async () => {

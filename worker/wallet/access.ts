@@ -21,6 +21,7 @@ import type { AccessMember, MemberArgs, WalletFailure } from "./types";
 
 /** A team wallet's id (teams/membership.ts TEAM_ID); any other wallet is an account's. */
 const TEAM_WALLET = /^team_/;
+const DAY_MS = 24 * 60 * 60 * 1000;
 /** The role a removed member keeps here: a tombstone, never a member. */
 const REMOVED = "removed";
 
@@ -313,6 +314,16 @@ export class Access {
       removed ? null : change.monthlyLimit,
       now,
     );
+  }
+
+  /**
+   * Drops sessions expired for a day (the alarm's sweep): D1 has them
+   * expired too, so nothing a later load brings back could spend. An
+   * anonymous account gets a session per visit; this keeps the table small.
+   * A revocation of a session this object never saw (expires_at 0) stays.
+   */
+  forgetExpired(now: number): void {
+    this.sql.exec("DELETE FROM sessions WHERE expires_at > 0 AND expires_at < ?", now - DAY_MS);
   }
 
   // ── rows ───────────────────────────────────────────────────────────────

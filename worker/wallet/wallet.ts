@@ -485,7 +485,10 @@ export class Wallet extends DurableObject<Env> {
     this.faults.gate();
     const now = this.faults.now();
     const before = this.book.expiries;
-    const voided = this.ctx.storage.transactionSync(() => this.book.endOverdue(now, SHORT_LIVED_OPS_MS));
+    const voided = this.ctx.storage.transactionSync(() => {
+      this.access.forgetExpired(now);
+      return this.book.endOverdue(now, SHORT_LIVED_OPS_MS);
+    });
     await this.afterChange();
     return {
       voided,
