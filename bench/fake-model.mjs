@@ -19,7 +19,10 @@ const TEXT = Array.from({ length: CHUNKS }, (_, i) =>
     choices: [
       {
         index: 0,
-        delta: { role: "assistant", content: i === 0 ? "Title: Benchmark ticket\n\n" : `Line ${i} of the description.\n` },
+        delta: {
+          role: "assistant",
+          content: i === 0 ? "Title: Benchmark ticket\n\n" : `Line ${i} of the description.\n`,
+        },
         finish_reason: null,
       },
     ],

@@ -10,8 +10,8 @@
 // source file (the bundle's "// path" markers), busiest first. D1 runs in
 // another isolate and is not in the profile.
 import WebSocket from "ws";
-import { startFake } from "./fake-model.mjs";
 import { startLocalWorker } from "../scripts/local-worker.mjs";
+import { startFake } from "./fake-model.mjs";
 
 const mode = process.argv[2] ?? "charge";
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
@@ -62,7 +62,11 @@ async function loop(concurrency, seconds, request) {
 }
 
 const post = (url, body, headers = {}) =>
-  fetch(url, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
+  fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 
 const fake = mode === "generate" ? await startFake() : null;
 const worker = await startLocalWorker({
@@ -96,7 +100,9 @@ try {
   } else if (mode === "generate") {
     const accounts = [];
     for (let i = 0; i < 200; i++) {
-      const login = await (await post(`${url}/auth/dev-login`, { email: `profile-${i}@example.test` })).json();
+      const login = await (
+        await post(`${url}/auth/dev-login`, { email: `profile-${i}@example.test` })
+      ).json();
       await post(`${url}/__dev/wallets/${login.account.id}/grant`, { amount: 100_000 });
       accounts.push({ token: login.token, ip: `198.51.${100 + Math.floor(i / 250)}.${(i % 250) + 1}` });
     }
@@ -162,7 +168,9 @@ function report(profile, done, wall) {
     walk(profile.nodes[0], new Set());
     for (const name of wanted) {
       const us = inclusive.get(name) ?? 0;
-      console.log(`incl ${((100 * us) / busy).toFixed(1).padStart(5)}%  ${(us / done / 1000).toFixed(4)} ms/req  ${name}`);
+      console.log(
+        `incl ${((100 * us) / busy).toFixed(1).padStart(5)}%  ${(us / done / 1000).toFixed(4)} ms/req  ${name}`,
+      );
     }
   }
   console.log(`${mode}: ${done} requests in ${wall.toFixed(1)} s = ${(done / wall).toFixed(1)}/s`);
@@ -174,6 +182,8 @@ function report(profile, done, wall) {
     .sort((a, b) => b[1] - a[1])
     .slice(0, TOP);
   for (const [name, us] of rows) {
-    console.log(`${((100 * us) / busy).toFixed(1).padStart(5)}%  ${(us / done / 1000).toFixed(4)} ms/req  ${name}`);
+    console.log(
+      `${((100 * us) / busy).toFixed(1).padStart(5)}%  ${(us / done / 1000).toFixed(4)} ms/req  ${name}`,
+    );
   }
 }

@@ -30,6 +30,22 @@ export class Alarm {
     await this.ctx.storage.setAlarm(this.faults.toReal(this.at));
   }
 
+  /**
+   * Makes sure the alarm fires by `when`: reads the wallet again only when
+   * the alarm this object set could be later (or is not known). The alarm
+   * only ever moves earlier, and the sweep it runs reads everything, so an
+   * alarm already set by `when` covers whatever is due after it.
+   */
+  async atMost(when: number): Promise<void> {
+    if (this.at !== undefined && this.at !== null && this.at <= when) return;
+    await this.schedule();
+  }
+
+  /** A D1 flush or a credit failed: the alarm retries it, unless it fires sooner anyway. */
+  retrySoon(): Promise<void> {
+    return this.atMost(this.faults.now() + RETRY_MS);
+  }
+
   async schedule(): Promise<void> {
     const now = this.faults.now();
     // One read: the next deadline or expiry, and whether D1 or a credit needs a retry.

@@ -78,8 +78,15 @@ export class Wallet extends DurableObject<Env> {
       () => this.boundId,
       () => this.faults.now(),
     );
-    this.outbox = new Outbox(ctx, env, this.book, this.faults, () => this.boundId);
     this.alarms = new Alarm(ctx, this.book, this.faults);
+    this.outbox = new Outbox(
+      ctx,
+      env,
+      this.book,
+      this.faults,
+      () => this.boundId,
+      () => this.alarms.retrySoon(),
+    );
     sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
     ctx.storage.transactionSync(() => {
       const version = Number(this.book.meta("schema_version") ?? 0);
@@ -115,15 +122,20 @@ export class Wallet extends DurableObject<Env> {
     // The limit is the caller's policy at the time, not part of what was asked:
     // a retry after the limit changed replays the first answer.
     const asked = { ...args, member: args.member?.accountId };
-    return this.change(`reserve:${args.key}`, asked, (now) => {
-      const overLimit = args.member ? checkLimit(this.book.sql, args.member, args.amount, now) : null;
-      if (overLimit) return overLimit;
-      const grants = this.book.expireDue(now);
-      const allocations = allocate(grants, args.amount, now);
-      if (!allocations) return insufficient(args.amount, availableOf(grants, now));
-      const { holdId, deadline } = this.book.placeHold(args, allocations, now);
-      return { ok: true as const, holdId, held: args.amount, deadline: new Date(deadline).toISOString() };
-    });
+    return this.change(
+      `reserve:${args.key}`,
+      asked,
+      (now) => {
+        const overLimit = args.member ? checkLimit(this.book.sql, args.member, args.amount, now) : null;
+        if (overLimit) return overLimit;
+        const grants = this.book.expireDue(now);
+        const allocations = allocate(grants, args.amount, now);
+        if (!allocations) return insufficient(args.amount, availableOf(grants, now));
+        const { holdId, deadline } = this.book.placeHold(args, allocations, now);
+        return { ok: true as const, holdId, held: args.amount, deadline: new Date(deadline).toISOString() };
+      },
+      (o) => (o.ok ? Date.parse(o.deadline) : null),
+    );
   }
 
   /**
@@ -135,21 +147,27 @@ export class Wallet extends DurableObject<Env> {
     this.enter(args.walletId);
     const bad = check(schemas.settleArgs, args, AMOUNT_MESSAGES.settle);
     if (bad) return this.refuse(bad);
-    return this.change(`settle:${args.holdId}`, args, (now) => {
-      const hold = this.book.hold(args.holdId);
-      if (isFailure(hold)) return hold;
-      if (hold.status === "expired") return holdExpired();
-      if (hold.status !== "open") return fail("hold_closed", `The hold was already ${hold.status}.`);
-      if (args.amount > hold.amount) {
-        return fail("invalid_amount", `A settlement must be between 0 and the held ${hold.amount} tokens.`);
-      }
-      if (hold.deadline <= now) {
-        this.book.endHold(hold, 0, "expired", now);
-        return holdExpired();
-      }
-      const entryId = this.book.endHold(hold, args.amount, "settled", now, args);
-      return { ok: true as const, charged: args.amount, entryId };
-    });
+    return this.change(
+      `settle:${args.holdId}`,
+      args,
+      (now) => {
+        const hold = this.book.hold(args.holdId);
+        if (isFailure(hold)) return hold;
+        if (hold.status === "expired") return holdExpired();
+        if (hold.status !== "open") return fail("hold_closed", `The hold was already ${hold.status}.`);
+        if (args.amount > hold.amount) {
+          return fail("invalid_amount", `A settlement must be between 0 and the held ${hold.amount} tokens.`);
+        }
+        if (hold.deadline <= now) {
+          this.book.endHold(hold, 0, "expired", now);
+          return holdExpired();
+        }
+        const entryId = this.book.endHold(hold, args.amount, "settled", now, args);
+        return { ok: true as const, charged: args.amount, entryId };
+        // Ending a hold adds no wake-up: its deadline goes, nothing comes due sooner.
+      },
+      () => null,
+    );
   }
 
   /** Releases a whole hold: nothing is charged. Voiding a closed hold changes nothing. */
@@ -192,6 +210,7 @@ export class Wallet extends DurableObject<Env> {
             .map((g) => g.id);
         owed = Math.min(args.amount - taken.amount, heldIn(this.book.sql, grantIds));
         recordDebt(this.book.sql, { ...args, grantIds, amount: owed }, now);
+        this.book.debtsMaybe = true;
       }
       return { ok: true as const, debited: taken.amount, owed };
     });
@@ -254,7 +273,7 @@ export class Wallet extends DurableObject<Env> {
     });
     // A change delivers its credit on the way out; a replay retries one still pending.
     if (!result.appended) await this.outbox.deliverCredits();
-    return this.reply(result.outcome, result.appended);
+    return this.reply(result.outcome, result.appended, result.tokens);
   }
 
   // ── RPC: reads and upkeep ──────────────────────────────────────────────
@@ -363,11 +382,12 @@ export class Wallet extends DurableObject<Env> {
     opKey: string,
     args: object,
     effect: (now: number) => OpResult<T>,
-  ): { outcome: OpResult<T> & { replayed?: boolean }; appended: boolean } {
+  ): { outcome: OpResult<T> & { replayed?: boolean }; appended: boolean; tokens?: Tokens } {
     const fingerprint = canonicalJson(args);
     const before = this.book.appended;
     const sql = this.book.sql;
-    const outcome = this.ctx.storage.transactionSync(() => {
+    let tokens: Tokens | undefined;
+    const outcome = this.transaction(() => {
       const prior = sql
         .exec<{ fingerprint: string; result: string }>(
           "SELECT fingerprint, result FROM ops WHERE key = ?",
@@ -384,18 +404,36 @@ export class Wallet extends DurableObject<Env> {
       const result = effect(now);
       if (result.ok)
         sql.exec("INSERT INTO ops VALUES (?, ?, ?, ?)", opKey, fingerprint, JSON.stringify(result), now);
-      // Defence in depth: a bug that drives a grant negative rolls everything back.
-      if (this.book.count("SELECT count(*) AS n FROM grants WHERE remaining < 0 OR held < 0") > 0) {
-        throw new Error("wallet invariant violated: negative grant");
-      }
+      // The balance the answer carries, read once; it also checks that no grant went negative.
+      tokens = this.book.tokens(true);
       return result;
     });
-    return { outcome, appended: this.book.appended !== before };
+    return { outcome, appended: this.book.appended !== before, tokens };
   }
 
-  private async change<T extends object>(opKey: string, args: object, effect: (now: number) => OpResult<T>) {
-    const { outcome, appended } = this.run(opKey, args, effect);
-    const answer = await this.reply(outcome, appended);
+  /**
+   * Runs `run`, then answers. `wake` says when the change needs the alarm by
+   * (reserve: its hold's deadline; settle: nothing new, null): the alarm is
+   * then re-read only if it could be too late; without it, always.
+   */
+  /** One storage transaction; a rollback forgets what the books had learnt in memory inside it. */
+  private transaction<R>(body: () => R): R {
+    try {
+      return this.ctx.storage.transactionSync(body);
+    } catch (error) {
+      this.book.debtsMaybe = true;
+      throw error;
+    }
+  }
+
+  private async change<T extends object>(
+    opKey: string,
+    args: object,
+    effect: (now: number) => OpResult<T>,
+    wake?: (outcome: OpResult<T>) => number | null,
+  ) {
+    const { outcome, appended, tokens } = this.run(opKey, args, effect);
+    const answer = await this.reply(outcome, appended, tokens, wake?.(outcome));
     this.faults.maybeLoseAnswer(opKey);
     return answer;
   }
@@ -403,15 +441,17 @@ export class Wallet extends DurableObject<Env> {
   /**
    * Answers once the change is on its way: if it wrote ledger entries, waits
    * for the flush (so the caller can read its entry from D1 at once while D1
-   * is up), then attaches the balance.
+   * is up), then attaches the balance as the change left it.
    */
   private async reply<R extends { ok: boolean }>(
     outcome: R,
     appended: boolean,
+    tokens?: Tokens,
+    wake?: number | null,
   ): Promise<R & { tokens: Tokens }> {
-    if (appended) await this.afterChange();
-    else if (outcome.ok) await this.alarms.schedule();
-    return { ...outcome, tokens: this.book.tokens() };
+    if (appended) await this.afterChange(wake);
+    else if (outcome.ok) await this.alarmBy(wake);
+    return { ...outcome, tokens: tokens ?? this.book.tokens() };
   }
 
   /** A refusal before anything ran, with the balance attached. */
@@ -420,13 +460,20 @@ export class Wallet extends DurableObject<Env> {
   }
 
   /** After a committed change: deliver pending credits, push the outbox to D1, set the next alarm. */
-  private async afterChange(): Promise<void> {
+  private async afterChange(wake?: number | null): Promise<void> {
     if (this.book.creditsMaybe) {
       if (this.book.count("SELECT count(*) AS n FROM credits") > 0) await this.outbox.deliverCredits();
       else this.book.creditsMaybe = false;
     }
     await this.outbox.flush(true);
-    await this.alarms.schedule();
+    // A credit still owed needs its retry; a failed flush set its own (Outbox.onFailure).
+    await this.alarmBy(this.book.creditsMaybe ? undefined : wake);
+  }
+
+  /** Sets the alarm for what a change needs: by `wake`, nothing new (null), or whatever is due (undefined). */
+  private async alarmBy(wake?: number | null): Promise<void> {
+    if (wake === undefined) await this.alarms.schedule();
+    else if (wake !== null) await this.alarms.atMost(wake);
   }
 
   /** Checks the fault hook and remembers which wallet this object is. */
