@@ -21,6 +21,12 @@ import { queueCredit } from "./outbox";
 import { type GrantRow, type GrantView, grantView, type HoldRow } from "./storage";
 import type { DebitArgs, GrantArgs, ReserveArgs, SettleArgs, Tokens, WalletFailure } from "./types";
 
+/** An operation's idempotency record: what it was asked (fingerprint) and answered. */
+export interface OpRow extends Record<string, SqlStorageValue> {
+  fingerprint: string;
+  result: string;
+}
+
 /** How a hold ended, when it ends. */
 export type HoldEnd = "settled" | "voided" | "expired";
 
@@ -43,6 +49,12 @@ export class Book {
    * never owe, and then a hold's release skips reading the debts.
    */
   debtsMaybe = true;
+  /**
+   * A lower bound on when a grant holding tokens expires (null: none does;
+   * undefined: unknown), learnt from the last balance read: until then a
+   * hold's end has no expiry to write and skips reading the grants for one.
+   */
+  nextExpiry: number | null | undefined;
 
   constructor(
     readonly sql: SqlStorage,
@@ -75,6 +87,7 @@ export class Book {
       idempotencyKey: g.key,
       description: g.description,
     });
+    if (g.expiresAt != null) this.nextExpiry = undefined;
     // A grant that arrives already expired (a late transfer credit) expires at once.
     this.expireDue(now);
     return grantId;
@@ -125,7 +138,9 @@ export class Book {
           });
     if (hold.member_id !== null) recordSpend(this.sql, hold.member_id, burned, now);
     // Released tokens of a grant that expired meanwhile expire now.
-    this.expireDue(now);
+    if (this.nextExpiry === undefined || (this.nextExpiry !== null && this.nextExpiry <= now)) {
+      this.expireDue(now);
+    }
     // Open debts on these grants are paid before anything can spend (or forward) what came back.
     let rest = release;
     if (this.debtsMaybe) {
@@ -359,6 +374,27 @@ export class Book {
   }
 
   /**
+   * A call's idempotency record and the hold it names, in one read (settle
+   * and void look up both on every call).
+   */
+  opAndHold(opKey: string, holdId: string): { op: OpRow | null; hold: HoldRow | WalletFailure } {
+    const row = this.sql
+      .exec<HoldRow & { op_fingerprint: string | null; op_result: string | null }>(
+        `SELECT o.fingerprint AS op_fingerprint, o.result AS op_result, h.*
+           FROM (SELECT ?1 AS k, ?2 AS hid) q
+           LEFT JOIN ops o ON o.key = q.k LEFT JOIN holds h ON h.id = q.hid`,
+        opKey,
+        holdId,
+      )
+      .one();
+    const { op_fingerprint, op_result, ...hold } = row;
+    return {
+      op: op_fingerprint === null ? null : { fingerprint: op_fingerprint, result: op_result as string },
+      hold: hold.id === null ? fail("hold_not_found", "No such hold.") : (hold as HoldRow),
+    };
+  }
+
+  /**
    * The balance as callers see it, in one read whatever the number of grants
    * (each statement costs the object more than its rows do). With `check`,
    * inside a change's transaction: a grant driven negative by a bug throws,
@@ -377,6 +413,10 @@ export class Book {
     if (check && owned.some((g) => g.remaining < 0 || g.held < 0)) {
       throw new Error("wallet invariant violated: negative grant");
     }
+    this.nextExpiry = owned.reduce<number | null>(
+      (min, g) => (g.expires_at === null || (min !== null && min <= g.expires_at) ? min : g.expires_at),
+      null,
+    );
     const live = owned.filter((g) => isLive(g, now)).sort(burnOrder);
     return {
       available: availableOf(live, now),

@@ -6,7 +6,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
 import { Alarm } from "./alarm";
-import { Book } from "./book";
+import { Book, type OpRow } from "./book";
 import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
 import { fail, holdExpired, insufficient } from "./failures";
 import { Faults, type WalletFaults } from "./faults";
@@ -150,8 +150,7 @@ export class Wallet extends DurableObject<Env> {
     return this.change(
       `settle:${args.holdId}`,
       args,
-      (now) => {
-        const hold = this.book.hold(args.holdId);
+      (now, hold) => {
         if (isFailure(hold)) return hold;
         if (hold.status === "expired") return holdExpired();
         if (hold.status !== "open") return fail("hold_closed", `The hold was already ${hold.status}.`);
@@ -164,9 +163,10 @@ export class Wallet extends DurableObject<Env> {
         }
         const entryId = this.book.endHold(hold, args.amount, "settled", now, args);
         return { ok: true as const, charged: args.amount, entryId };
-        // Ending a hold adds no wake-up: its deadline goes, nothing comes due sooner.
       },
+      // Ending a hold adds no wake-up: its deadline goes, nothing comes due sooner.
       () => null,
+      args.holdId,
     );
   }
 
@@ -175,13 +175,18 @@ export class Wallet extends DurableObject<Env> {
     this.enter(args.walletId);
     const bad = check(schemas.voidArgs, args);
     if (bad) return this.refuse(bad);
-    return this.change(`void:${args.holdId}`, args, (now) => {
-      const hold = this.book.hold(args.holdId);
-      if (isFailure(hold)) return hold;
-      if (hold.status !== "open") return { ok: true as const, status: hold.status };
-      this.book.endHold(hold, 0, "voided", now);
-      return { ok: true as const, status: "voided" as const };
-    });
+    return this.change(
+      `void:${args.holdId}`,
+      args,
+      (now, hold) => {
+        if (isFailure(hold)) return hold;
+        if (hold.status !== "open") return { ok: true as const, status: hold.status };
+        this.book.endHold(hold, 0, "voided", now);
+        return { ok: true as const, status: "voided" as const };
+      },
+      undefined,
+      args.holdId,
+    );
   }
 
   /**
@@ -381,19 +386,22 @@ export class Wallet extends DurableObject<Env> {
   private run<T extends object>(
     opKey: string,
     args: object,
-    effect: (now: number) => OpResult<T>,
+    effect: (now: number, hold: HoldRow | WalletFailure) => OpResult<T>,
+    holdId?: string,
   ): { outcome: OpResult<T> & { replayed?: boolean }; appended: boolean; tokens?: Tokens } {
     const fingerprint = canonicalJson(args);
     const before = this.book.appended;
     const sql = this.book.sql;
     let tokens: Tokens | undefined;
     const outcome = this.transaction(() => {
-      const prior = sql
-        .exec<{ fingerprint: string; result: string }>(
-          "SELECT fingerprint, result FROM ops WHERE key = ?",
-          opKey,
-        )
-        .toArray()[0];
+      // A call on a hold reads its record and the hold together.
+      const { op: prior, hold } =
+        holdId === undefined
+          ? {
+              op: sql.exec<OpRow>("SELECT fingerprint, result FROM ops WHERE key = ?", opKey).toArray()[0],
+              hold: NO_HOLD,
+            }
+          : this.book.opAndHold(opKey, holdId);
       if (prior) {
         if (prior.fingerprint !== fingerprint) {
           return fail("idempotency_conflict", "This idempotency key was already used with other arguments.");
@@ -401,7 +409,7 @@ export class Wallet extends DurableObject<Env> {
         return { ...(JSON.parse(prior.result) as OpResult<T>), replayed: true };
       }
       const now = this.faults.now();
-      const result = effect(now);
+      const result = effect(now, hold);
       if (result.ok)
         sql.exec("INSERT INTO ops VALUES (?, ?, ?, ?)", opKey, fingerprint, JSON.stringify(result), now);
       // The balance the answer carries, read once; it also checks that no grant went negative.
@@ -422,6 +430,7 @@ export class Wallet extends DurableObject<Env> {
       return this.ctx.storage.transactionSync(body);
     } catch (error) {
       this.book.debtsMaybe = true;
+      this.book.nextExpiry = undefined;
       throw error;
     }
   }
@@ -429,10 +438,11 @@ export class Wallet extends DurableObject<Env> {
   private async change<T extends object>(
     opKey: string,
     args: object,
-    effect: (now: number) => OpResult<T>,
+    effect: (now: number, hold: HoldRow | WalletFailure) => OpResult<T>,
     wake?: (outcome: OpResult<T>) => number | null,
+    holdId?: string,
   ) {
-    const { outcome, appended, tokens } = this.run(opKey, args, effect);
+    const { outcome, appended, tokens } = this.run(opKey, args, effect, holdId);
     const answer = await this.reply(outcome, appended, tokens, wake?.(outcome));
     this.faults.maybeLoseAnswer(opKey);
     return answer;
@@ -487,6 +497,9 @@ export class Wallet extends DurableObject<Env> {
     this.boundId = walletId;
   }
 }
+
+/** What `run` hands an operation that names no hold. */
+const NO_HOLD = fail("hold_not_found", "No such hold.");
 
 function isFailure(x: HoldRow | WalletFailure): x is WalletFailure {
   return x.ok === false;
