@@ -59,15 +59,17 @@ export async function runScheduled(env: Env, now = Date.now()) {
  * its tokens stay held. Also the wallets of generations whose settle never got
  * an answer (`confirmCharges`). (Expired grants need no help: every balance
  * read expires them.) Only recent generations are looked at, through the
- * created_at index: older ones were swept by earlier runs. `clean` lists the
+ * partial index of open rows (generations_open_idx: its condition is spelled
+ * out as literals so the planner can use it): older ones were swept by
+ * earlier runs. `clean` lists the
  * wallets swept with every ledger entry in D1.
  */
 async function sweepOverdue(env: Env, now: number) {
   const { results } = await env.DB.prepare(
     `SELECT DISTINCT coalesce(wallet_id, account_id) AS id FROM generations
-     WHERE created_at BETWEEN ?1 AND ?2 AND (status = 'pending' OR error_code = ?4) LIMIT ?3`,
+     WHERE created_at BETWEEN ?1 AND ?2 AND (status = 'pending' OR error_code = '${CHARGE_UNCONFIRMED}') LIMIT ?3`,
   )
-    .bind(now - LOOKBACK_MS, now - STALE_GENERATION_MS, SWEEP_LIMIT, CHARGE_UNCONFIRMED)
+    .bind(now - LOOKBACK_MS, now - STALE_GENERATION_MS, SWEEP_LIMIT)
     .all<{ id: string }>();
   // Totals of whatever the wallets report (voided holds, expired grants…).
   const totals: Record<string, number> = {};
@@ -109,11 +111,11 @@ async function confirmCharges(env: Env, now: number, wallets: string[]) {
              AND l.generation_id = generations.id
              AND l.type = 'usage'), 0),
          error_code = CASE status WHEN 'cancelled' THEN 'client_closed' END
-       WHERE error_code = ?1 AND created_at BETWEEN ?2 AND ?3
-         AND coalesce(wallet_id, account_id) IN (${batch.map((_, j) => `?${j + 4}`).join(", ")})
+       WHERE error_code = '${CHARGE_UNCONFIRMED}' AND created_at BETWEEN ?1 AND ?2
+         AND coalesce(wallet_id, account_id) IN (${batch.map((_, j) => `?${j + 3}`).join(", ")})
        RETURNING id`,
     )
-      .bind(CHARGE_UNCONFIRMED, now - LOOKBACK_MS, now - STALE_GENERATION_MS, ...batch)
+      .bind(now - LOOKBACK_MS, now - STALE_GENERATION_MS, ...batch)
       .all();
     // The rows themselves: D1's change count includes what the stats triggers write.
     confirmed += r.results.length;

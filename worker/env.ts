@@ -4,6 +4,12 @@ import type { Wallet } from "./wallet/wallet";
 export interface Env {
   DB: D1Database;
   WALLET: DurableObjectNamespace<Wallet>;
+  /**
+   * Per-address limit on generations (wrangler.toml `[[ratelimits]]`):
+   * approximate and per location, answered without a round trip. Absent:
+   * no per-address limit (the account's own limit, in its object, holds).
+   */
+  GENERATE_IP_LIMIT?: RateLimit;
   OPENROUTER_API_KEY?: string;
   OPENROUTER_BASE_URL?: string;
   OPENROUTER_MODEL?: string;

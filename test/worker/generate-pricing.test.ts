@@ -1,16 +1,20 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  agePricing,
+  cachedPricing,
   DEFAULT_PRICING,
   forgetSeenPricing,
   getPricing,
   pricingUpdateSchema,
+  refreshPricing,
   updatePricing,
 } from "../../worker/billing/pricing";
 import { db } from "../../worker/db/client";
-import { featurePrices, rateLimits } from "../../worker/db/schema";
+import { featurePrices } from "../../worker/db/schema";
 import { checkRateLimits } from "../../worker/lib/rate-limit";
 import { GENERATE_LIMITS } from "../../worker/routes/generate";
+import { wallet } from "../../worker/wallet/client";
 import {
   balance,
   fundedAccount,
@@ -132,7 +136,9 @@ async function priceElsewhere(feature: string, price: { baseCost: number; plans?
 }
 
 describe("a price change", () => {
-  it("applies to the next request at once, on an isolate that generated at the old price", async () => {
+  // Pricing is cached per isolate (docs/decisions/018): a change made
+  // elsewhere applies from the first request after this isolate's refresh.
+  it("applies to the next request once this isolate refreshed, on an isolate that generated at the old price", async () => {
     const a = await fundedAccount(10);
     const up = upstream("fake/ok");
     const before = await generate(up.env, a.token, ticketBody());
@@ -140,6 +146,7 @@ describe("a price change", () => {
     expect(await before.res.json()).toMatchObject({ charged: 1 });
 
     await priceElsewhere("generate", { baseCost: 3 });
+    await refreshPricing(env.DB);
     const raised = await generate(up.env, a.token, ticketBody(), { sse: true });
     expect(raised.res.headers.get("X-Tokens-Remaining")).toBe("6"); // 9 − 3 held
     const events = parseSse(await raised.res.text());
@@ -157,20 +164,45 @@ describe("a price change", () => {
 
     // Back down again: the next request pays the lower price, not the one this isolate saw last.
     await priceElsewhere("generate", { baseCost: 2 });
+    await refreshPricing(env.DB);
     const lowered = await generate(up.env, a.token, ticketBody());
     await lowered.settled();
     expect(await lowered.res.json()).toMatchObject({ charged: 2, tokens: { available: 4, held: 0 } });
+  });
+
+  it("is read in the background once the cache is due: no request waits for D1, the next one pays it", async () => {
+    const a = await fundedAccount(10);
+    const up = upstream("fake/ok");
+    const warm = await generate(up.env, a.token, ticketBody());
+    await warm.settled();
+    const version = (await cachedPricing(env.DB, () => {})).version;
+
+    await priceElsewhere("generate", { baseCost: 3 });
+    agePricing(); // PRICING_REFRESH_MS have passed
+    // Admitted at the price it had; its request refreshes the cache on the side.
+    const due = await generate(up.env, a.token, ticketBody());
+    await due.settled();
+    expect(await due.res.json()).toMatchObject({ charged: 1 });
+    const refreshed = await cachedPricing(env.DB, () => {});
+    expect(refreshed.version).not.toBe(version);
+    expect(refreshed.pricing.generate.baseCost).toBe(3);
+
+    const next = await generate(up.env, a.token, ticketBody());
+    await next.settled();
+    expect(await next.res.json()).toMatchObject({ charged: 3, tokens: { available: 5 } });
   });
 
   it("refuses with 402 at the new price, holding nothing, when the balance covers only the old one", async () => {
     const a = await fundedAccount(2);
     const up = upstream("fake/ok");
     await priceElsewhere("refine", { baseCost: 1 });
+    await refreshPricing(env.DB);
     const warm = await generate(up.env, a.token, ticketBody({ feature: "refine" }));
     await warm.settled();
     expect(warm.res.status).toBe(200);
 
     await priceElsewhere("refine", { baseCost: 3 });
+    await refreshPricing(env.DB);
     const { res } = await generate(up.env, a.token, ticketBody({ feature: "refine" }));
     expect(res.status).toBe(402);
     expect(await res.json()).toMatchObject({
@@ -180,7 +212,7 @@ describe("a price change", () => {
     expect(await up.requests()).toHaveLength(1);
   });
 
-  it("limits a feature to plans at once", async () => {
+  it("limits a feature to plans from the next refresh", async () => {
     const a = await fundedAccount(5);
     const up = upstream("fake/ok");
     const open = await generate(up.env, a.token, ticketBody({ feature: "subtasks" }));
@@ -188,6 +220,7 @@ describe("a price change", () => {
     expect(open.res.status).toBe(200);
 
     await priceElsewhere("subtasks", { baseCost: 2, plans: ["team"] });
+    await refreshPricing(env.DB);
     const { res } = await generate(up.env, a.token, ticketBody({ feature: "subtasks" }));
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: { code: "feature_not_in_plan" } });
@@ -195,17 +228,27 @@ describe("a price change", () => {
   });
 });
 
-/** Puts a key's budget 5 s past full, as a burst of requests just did. */
-async function exhaust(key: string, periodMs: number) {
-  await db(env.DB)
-    .insert(rateLimits)
-    .values({ key, tat: Date.now() + periodMs + 5_000 });
+/** Puts the account's budget 5 s past full, as a burst of requests just did (its object keeps it). */
+async function exhaust(accountId: string, periodMs: number) {
+  await runInDurableObject(wallet(env, accountId).stub, async (_instance, state) => {
+    state.storage.sql.exec(
+      "INSERT INTO rate_limits (key, tat) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET tat = excluded.tat",
+      `generate:acc:${accountId}`,
+      Date.now() + periodMs + 5_000,
+    );
+  });
+}
+
+/** Uses up an address's budget in the Workers Rate Limiting binding. */
+async function exhaustAddress(ip: string) {
+  const limiter = env.GENERATE_IP_LIMIT as RateLimit;
+  for (let i = 0; i < GENERATE_LIMITS.ip.limit; i++) await limiter.limit({ key: `generate:ip:${ip}` });
 }
 
 describe("rate limits", () => {
   it("answers 429 with Retry-After once an account used its budget, before any charge or upstream call", async () => {
     const a = await fundedAccount(3);
-    await exhaust(`generate:acc:${a.id}`, GENERATE_LIMITS.account.periodMs);
+    await exhaust(a.id, GENERATE_LIMITS.account.periodMs);
     const up = upstream("fake/ok");
     const { res } = await generate(up.env, a.token, ticketBody());
     expect(res.status).toBe(429);
@@ -226,7 +269,7 @@ describe("rate limits", () => {
 
   it("limits per client IP across accounts", async () => {
     const ip = "203.0.113.9";
-    await exhaust(`generate:ip:${ip}`, GENERATE_LIMITS.ip.periodMs);
+    await exhaustAddress(ip);
     const a = await fundedAccount(3);
     const { res } = await generate(upstream("fake/ok").env, a.token, ticketBody(), {
       headers: { "CF-Connecting-IP": ip },

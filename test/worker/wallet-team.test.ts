@@ -257,6 +257,8 @@ describe("upgrade in place", () => {
     await runInDurableObject(w.stub, (_: Wallet, state) => {
       state.storage.sql.exec(`DROP INDEX holds_member_open; DROP TABLE member_spend;
         ALTER TABLE holds DROP COLUMN member_id; ALTER TABLE entries DROP COLUMN member_id;
+        DROP TABLE debts; DROP TABLE owner_state; DROP TABLE sessions; DROP TABLE members;
+        DROP TABLE generations; DROP TABLE rate_limits;
         UPDATE meta SET v = '3' WHERE k = 'schema_version';`);
     });
     await evictDurableObject(w.stub);

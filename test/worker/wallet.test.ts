@@ -7,11 +7,19 @@ import {
 } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { wallet } from "../../worker/wallet/client";
+import { GRANT_MIRROR_MS } from "../../worker/wallet/mirror";
 import { reconcile } from "../../worker/wallet/reconcile";
 import type { Tokens } from "../../worker/wallet/types";
 import type { Wallet } from "../../worker/wallet/wallet";
 
 let seq = 0;
+/** The wallet's clock past its next grant mirror refresh, and the alarm's sweep run. */
+async function mirrorRefreshed(w: ReturnType<typeof wallet>) {
+  await w.stub.setFaults({ clockOffsetMs: GRANT_MIRROR_MS });
+  await w.sweep();
+  await w.stub.setFaults({ clockOffsetMs: 0 });
+}
+
 const fresh = () => wallet(env, `acc_w${++seq}_${crypto.randomUUID().slice(0, 8)}`);
 const HOUR = 3_600_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -77,12 +85,14 @@ describe("concurrency", () => {
     expect(await w.balance()).toMatchObject({ available: 0, held: 0, balance: 0, used: 100 });
 
     // Read before anything flushes again: every caller waited for the batch
-    // holding its own entry, so D1 already has every entry and grant state.
+    // holding its own entry, so D1 already has every entry.
     const ledger = await d1Ledger(w.id);
     expect(ledger.rows).toHaveLength(101); // the grant and 100 usages, nothing for refused reserves
     expect(ledger.sum).toBe(0);
     expect(ledger.rows.every((r) => r.balanceAfter >= 0)).toBe(true);
     expect(ledger.rows.map((r) => r.seq)).toEqual(Array.from({ length: 101 }, (_, i) => i + 1));
+    // The grant mirror follows at its next refresh (at most once a minute).
+    await mirrorRefreshed(w);
     const mirror = await env.DB.prepare("SELECT sum(remaining) AS n FROM grants WHERE wallet_id = ?")
       .bind(w.id)
       .first<{ n: number }>();
@@ -105,6 +115,7 @@ describe("concurrency", () => {
     const s = await w.settle({ holdId: hold.holdId, amount: 3, description: "Usage" });
     expect(s.tokens).toMatchObject({ available: 2, held: 0, balance: 2, used: 3, purchased: 3 });
     expect(s.tokens.grants).toEqual([expect.objectContaining({ source: "purchase", remaining: 2 })]);
+    await mirrorRefreshed(w);
     const { results } = await env.DB.prepare(
       "SELECT source, remaining FROM grants WHERE wallet_id = ? ORDER BY source",
     )

@@ -20,20 +20,14 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
   const window = [since / DAY_MS, Math.floor(until / DAY_MS)] as const;
   const q = (sql: string) => d1.prepare(sql).bind(...window);
 
-  const [genRows, totalRows, timingRows, ledgerRows, accountRows, funnelRows, revenueRows] = await d1.batch([
+  const [genRows, ledgerRows, accountRows, funnelRows, revenueRows] = await d1.batch([
+    // One row per day and key carries a generation's every figure (docs/decisions/019-d1-rows.md).
     q(
-      `SELECT day, feature, model, site, status, payer, generations AS n, spent FROM stats_usage_daily
-       WHERE day BETWEEN ?1 AND ?2 AND generations <> 0`,
+      `SELECT day, feature, model, site, status, payer, generations AS n, spent, latency_count, latency_sum,
+         latency_max, cost_usd, latency_hist, first_delta_hist, ledger
+       FROM stats_usage_daily WHERE day BETWEEN ?1 AND ?2`,
     ),
-    q(
-      `SELECT coalesce(sum(latency_count), 0) AS n, sum(latency_sum) AS sum, max(latency_max) AS max,
-         sum(cost_usd) AS cost_usd
-       FROM stats_generation_daily WHERE day BETWEEN ?1 AND ?2`,
-    ),
-    q(
-      `SELECT metric, bucket, sum(n) AS n FROM stats_timing_daily
-       WHERE day BETWEEN ?1 AND ?2 GROUP BY metric, bucket HAVING sum(n) > 0 ORDER BY metric, bucket`,
-    ),
+    // Usage entries written with their generation are counted in its row (its `ledger` column).
     q(
       `SELECT type, sum(amount) AS amount FROM stats_ledger_daily WHERE day BETWEEN ?1 AND ?2
        GROUP BY type HAVING count(*) > 0`,
@@ -56,16 +50,22 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
   const byModel: Record<string, Breakdown> = {};
   const bySite: Record<string, Breakdown> = {};
   const byPayer: Record<string, Breakdown> = {};
-  for (const r of rows<{
-    day: number;
-    feature: string;
-    model: string;
-    site: string;
-    status: keyof typeof status;
-    payer: string;
-    n: number;
-    spent: number;
-  }>(genRows)) {
+  const totals = { latencyCount: 0, latencySum: 0, latencyMax: null as number | null, costUsd: 0, ledger: 0 };
+  const histograms = { latency: new Map<number, number>(), first_delta: new Map<number, number>() };
+  let ledgerRowsWithUsage = 0;
+  for (const r of rows<UsageRow>(genRows)) {
+    totals.latencyCount += r.latency_count;
+    totals.latencySum += r.latency_sum;
+    if (r.latency_max !== null)
+      totals.latencyMax = Math.max(totals.latencyMax ?? r.latency_max, r.latency_max);
+    totals.costUsd += r.cost_usd;
+    addHistogram(histograms.latency, r.latency_hist);
+    addHistogram(histograms.first_delta, r.first_delta_hist);
+    if (r.ledger !== 0) {
+      totals.ledger += r.ledger;
+      ledgerRowsWithUsage++;
+    }
+    if (r.n === 0) continue;
     status[r.status] += r.n;
     const day = genPerDay.get(r.day) ?? { generations: 0, spent: 0, failed: 0 };
     day.generations += r.n;
@@ -136,13 +136,16 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
 
   const ledger: Record<string, number> = {};
   for (const r of rows<{ type: string; amount: number }>(ledgerRows)) ledger[r.type] = r.amount;
+  if (ledgerRowsWithUsage > 0) ledger.usage = (ledger.usage ?? 0) + totals.ledger;
 
-  const lat = rows<{ n: number; sum: number | null; max: number | null; cost_usd: number | null }>(
-    totalRows,
-  )[0];
-  const timings = rows<{ metric: string; bucket: number; n: number }>(timingRows);
-  const latency = percentilesOf(timings.filter((t) => t.metric === "latency"));
-  const firstDelta = percentilesOf(timings.filter((t) => t.metric === "first_delta"));
+  const lat = {
+    n: totals.latencyCount,
+    sum: totals.latencySum,
+    max: totals.latencyMax,
+    cost_usd: totals.costUsd,
+  };
+  const latency = percentilesOf(sorted(histograms.latency));
+  const firstDelta = percentilesOf(sorted(histograms.first_delta));
 
   const acc: Record<string, number> = {};
   for (const r of rows<{ event: string; n: number }>(accountRows)) acc[r.event] = r.n;
@@ -162,7 +165,7 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
       /** Net ledger movement per entry type (usage and other debits are negative). */
       ledger,
       /** What the model provider billed us, where it reported it. */
-      upstreamCostUsd: Math.round((lat?.cost_usd ?? 0) * 1e6) / 1e6,
+      upstreamCostUsd: Math.round(lat.cost_usd * 1e6) / 1e6,
     },
     generations: {
       total,
@@ -171,12 +174,12 @@ export async function computeStats(d1: D1Database, days: number, now = Date.now(
       failedRate: finished === 0 ? 0 : round(status.failed / finished),
     },
     latency: {
-      count: lat?.n ?? 0,
-      avgMs: !lat?.n ? null : Math.round((lat.sum ?? 0) / lat.n),
+      count: lat.n,
+      avgMs: lat.n === 0 ? null : Math.round(lat.sum / lat.n),
       /** Percentiles are floored to two significant digits (the rollup's histogram). */
       p50Ms: latency.p50,
       p95Ms: latency.p95,
-      maxMs: lat?.n ? (lat.max ?? null) : null,
+      maxMs: lat.n ? lat.max : null,
       /** Time to the first streamed text. */
       firstDeltaP50Ms: firstDelta.p50,
       firstDeltaP95Ms: firstDelta.p95,
@@ -214,6 +217,40 @@ function percentilesOf(histogram: { bucket: number; n: number }[]) {
     return null;
   };
   return { p50: at(50), p95: at(95) };
+}
+
+interface UsageRow {
+  day: number;
+  feature: string;
+  model: string;
+  site: string;
+  status: "pending" | "succeeded" | "failed" | "cancelled";
+  payer: string;
+  n: number;
+  spent: number;
+  latency_count: number;
+  latency_sum: number;
+  latency_max: number | null;
+  cost_usd: number;
+  /** JSON: bucket → count (worker/db/schema/stats.ts). */
+  latency_hist: string | null;
+  first_delta_hist: string | null;
+  ledger: number;
+}
+
+function addHistogram(into: Map<number, number>, json: string | null) {
+  if (json === null) return;
+  for (const [bucket, n] of Object.entries(JSON.parse(json) as Record<string, number>)) {
+    into.set(Number(bucket), (into.get(Number(bucket)) ?? 0) + n);
+  }
+}
+
+/** The buckets holding a count, in order (what the percentiles walk). */
+function sorted(histogram: Map<number, number>) {
+  return [...histogram]
+    .filter(([, n]) => n > 0)
+    .sort(([a], [b]) => a - b)
+    .map(([bucket, n]) => ({ bucket, n }));
 }
 
 function add(into: Record<string, Breakdown>, key: string, r: { n: number; spent: number }) {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Db } from "../db/client";
+import { type Db, db } from "../db/client";
 import { featurePrices } from "../db/schema";
 
 export const FEATURES = ["generate", "refine", "subtasks"] as const;
@@ -55,26 +55,88 @@ export async function getPricing(d: Db): Promise<Pricing> {
 }
 
 /**
- * The pricing this isolate read last, only ever used as a guess: generation
- * holds tokens at this price while the same D1 batch that runs its checks
- * reads the current rows, and holds again in the rare case they differ. So a
- * price change applies to the next request on every isolate, with no D1 round
- * trip before the hold.
+ * Pricing as the generate path reads it: cached per isolate, with a version
+ * (docs/decisions/018). The path never waits for D1 once the isolate has
+ * read pricing: a request older than PRICING_REFRESH_MS since the last read
+ * starts a refresh in the background and is admitted at the cached price;
+ * the requests after the refresh pay the new one. A cold isolate reads once
+ * before its first admission (it has no price to hold at). An admin change
+ * made through this isolate (updatePricing) applies to the next request.
+ *
+ * The version is a hash of the rows: the same table, the same version, on
+ * every isolate. A generation carries the version it was admitted at, so its
+ * charge is computed from the price it held, whatever happens meanwhile.
  */
-let lastSeen: Pricing = DEFAULT_PRICING;
+export const PRICING_REFRESH_MS = 2_000;
 
-export function lastSeenPricing(): Pricing {
-  return lastSeen;
+export interface PricingSnapshot {
+  pricing: Pricing;
+  version: string;
+  /** Epoch ms of the read this snapshot came from (0: never read). */
+  readAt: number;
 }
 
-export function rememberPricing(pricing: Pricing): Pricing {
-  lastSeen = pricing;
-  return pricing;
+const COLD: PricingSnapshot = { pricing: DEFAULT_PRICING, version: "default", readAt: 0 };
+let cached: PricingSnapshot = COLD;
+let refreshing: Promise<PricingSnapshot> | null = null;
+
+/** The snapshot from the rows of `pricingQuery`. */
+export function snapshotFrom(rows: FeaturePriceRow[], now = Date.now()): PricingSnapshot {
+  const pricing = pricingFrom(rows);
+  return { pricing, version: versionOf(pricing), readAt: now };
 }
 
-/** Back to the built-in guess (tests: an isolate that has not read pricing yet). */
+/** Reads pricing from D1 into this isolate's cache (one read at a time). */
+export function refreshPricing(d1: D1Database): Promise<PricingSnapshot> {
+  refreshing ??= pricingQuery(db(d1))
+    .then((rows) => remember(snapshotFrom(rows)))
+    .finally(() => {
+      refreshing = null;
+    });
+  return refreshing;
+}
+
+/**
+ * The price to admit at, without D1 once warm. `background` keeps a refresh
+ * alive past the response (the request's waitUntil).
+ */
+export async function cachedPricing(
+  d1: D1Database,
+  background: (work: Promise<unknown>) => void,
+  now = Date.now(),
+): Promise<PricingSnapshot> {
+  if (cached.readAt === 0) return refreshPricing(d1);
+  if (now - cached.readAt >= PRICING_REFRESH_MS && refreshing === null) {
+    background(refreshPricing(d1).catch(() => cached));
+  }
+  return cached;
+}
+
+function remember(snapshot: PricingSnapshot): PricingSnapshot {
+  // A slower read that started earlier must not replace a newer one.
+  if (snapshot.readAt >= cached.readAt) cached = snapshot;
+  return cached;
+}
+
+/** A short stable hash of the table (FNV-1a over its canonical JSON). */
+function versionOf(pricing: Pricing): string {
+  const text = JSON.stringify(FEATURES.map((f) => [f, pricing[f]]));
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(36);
+}
+
+/** Back to a cold isolate (tests: one that has not read pricing yet, or that missed a change). */
 export function forgetSeenPricing() {
-  lastSeen = DEFAULT_PRICING;
+  cached = COLD;
+}
+
+/** Makes the cache due for refresh, as if PRICING_REFRESH_MS had passed (tests). */
+export function agePricing() {
+  if (cached.readAt !== 0) cached = { ...cached, readAt: 1 };
 }
 
 const featurePriceInput = z
@@ -118,7 +180,7 @@ export async function updatePricing(d: Db, input: PricingUpdate, now = new Date(
   });
   const [first, ...rest] = statements;
   if (first) await d.batch([first, ...rest]);
-  return rememberPricing(await getPricing(d));
+  return remember(snapshotFrom(await pricingQuery(d))).pricing;
 }
 
 /** The most a generation of this feature can cost: what is held before the model runs. */

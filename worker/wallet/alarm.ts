@@ -1,5 +1,6 @@
 import type { Book } from "./book";
 import type { Faults } from "./faults";
+import type { GrantMirror } from "./mirror";
 
 /** How long the alarm waits before retrying a D1 flush or a transfer credit. */
 const RETRY_MS = 5_000;
@@ -17,6 +18,7 @@ export class Alarm {
     private readonly ctx: DurableObjectState,
     private readonly book: Book,
     private readonly faults: Faults,
+    private readonly grants?: GrantMirror,
   ) {}
 
   /** The alarm fired: it is spent, and the sweep it runs sets the next one. */
@@ -46,21 +48,30 @@ export class Alarm {
     return this.atMost(this.faults.now() + RETRY_MS);
   }
 
+  /** When dirty grants go to D1's mirror: its next refresh, or a retry if that is past. */
+  mirrorAt(now = this.faults.now()): number {
+    return Math.max(this.grants?.nextAt() ?? 0, now + RETRY_MS);
+  }
+
   async schedule(): Promise<void> {
     const now = this.faults.now();
     // One read: the next deadline or expiry, and whether D1 or a credit needs a retry.
-    const { due, retry } = this.book.sql
-      .exec<{ due: number | null; retry: number }>(
+    const { due, retry, mirror } = this.book.sql
+      .exec<{ due: number | null; retry: number; mirror: number }>(
         `SELECT (SELECT min(t) FROM (
                    SELECT min(deadline) AS t FROM holds WHERE status = 'open'
                    UNION ALL SELECT min(expires_at) FROM grants
                      WHERE expires_at IS NOT NULL AND remaining + held > 0)) AS due,
                 EXISTS (SELECT 1 FROM entries WHERE synced = 0)
-                  OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0)
-                  OR EXISTS (SELECT 1 FROM credits) AS retry`,
+                  OR EXISTS (SELECT 1 FROM generations WHERE d1_synced = 0 AND status <> 'pending')
+                  OR EXISTS (SELECT 1 FROM credits) AS retry,
+                EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0) AS mirror`,
       )
       .one();
-    const candidates = [due, retry ? now + RETRY_MS : null].filter((t): t is number => t !== null);
+    // Dirty grants wait for the mirror's next refresh (mirror.ts); one already
+    // due (D1 failed, or nothing flushed since) is retried like the outbox.
+    const mirrorAt = mirror ? this.mirrorAt(now) : null;
+    const candidates = [due, retry ? now + RETRY_MS : null, mirrorAt].filter((t): t is number => t !== null);
     if (candidates.length === 0) return;
     const when = Math.max(Math.min(...candidates), now);
     let current = this.at;

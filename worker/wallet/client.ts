@@ -1,7 +1,9 @@
 import type { Env } from "../env";
 import type {
   AdjustArgs,
+  AdmitArgs,
   DebitArgs,
+  FinishArgs,
   GrantArgs,
   MemberSpendArgs,
   ReserveArgs,
@@ -34,6 +36,11 @@ export function wallet(env: Env, walletId: string) {
     history: (a: { limit?: number; before?: number } = {}) => stub.history({ ...a, walletId }),
     /** Each member's spend and open holds this UTC month (team wallets). */
     memberSpend: (a: Without<MemberSpendArgs> = {}) => stub.memberSpend({ ...a, walletId }),
+    /** A generation's one visit before the model (the account's object; admission.ts). */
+    admit: (a: Without<AdmitArgs>) => stub.admit({ ...a, walletId }),
+    /** …and its one visit after: settle or void, and the record completed. */
+    finish: (a: Without<FinishArgs>) => stub.finish({ ...a, walletId }),
+    withdraw: (generationId: string) => stub.withdraw({ walletId, generationId }),
     sweep: () => stub.sweep(),
     stats: () => stub.stats(),
   };

@@ -3,6 +3,8 @@ import { log } from "../lib/log";
 import type { Book } from "./book";
 import type { Faults } from "./faults";
 import type { Allocation } from "./ledger";
+import { countRows, GrantMirror, mirrorStatements } from "./mirror";
+import type { RecordRow } from "./records";
 import type { CreditPart, CreditRow, EntryRow, GrantRow } from "./storage";
 import type { WalletAudit, WalletStats } from "./types";
 
@@ -11,13 +13,20 @@ const FLUSH_BATCH = 50;
 
 /**
  * The wallet's two outboxes. Ledger entries (`entries.synced = 0`) and the
- * grant mirror rows (`grants.mirror_dirty > 0`) go to D1 in batches; pending
+ * grant mirror rows (`grants.mirror_dirty > 0`, at most once a minute:
+ * mirror.ts) go to D1 in batches; pending
  * transfer credits (`credits`) go to the target wallet as idempotent grants.
  * Both are retried by the alarm until they land (docs/decisions/001).
  */
 export class Outbox {
   private flushing = false;
+  /** Generation records completed by this instance: like Book.appended, for records finished without an entry. */
+  private finished = 0;
   private syncWaiters: { seq: number; resolve: () => void }[] = [];
+  /** Which dirty grants go out with the next batch (the rest wait for the alarm). */
+  readonly grants = new GrantMirror();
+  /** D1 rows written by table since this instance started, for the bench (`stats()`, loopback routes). */
+  private readonly rowsByTable = new Map<string, number>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -65,6 +74,11 @@ export class Outbox {
     }
   }
 
+  /** A generation record was completed: its D1 row is due with the next batch. */
+  recordFinished(): void {
+    this.finished++;
+  }
+
   private wake(through: number) {
     const still: typeof this.syncWaiters = [];
     for (const w of this.syncWaiters) {
@@ -78,7 +92,8 @@ export class Outbox {
     return (
       this.book.count(
         `SELECT EXISTS (SELECT 1 FROM entries WHERE synced = 0)
-           OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0) AS n`,
+           OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0)
+           OR EXISTS (SELECT 1 FROM generations WHERE d1_synced = 0 AND status <> 'pending') AS n`,
       ) > 0
     );
   }
@@ -92,30 +107,43 @@ export class Outbox {
     const walletId = this.walletId();
     const sql = this.book.sql;
     const appendedAtRead = this.book.appended;
+    const finishedAtRead = this.finished;
     const rows = sql
       .exec<EntryRow>("SELECT * FROM entries WHERE synced = 0 ORDER BY seq LIMIT ?", FLUSH_BATCH)
       .toArray();
-    const grants = sql
+    const dirty = sql
       .exec<GrantRow>("SELECT * FROM grants WHERE mirror_dirty > 0 LIMIT ?", FLUSH_BATCH)
       .toArray();
+    const now = this.faults.now();
+    const { grants, full } = this.grants.due(dirty, now);
+    const records = sql
+      .exec<RecordRow>(
+        "SELECT * FROM generations WHERE d1_synced = 0 AND status <> 'pending' LIMIT ?",
+        FLUSH_BATCH,
+      )
+      .toArray();
     // An empty outbox: D1 has every entry there is, whatever a waiter expects.
-    if (walletId === null || (rows.length === 0 && grants.length === 0)) {
+    if (walletId === null || (rows.length === 0 && grants.length === 0 && records.length === 0)) {
       this.flushing = false;
       return { through: Number.POSITIVE_INFINITY, more: false };
     }
     if (this.faults.d1 === "down") throw new Error("D1 unavailable (injected fault)");
 
-    const results = await this.env.DB.batch(mirrorStatements(this.env.DB, walletId, rows, grants));
+    const statements = mirrorStatements(this.env.DB, walletId, rows, grants, records);
+    const results = await this.env.DB.batch(statements.map((s) => s.statement));
     if (this.faults.d1 === "lose-ack") throw new Error("D1 acknowledgement lost (injected fault)");
+    const written = countRows(this.rowsByTable, statements, results);
+    this.grants.sent(grants, full, now);
 
     this.ctx.storage.transactionSync(() => {
       sql.exec(
         "UPDATE flush_stats SET batches = batches + 1, rows_written = rows_written + ?, entries = entries + ?",
-        results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0),
+        written,
         rows.length,
       );
       const last = rows[rows.length - 1]?.seq;
       if (last !== undefined) sql.exec("UPDATE entries SET synced = 1 WHERE synced = 0 AND seq <= ?", last);
+      for (const r of records) sql.exec("UPDATE generations SET d1_synced = 1 WHERE id = ?", r.id);
       // A grant changed again while the batch was out stays dirty for the next one.
       for (const g of grants) {
         sql.exec(
@@ -128,7 +156,13 @@ export class Outbox {
     // Every change to a grant's mirror comes with a ledger entry, so nothing
     // appended since the read and a partial batch mean the outbox is empty:
     // the loop ends here, in the same synchronous step, without reading again.
-    if (rows.length < FLUSH_BATCH && grants.length < FLUSH_BATCH && this.book.appended === appendedAtRead) {
+    if (
+      rows.length < FLUSH_BATCH &&
+      dirty.length < FLUSH_BATCH &&
+      records.length < FLUSH_BATCH &&
+      this.book.appended === appendedAtRead &&
+      this.finished === finishedAtRead
+    ) {
       this.flushing = false;
       return { through: Number.POSITIVE_INFINITY, more: false };
     }
@@ -178,6 +212,7 @@ export class Outbox {
       d1Batches: d1.batches,
       d1RowsWritten: d1.rows_written,
       entriesFlushed: d1.entries,
+      d1RowsByTable: Object.fromEntries(this.rowsByTable),
       unsynced: this.book.count("SELECT count(*) AS n FROM entries WHERE synced = 0"),
       pendingCredits: this.book.count("SELECT count(*) AS n FROM credits"),
     };
@@ -241,69 +276,4 @@ export function queueCredit(
     now,
     JSON.stringify([...parts].map(([expiresAt, amount]): CreditPart => ({ amount, expiresAt }))),
   );
-}
-
-/**
- * The D1 statements mirroring one batch: the `wallets` row with the first
- * entry, the entries keyed by (wallet, seq) so a retry after a lost
- * acknowledgement is a no-op, and the grants' unburned amounts.
- */
-function mirrorStatements(db: D1Database, walletId: string, rows: EntryRow[], grants: GrantRow[]) {
-  const statements: D1PreparedStatement[] = [];
-  if (rows[0]?.seq === 1) {
-    statements.push(
-      db
-        .prepare("INSERT INTO wallets (id, account_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-        .bind(walletId, walletId, rows[0].created_at),
-    );
-  }
-  for (const r of rows) {
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO ledger_entries (wallet_id, seq, id, type, amount, balance_after, grant_id, hold_id,
-             reference, idempotency_key, description, feature, generation_id, member_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        )
-        .bind(
-          walletId,
-          r.seq,
-          r.id,
-          r.type,
-          r.amount,
-          r.balance_after,
-          r.grant_id,
-          r.hold_id,
-          r.reference,
-          r.idempotency_key,
-          r.description,
-          r.feature,
-          r.generation_id,
-          r.member_id ?? null,
-          r.created_at,
-        ),
-    );
-  }
-  for (const g of grants) {
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO grants (id, wallet_id, source, amount, remaining, priority, expires_at, reference, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining`,
-        )
-        .bind(
-          g.id,
-          walletId,
-          g.source,
-          g.amount,
-          g.remaining + g.held,
-          g.priority,
-          g.expires_at,
-          g.reference,
-          g.created_at,
-        ),
-    );
-  }
-  return statements;
 }

@@ -31,6 +31,12 @@ const FIELD_MESSAGES: Record<string, string> = {
   holdId: "holdId is required.",
   to: "A target wallet is required.",
   member: "member must be { accountId, monthlyLimit: a whole number of tokens or null }.",
+  plans: "plans must be a list of plan ids or null.",
+  session: "session must be { id, accountId, kind }.",
+  request: "request must be a generation's site, feature, issueType, prompt and context.",
+  price: "price must be { held, plans, version }.",
+  charge: "charge must be a whole number of tokens, 0 or more.",
+  outcome: "outcome must describe how the generation ended.",
   accountIds: "accountIds must be a list of account ids.",
   reference: "reference must be text.",
   feature: "feature must be text.",
@@ -56,13 +62,67 @@ export const memberArgs = z.object({
   monthlyLimit: z.number().int().min(0).max(MAX_AMOUNT).nullable(),
 });
 
+const plans = z.array(z.string().min(1).max(64)).max(50).nullable();
+
 export const reserveArgs = z.object({
   key,
   amount: tokens,
   ttlMs: z.number().int().min(1000).max(MAX_TTL_MS),
   reference: optionalText,
   member: memberArgs.optional(),
+  plans: plans.optional(),
 });
+
+const id = z.string().min(1).max(128);
+const field = z.string().max(100_000);
+
+export const admitArgs = z.object({
+  session: z.object({
+    id,
+    accountId: id,
+    kind: z.enum(["anonymous", "user"]),
+    resumed: z.boolean().optional(),
+  }),
+  generationId: id,
+  key,
+  requestHash: z.string().min(1).max(128),
+  request: z.object({
+    site: z.string().min(1).max(32),
+    feature: z.string().min(1).max(32),
+    issueType: z.string().min(1).max(32),
+    prompt: field.min(1),
+    context: z.record(z.string().max(32), field).nullable(),
+  }),
+  price: z.object({ held: tokens, plans, version: z.string().min(1).max(64) }),
+  teamId: id.nullable(),
+  limit: z.object({ limit: z.number().int().positive(), periodMs: z.number().int().positive() }),
+  ttlMs: z.number().int().min(1000).max(MAX_TTL_MS),
+});
+
+const nullableText = field.nullable();
+const nullableCount = z.number().int().min(0).nullable();
+
+export const finishArgs = z.object({
+  generationId: id,
+  charge: z.number().int().min(0).max(MAX_AMOUNT),
+  description: text,
+  outcome: z.object({
+    status: z.enum(["succeeded", "failed", "cancelled"]),
+    title: nullableText,
+    description: nullableText,
+    output: field,
+    model: nullableText,
+    upstreamId: nullableText,
+    errorCode: z.string().max(64).nullable(),
+    inputTokens: nullableCount,
+    outputTokens: nullableCount,
+    costUsd: z.number().min(0).nullable(),
+    firstDeltaMs: nullableCount,
+    latencyMs: z.number().int().min(0),
+  }),
+});
+
+export const withdrawArgs = z.object({ generationId: id });
 
 export const settleArgs = z.object({
   holdId: z.string(),

@@ -1,5 +1,6 @@
 import type { LedgerType } from "../db/schema/ledger";
 import type { GrantSource } from "./ledger";
+import type { GenerationRecord } from "./records";
 
 /** The `tokens` object of docs/api.md (`GET /api/me`). */
 export interface Tokens {
@@ -25,7 +26,9 @@ export type FailureCode =
   | "hold_not_found"
   | "hold_closed"
   | "hold_expired"
-  | "member_limit_reached";
+  | "member_limit_reached"
+  | "rate_limited"
+  | "feature_not_in_plan";
 
 export interface WalletFailure {
   ok: false;
@@ -42,6 +45,10 @@ export interface WalletFailure {
   spent?: number;
   held?: number;
   resetsAt?: string;
+  /** rate_limited: how long until the next request would be allowed (ms). */
+  retryAfterMs?: number;
+  /** feature_not_in_plan: the plans that include the feature. */
+  plans?: string[];
 }
 
 /** Every wallet answer carries the balance after it, success or not. */
@@ -81,6 +88,11 @@ export interface ReserveArgs {
    * transaction as the balance (docs/decisions/010-teams-wallet.md).
    */
   member?: MemberArgs;
+  /**
+   * A team generation's feature, when limited to plans: refused with
+   * `feature_not_in_plan` unless this wallet's plan is one of them.
+   */
+  plans?: string[] | null;
 }
 
 export interface MemberSpendArgs {
@@ -198,9 +210,78 @@ export interface WalletAudit {
 export interface WalletStats {
   d1Batches: number;
   d1RowsWritten: number;
+  /**
+   * D1 rows written by this instance since it started, by the table each
+   * statement wrote (its triggers' rows included): what the bench prints.
+   */
+  d1RowsByTable: Record<string, number>;
   entriesFlushed: number;
   unsynced: number;
   pendingCredits: number;
 }
+
+/** A generation's request, as its record keeps it (context without empty fields). */
+export interface GenerationRequest {
+  site: string;
+  feature: string;
+  issueType: string;
+  prompt: string;
+  context: Record<string, string> | null;
+}
+
+/** `admit`: every check of a generation and its hold, in the account's object (admission.ts). */
+export interface AdmitArgs {
+  /** The requester's account: this object. */
+  walletId: string;
+  session: { id: string; accountId: string; kind: "anonymous" | "user"; resumed?: boolean };
+  generationId: string;
+  /** The request's Idempotency-Key and the hash of its body. */
+  key: string;
+  requestHash: string;
+  request: GenerationRequest;
+  /** The feature's price as admitted: the most it can cost, the plans it needs, the pricing version. */
+  price: { held: number; plans: string[] | null; version: string };
+  /** The team paying, or null: the account pays (and this object holds). */
+  teamId: string | null;
+  /** The per-account rate limit. */
+  limit: { limit: number; periodMs: number };
+  ttlMs: number;
+}
+
+export type AdmitOutcome =
+  | { ok: true; admitted: true; generationId: string; holdId: string | null; held: number }
+  /** The key was seen before: its record, for the caller to replay, refuse or call in progress. */
+  | { ok: true; admitted: false; record: GenerationRecord }
+  | WalletFailure;
+export type AdmitResult = AdmitOutcome & { tokens: Tokens };
+
+/** `finish`: settle or void the hold and complete the record (admission.ts). */
+export interface FinishArgs {
+  walletId: string;
+  generationId: string;
+  /** What to settle the hold to; for a team generation, what the team's wallet charged. */
+  charge: number;
+  /** The usage entry's description. */
+  description: string;
+  outcome: {
+    status: "succeeded" | "failed" | "cancelled";
+    title: string | null;
+    description: string | null;
+    output: string;
+    model: string | null;
+    upstreamId: string | null;
+    errorCode: string | null;
+    inputTokens: number | null;
+    outputTokens: number | null;
+    costUsd: number | null;
+    firstDeltaMs: number | null;
+    latencyMs: number;
+  };
+}
+
+export type FinishOutcome =
+  | { ok: true; charged: number; holdId: string | null; replayed?: boolean }
+  | WalletFailure;
+export type FinishResult = FinishOutcome & { tokens: Tokens };
 
 export type { WalletFaults } from "./faults";

@@ -3,8 +3,11 @@
 // as the list of operations; the effects' storage work lives in book.ts, D1 in
 // outbox.ts, timing in alarm.ts.
 import { DurableObject } from "cloudflare:workers";
+import { activePlanOf } from "../billing/plans";
+import { db } from "../db/client";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
+import * as admission from "./admission";
 import { Alarm } from "./alarm";
 import { Book, type OpRow } from "./book";
 import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
@@ -19,9 +22,13 @@ import { type EntryRow, type HoldRow, SCHEMA, toEntry } from "./storage";
 import type {
   AdjustArgs,
   AdjustResult,
+  AdmitArgs,
+  AdmitResult,
   DebitArgs,
   DebitResult,
   DebtView,
+  FinishArgs,
+  FinishResult,
   GrantArgs,
   GrantResult,
   LedgerEntry,
@@ -78,7 +85,7 @@ export class Wallet extends DurableObject<Env> {
       () => this.boundId,
       () => this.faults.now(),
     );
-    this.alarms = new Alarm(ctx, this.book, this.faults);
+    // The outbox sets its retry through the alarm, which reads the outbox's grant mirror.
     this.outbox = new Outbox(
       ctx,
       env,
@@ -87,6 +94,7 @@ export class Wallet extends DurableObject<Env> {
       () => this.boundId,
       () => this.alarms.retrySoon(),
     );
+    this.alarms = new Alarm(ctx, this.book, this.faults, this.outbox.grants);
     sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
     ctx.storage.transactionSync(() => {
       const version = Number(this.book.meta("schema_version") ?? 0);
@@ -122,10 +130,18 @@ export class Wallet extends DurableObject<Env> {
     // The limit is the caller's policy at the time, not part of what was asked:
     // a retry after the limit changed replays the first answer.
     const asked = { ...args, member: args.member?.accountId };
+    const plan = args.plans ? await this.ownerPlan() : null;
     return this.change(
       `reserve:${args.key}`,
       asked,
       (now) => {
+        // A team generation: the feature must be in the paying team's plan.
+        if (args.plans && !args.plans.includes(plan ?? "")) {
+          return {
+            ...fail("feature_not_in_plan", "The plan does not include this feature."),
+            plans: args.plans,
+          };
+        }
         const overLimit = args.member ? checkLimit(this.book.sql, args.member, args.amount, now) : null;
         if (overLimit) return overLimit;
         const grants = this.book.expireDue(now);
@@ -164,8 +180,9 @@ export class Wallet extends DurableObject<Env> {
         const entryId = this.book.endHold(hold, args.amount, "settled", now, args);
         return { ok: true as const, charged: args.amount, entryId };
       },
-      // Ending a hold adds no wake-up: its deadline goes, nothing comes due sooner.
-      () => null,
+      // Ending a hold brings nothing due sooner (its deadline goes) but the
+      // refresh of the grant mirror it dirtied (mirror.ts).
+      () => this.alarms.mirrorAt(),
       args.holdId,
     );
   }
@@ -279,6 +296,66 @@ export class Wallet extends DurableObject<Env> {
     // A change delivers its credit on the way out; a replay retries one still pending.
     if (!result.appended) await this.outbox.deliverCredits();
     return this.reply(result.outcome, result.appended, result.tokens);
+  }
+
+  // ── RPC: a generation's admission and end (bodies in admission.ts) ─────
+
+  /**
+   * Every check of a generation and its hold in one transaction: session,
+   * idempotency key, rate limit, plan, balance; the pending record with the
+   * prompt. The one round trip before the model (docs/decisions/018).
+   */
+  async admit(args: AdmitArgs): Promise<AdmitResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.admitArgs, args);
+    if (bad) return this.refuse(bad);
+    const gate = await this.gateFor(args.session);
+    const before = this.book.appended;
+    let tokens: Tokens | undefined;
+    const outcome = this.transaction(() => {
+      const result = admission.admit(this.book, gate, args, this.faults.now());
+      // The balance the answer carries, read once; it also checks that no grant went negative.
+      tokens = this.book.tokens(true);
+      return result;
+    });
+    // Entries written here are grant expiries: D1 gets them after the answer, not before.
+    if (this.book.appended !== before) void this.afterChange();
+    else if (outcome.ok && outcome.admitted) await this.alarms.schedule();
+    return { ...outcome, tokens: tokens ?? this.book.tokens() };
+  }
+
+  /**
+   * Settles or voids a generation's hold and completes its record; the
+   * record's D1 row goes out in the outbox batch of the usage entry. A retry
+   * answers what the first call recorded.
+   */
+  async finish(args: FinishArgs): Promise<FinishResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.finishArgs, args);
+    if (bad) return this.refuse(bad);
+    let tokens: Tokens | undefined;
+    const outcome = this.transaction(() => {
+      const result = admission.finish(this.book, args, this.faults.now());
+      tokens = this.book.tokens(true);
+      return result;
+    });
+    if (outcome.ok && !outcome.replayed) this.outbox.recordFinished();
+    // As for settle: nothing comes due sooner but the refresh of the grant mirror.
+    await this.afterChange(this.alarms.mirrorAt());
+    // The fault hook treats a generation's settle as the settle it is.
+    if (outcome.ok && outcome.holdId) this.faults.maybeLoseAnswer(`settle:${outcome.holdId}`);
+    return { ...outcome, tokens: tokens ?? this.book.tokens() };
+  }
+
+  /** Undoes an admission the team's side refused: the record goes, its hold (if any) is released. */
+  async withdraw(args: { walletId: string; generationId: string }): Promise<{ tokens: Tokens }> {
+    this.enter(args.walletId);
+    const bad = check(schemas.withdrawArgs, args);
+    if (bad) throw new Error(bad.message);
+    this.ctx.storage.transactionSync(() =>
+      admission.withdraw(this.book, args.generationId, this.faults.now()),
+    );
+    return { tokens: this.book.tokens() };
   }
 
   // ── RPC: reads and upkeep ──────────────────────────────────────────────
@@ -419,11 +496,29 @@ export class Wallet extends DurableObject<Env> {
     return { outcome, appended: this.book.appended !== before, tokens };
   }
 
+
   /**
-   * Runs `run`, then answers. `wake` says when the change needs the alarm by
-   * (reserve: its hold's deadline; settle: nothing new, null): the alarm is
-   * then re-read only if it could be too late; without it, always.
+   * Who may spend, as admission asks it. Until the object keeps sessions and
+   * owner state (access.ts), the session was checked by the route and the
+   * plan is read here.
    */
+  private async gateFor(session: AdmitArgs["session"]): Promise<admission.Gate> {
+    const plan = await this.ownerPlan(session.accountId);
+    return { checkSession: () => null, plan: () => plan };
+  }
+
+  /** The owner's plan: an account's own, or a team's active subscription. */
+  private async ownerPlan(accountId?: string): Promise<string | null> {
+    const walletId = this.boundId ?? "";
+    if (accountId === walletId) {
+      const row = await this.env.DB.prepare("SELECT plan FROM accounts WHERE id = ?").bind(walletId).first<{
+        plan: string | null;
+      }>();
+      return row?.plan ?? null;
+    }
+    return activePlanOf(db(this.env.DB), walletId);
+  }
+
   /** One storage transaction; a rollback forgets what the books had learnt in memory inside it. */
   private transaction<R>(body: () => R): R {
     try {
@@ -435,6 +530,11 @@ export class Wallet extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Runs `run`, then answers. `wake` says when the change needs the alarm by
+   * (reserve: its hold's deadline; settle: the grant mirror's refresh): the
+   * alarm is then re-read only if it could be too late; without it, always.
+   */
   private async change<T extends object>(
     opKey: string,
     args: object,

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** One ticket generation: what was asked, what came back, what it cost. */
@@ -45,12 +46,31 @@ export const generations = sqliteTable(
     latencyMs: integer(),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
     completedAt: integer({ mode: "timestamp_ms" }),
+    /**
+     * The seq of its usage entry in its wallet's ledger, when the wallet wrote
+     * both in one D1 batch: the usage rollup row then counts that entry too
+     * (migration "d1_rows", docs/decisions/019-d1-rows.md). Set once.
+     */
+    usageSeq: integer(),
   },
+  /*
+   * Every index is one more D1 row written per generation, so those only some
+   * rows need are partial (docs/decisions/019-d1-rows.md). The table itself is
+   * WITHOUT ROWID (migration "d1_rows"; drizzle cannot say so): the key is the
+   * row, not a rowid row plus an index on id.
+   */
   (t) => [
     index("generations_account_idx").on(t.accountId, t.id),
-    // The insert of a pending row is the idempotency lock: a concurrent duplicate fails here.
-    uniqueIndex("generations_account_key_unique").on(t.accountId, t.idempotencyKey),
-    index("generations_created_at_idx").on(t.createdAt),
-    index("generations_wallet_idx").on(t.walletId, t.createdAt),
+    // Rows written before the wallet object kept the key: there the insert of
+    // a pending row was the idempotency lock. Metadata rows have no key.
+    uniqueIndex("generations_account_key_unique")
+      .on(t.accountId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} IS NOT NULL`),
+    // What the cron sweeps: rows still pending, or whose charge was not confirmed.
+    index("generations_open_idx")
+      .on(t.createdAt)
+      .where(sql`${t.status} = 'pending' OR ${t.errorCode} = 'charge_unconfirmed'`),
+    // Team spend only: an account's own generations have no wallet_id.
+    index("generations_wallet_idx").on(t.walletId, t.createdAt).where(sql`${t.walletId} IS NOT NULL`),
   ],
 );

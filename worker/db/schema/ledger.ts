@@ -37,7 +37,9 @@ export type LedgerType = (typeof LEDGER_TYPES)[number];
  * duplicate, and newest-first pagination reads the same index. `id` (txn_…)
  * is the public id but deliberately has no index of its own: every index here
  * is one more D1 row written per entry, and nothing looks entries up by id
- * (docs/decisions/001-wallet.md, "Rows written").
+ * (docs/decisions/001-wallet.md, "Rows written"). The table is WITHOUT ROWID
+ * (migration "d1_rows"; drizzle cannot say so): the key is the row, so an
+ * entry is one D1 row written, not a rowid row plus the key's index.
  */
 export const ledgerEntries = sqliteTable(
   "ledger_entries",
@@ -60,6 +62,12 @@ export const ledgerEntries = sqliteTable(
     /** The team member whose hold this usage settled; null outside team spend. */
     memberId: text(),
     createdAt: integer({ mode: "timestamp_ms" }).notNull(),
+    /**
+     * 1: a usage entry written in the same D1 batch as its generation's row
+     * (generations.usage_seq points here), counted in that generation's usage
+     * rollup row instead of a stats_ledger_daily row of its own.
+     */
+    generationRollup: integer().notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.walletId, t.seq] })],
 );

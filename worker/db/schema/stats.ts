@@ -10,7 +10,13 @@ import { integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite
  * the key is the row, so an upsert is one D1 row written, not two.
  */
 
-/** Generations by day and key: what `usage` and `generations` report. */
+/**
+ * Generations by day and key: what `usage`, `generations` and `latency`
+ * report. One row per generation written (docs/decisions/019-d1-rows.md):
+ * the latency totals, the upstream cost and both timing histograms are
+ * columns of this row, and so is the usage entry written with the
+ * generation (`ledger`), instead of rows of their own.
+ */
 export const statsUsageDaily = sqliteTable(
   "stats_usage_daily",
   {
@@ -24,37 +30,29 @@ export const statsUsageDaily = sqliteTable(
     payer: text().notNull(),
     generations: integer().notNull().default(0),
     spent: integer().notNull().default(0),
+    latencyCount: integer().notNull().default(0),
+    latencySum: integer().notNull().default(0),
+    /** Only grows: a latency that is later lowered or removed leaves the old maximum. */
+    latencyMax: integer(),
+    costUsd: real().notNull().default(0),
+    /**
+     * Histograms of latency and of the first delta, as a JSON object from
+     * bucket to count: `bucket` is the value floored to two significant
+     * digits (exact below 100 ms), so a percentile read from it is the scan's
+     * value floored the same way.
+     */
+    latencyHist: text(),
+    firstDeltaHist: text(),
+    /**
+     * Usage ledger entries of that day counted here rather than in
+     * stats_ledger_daily (ledger_entries.generation_rollup = 1).
+     */
+    ledger: integer().notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.day, t.feature, t.model, t.site, t.status, t.payer] })],
 );
 
-/** One row per day: latency totals and the upstream cost. */
-export const statsGenerationDaily = sqliteTable("stats_generation_daily", {
-  day: integer().primaryKey(),
-  latencyCount: integer().notNull().default(0),
-  latencySum: integer().notNull().default(0),
-  /** Only grows: a latency that is later lowered or removed leaves the old maximum. */
-  latencyMax: integer(),
-  costUsd: real().notNull().default(0),
-});
-
-/**
- * Histogram of a timing ('latency' or 'first_delta') per day: `bucket` is the
- * value floored to two significant digits (exact below 100 ms), so a
- * percentile read from it is the scan's value floored the same way.
- */
-export const statsTimingDaily = sqliteTable(
-  "stats_timing_daily",
-  {
-    day: integer().notNull(),
-    metric: text().notNull(),
-    bucket: integer().notNull(),
-    n: integer().notNull().default(0),
-  },
-  (t) => [primaryKey({ columns: [t.day, t.metric, t.bucket] })],
-);
-
-/** Net ledger movement by day and entry type. */
+/** Net ledger movement by day and entry type (usage entries counted with their generation aside). */
 export const statsLedgerDaily = sqliteTable(
   "stats_ledger_daily",
   {

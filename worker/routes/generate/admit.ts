@@ -1,39 +1,36 @@
-import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import type { TicketRequest } from "../../ai/types";
-import { activePlanQuery } from "../../billing/plans";
-import {
-  allowedFor,
-  lastSeenPricing,
-  maxCost,
-  pricingFrom,
-  pricingQuery,
-  rememberPricing,
-} from "../../billing/pricing";
+import { cachedPricing, maxCost } from "../../billing/pricing";
 import { db } from "../../db/client";
-import { accounts, generations } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import { clientIp, type Limit, rateLimited, rateLimitQueries, rateLimitVerdict } from "../../lib/rate-limit";
+import { clientIp, rateLimited } from "../../lib/rate-limit";
 import { membership } from "../../teams/membership";
 import { wallet } from "../../wallet/client";
-import type { Tokens } from "../../wallet/types";
+import type { GenerationRecord } from "../../wallet/records";
+import type { AdmitResult, ReserveResult, Tokens, WalletFailure } from "../../wallet/types";
 import { GENERATE_LIMITS, HOLD_TTL_MS } from "./config";
-import type { GenerationRow } from "./replay";
 import type { Job } from "./run";
+import { background } from "./sse";
 
 /** An admitted request (its hold taken), or a key seen before (to replay). */
-export type Admission = { kind: "job"; job: Job; tokens: Tokens } | { kind: "replay"; row: GenerationRow };
+export type Admission =
+  | { kind: "job"; job: Job; tokens: Tokens }
+  | { kind: "replay"; record: GenerationRecord };
 
 /**
- * Takes the hold and runs every check, or refuses with an ApiError having
- * changed nothing (the hold is released and the pending row dropped).
+ * Runs every check and takes the hold in ONE round trip, to the requester's
+ * account object (docs/decisions/018): session, idempotency key, the
+ * account's rate limit, the feature's plans, the balance, the pending record
+ * with the prompt, all in one transaction there. The per-address limit is the
+ * Workers Rate Limiting binding (no round trip) and the price comes from this
+ * isolate's cache, so nothing here waits for D1.
  *
- * Fast path to the first token: the hold is taken while one D1 batch runs
- * every check, and released if a check refuses. The batch's insert of the
- * pending row is the idempotency lock: the unique (account, key) index lets
- * exactly one of several concurrent duplicates through.
+ * A team generation adds the team object's reserve (membership, monthly
+ * limit, the team's plan, the hold) in parallel: one round trip in time. A
+ * refusal on either side undoes the other, so a refused request leaves no
+ * hold and no record (the key stays free for a retry).
  */
 export async function admit(
   c: Context<AppEnv>,
@@ -42,171 +39,181 @@ export async function admit(
   requestHash: string,
   teamId: string | null,
 ): Promise<Admission> {
-  const { accountId } = c.var.session;
-  const d = db(c.env.DB);
+  const session = c.var.session;
+  const { accountId } = session;
   // A team pays only for its members: anyone else is refused before any hold.
-  // A removed member has no row, so their next request stops here at once.
-  const member = teamId ? await membership(d, teamId, accountId) : null;
+  // (Until the team object keeps its members, this is one D1 read, on the team path only.)
+  const member = teamId ? await membership(db(c.env.DB), teamId, accountId) : null;
   if (teamId && !member) {
     throw new ApiError(403, "forbidden", "You are not a member of that team.");
   }
+  const snapshot = await cachedPricing(c.env.DB, (work) => background(c, work));
+  const price = snapshot.pricing[input.feature];
+  const held = maxCost(price);
   const generationId = newId("gen");
   const started = Date.now();
-  const walletId = teamId ?? accountId;
-  const memberArgs = member ? { accountId, monthlyLimit: member.monthlyLimit } : undefined;
-  // The hold is taken at the price this isolate saw last; the batch below
-  // reads the current one, and a changed price is held again (see below).
-  const guessedHeld = maxCost(lastSeenPricing()[input.feature]);
-  const w = wallet(c.env, walletId);
+  const account = wallet(c.env, accountId);
+  const team = teamId ? wallet(c.env, teamId) : null;
 
-  const holding = w
-    .reserve({
-      key: `generation:${generationId}`,
-      amount: guessedHeld,
-      ttlMs: HOLD_TTL_MS,
-      reference: generationId,
-      member: memberArgs,
-    })
-    .then(
-      (result) => ({ result }),
-      (error: unknown) => ({ error }),
-    );
-  const limits = limitsFor(accountId, clientIp(c));
-  const checks = await d
-    .batch([
-      d
-        .insert(generations)
-        .values({
-          id: generationId,
-          accountId,
-          sessionId: c.var.session.id,
-          walletId: teamId,
-          idempotencyKey: key,
-          requestHash,
+  const [admitted, reserved, addressOk] = await Promise.all([
+    settledOf<AdmitResult>(
+      account.admit({
+        session,
+        generationId,
+        key,
+        requestHash,
+        request: {
           site: input.site,
           feature: input.feature,
           issueType: input.issueType,
           prompt: input.prompt,
           context: input.context ?? null,
-          status: "pending",
-          held: guessedHeld,
-          createdAt: new Date(started),
-        })
-        .onConflictDoNothing()
-        .returning({ id: generations.id }),
-      d
-        .select()
-        .from(generations)
-        .where(and(eq(generations.accountId, accountId), eq(generations.idempotencyKey, key)))
-        .limit(1),
-      // The plan whose features apply is the paying wallet's: a team's subscription for a team.
-      teamId
-        ? activePlanQuery(d, teamId)
-        : d.select({ plan: accounts.plan }).from(accounts).where(eq(accounts.id, accountId)),
-      pricingQuery(d),
-      ...rateLimitQueries(d, limits, started),
-    ])
-    .catch(async (error: unknown) => {
-      const h = await holding;
-      if ("result" in h && h.result.ok) await w.void(h.result.holdId);
-      throw error;
-    });
-  const [inserted, [prior], [account], priceRows, ...limitResults] = checks;
-  const price = rememberPricing(pricingFrom(priceRows))[input.feature];
-  const held = maxCost(price);
-  const reserved = await holding;
-  const release = async () => {
-    if ("result" in reserved && reserved.result.ok) await w.void(reserved.result.holdId);
-  };
-  const dropRow = () => d.delete(generations).where(eq(generations.id, generationId));
-
-  if (inserted.length === 0) {
-    await release();
-    if (!prior) throw new Error("idempotency key conflict without a row");
-    return { kind: "replay", row: prior };
-  }
-  const limited = rateLimitVerdict(limitResults, limits, started);
-  const refusal = !limited.ok
-    ? rateLimited(limited.retryAfterMs, "Too many generations.")
-    : !allowedFor(price, account?.plan)
-      ? new ApiError(403, "feature_not_in_plan", `Your plan does not include ${input.feature}.`, {
-          feature: input.feature,
-          plans: price.plans,
-        })
-      : null;
-  if (refusal) {
-    await Promise.all([release(), dropRow()]);
-    throw refusal;
-  }
-  if ("error" in reserved) {
-    await dropRow();
-    throw reserved.error;
-  }
-  let hold = reserved.result;
-  if (held !== guessedHeld) {
-    // The price changed since this isolate last looked: hold the current
-    // maximum instead (one more wallet round trip, only after a change).
-    try {
-      if (hold.ok) await w.void(hold.holdId);
-      hold = await w.reserve({
-        key: `generation:${generationId}:${held}`,
-        amount: held,
+        },
+        price: { held, plans: teamId ? null : price.plans, version: snapshot.version },
+        teamId,
+        limit: GENERATE_LIMITS.account,
         ttlMs: HOLD_TTL_MS,
-        reference: generationId,
-        member: memberArgs,
-      });
-    } catch (error) {
-      await dropRow();
-      throw error;
-    }
+      }),
+    ),
+    team && member
+      ? settledOf<ReserveResult>(
+          team.reserve({
+            key: `generation:${generationId}`,
+            amount: held,
+            ttlMs: HOLD_TTL_MS,
+            reference: generationId,
+            member: { accountId, monthlyLimit: member.monthlyLimit },
+            plans: price.plans,
+          }),
+        )
+      : null,
+    addressAllowed(c),
+  ]);
+
+  const teamHold = reserved && "value" in reserved && reserved.value.ok ? reserved.value.holdId : null;
+  const admittedNow = "value" in admitted && admitted.value.ok && admitted.value.admitted;
+  // Undoes whichever side said yes when the other (or the address limit) said no.
+  const undo = async () => {
+    await Promise.all([
+      team && teamHold ? team.void(teamHold).catch(() => undefined) : null,
+      admittedNow ? account.withdraw(generationId).catch(() => undefined) : null,
+    ]);
+  };
+
+  if ("error" in admitted) {
+    await undo();
+    throw admitted.error;
   }
-  if (!hold.ok) {
-    // Nothing happened: free the key so the same request can be retried after a top-up.
-    await dropRow();
-    if (hold.code === "insufficient_tokens") {
-      const available = hold.available ?? hold.tokens.available;
-      throw new ApiError(
-        402,
-        "insufficient_tokens",
-        `This needs ${held} token${held === 1 ? "" : "s"}; you have ${available}.`,
-        { required: held, available, shortage: Math.max(0, held - available), tokens: hold.tokens },
-        { "X-Tokens-Remaining": String(hold.tokens.available) },
-      );
-    }
-    if (hold.code === "member_limit_reached") {
-      const resets = hold.resetsAt ? ` It resets on ${hold.resetsAt.slice(0, 10)}.` : "";
-      throw new ApiError(
-        402,
-        "member_limit_reached",
-        `You have used your monthly limit on this team's tokens. Ask a team owner or admin to raise it.${resets}`,
-        { limit: hold.limit, spent: hold.spent, resetsAt: hold.resetsAt, tokens: hold.tokens },
-        { "X-Tokens-Remaining": String(hold.tokens.available) },
-      );
-    }
-    throw new ApiError(503, "unavailable", "The wallet could not hold the tokens. Nothing was charged.");
+  const a = admitted.value;
+  if (a.ok && !a.admitted) {
+    await undo();
+    return { kind: "replay", record: a.record };
   }
+  if (!a.ok) {
+    await undo();
+    throw refusal(a, input.feature, a.tokens);
+  }
+  if (!addressOk) {
+    await undo();
+    throw rateLimited(GENERATE_LIMITS.ip.periodMs, "Too many generations.");
+  }
+  let tokens = a.tokens;
+  let holdId = a.holdId;
+  if (reserved) {
+    if ("error" in reserved) {
+      await undo();
+      throw reserved.error;
+    }
+    const r = reserved.value;
+    if (!r.ok) {
+      await undo();
+      throw refusal(r, input.feature, r.tokens);
+    }
+    holdId = r.holdId;
+    tokens = r.tokens;
+  }
+  if (holdId === null) throw new Error("admitted without a hold");
   const job: Job = {
     env: c.env,
-    d,
     accountId,
+    sessionId: session.id,
     idempotencyKey: key,
-    walletId,
+    walletId: teamId ?? accountId,
+    teamId,
     generationId,
-    holdId: hold.holdId,
+    holdId,
     held,
     input,
     price,
+    priceVersion: snapshot.version,
     started,
     requestId: c.var.requestId,
     feature: input.feature,
     site: input.site,
   };
-  return { kind: "job", job, tokens: hold.tokens };
+  return { kind: "job", job, tokens };
 }
 
-function limitsFor(accountId: string, ip: string | null): Limit[] {
-  return [
-    { key: `generate:acc:${accountId}`, ...GENERATE_LIMITS.account },
-    ...(ip ? [{ key: `generate:ip:${ip}`, ...GENERATE_LIMITS.ip }] : []),
-  ];
+/**
+ * The per-address limit, through the Workers Rate Limiting binding: a counter
+ * in the Cloudflare location that answers without a round trip (approximate,
+ * per location, which suits a cap on abuse; the exact per-account limit is
+ * the object's). Allowed when the binding is absent or the address unknown.
+ */
+async function addressAllowed(c: Context<AppEnv>): Promise<boolean> {
+  const ip = clientIp(c);
+  const limiter = c.env.GENERATE_IP_LIMIT;
+  if (!ip || !limiter) return true;
+  try {
+    return (await limiter.limit({ key: `generate:ip:${ip}` })).success;
+  } catch {
+    // The limiter failing must not stop generations: the account's limit still holds.
+    return true;
+  }
+}
+
+type Settled<T> = { value: T } | { error: unknown };
+
+function settledOf<T>(p: PromiseLike<unknown>): Promise<Settled<T>> {
+  return Promise.resolve(p as PromiseLike<T>).then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+/** A wallet refusal as the contract's HTTP answer (docs/api.md). */
+function refusal(f: WalletFailure, feature: string, tokens: Tokens): ApiError {
+  const remaining = { "X-Tokens-Remaining": String(tokens.available) };
+  switch (f.code) {
+    case "rate_limited":
+      return rateLimited(f.retryAfterMs ?? GENERATE_LIMITS.account.periodMs, "Too many generations.");
+    case "feature_not_in_plan":
+      return new ApiError(403, "feature_not_in_plan", `Your plan does not include ${feature}.`, {
+        feature,
+        plans: f.plans ?? [],
+      });
+    case "insufficient_tokens": {
+      const required = f.required ?? 0;
+      const available = f.available ?? tokens.available;
+      return new ApiError(
+        402,
+        "insufficient_tokens",
+        `This needs ${required} token${required === 1 ? "" : "s"}; you have ${available}.`,
+        { required, available, shortage: Math.max(0, required - available), tokens },
+        remaining,
+      );
+    }
+    case "member_limit_reached": {
+      const resets = f.resetsAt ? ` It resets on ${f.resetsAt.slice(0, 10)}.` : "";
+      return new ApiError(
+        402,
+        "member_limit_reached",
+        `You have used your monthly limit on this team's tokens. Ask a team owner or admin to raise it.${resets}`,
+        { limit: f.limit, spent: f.spent, resetsAt: f.resetsAt, tokens },
+        remaining,
+      );
+    }
+    default:
+      return new ApiError(503, "unavailable", "The wallet could not hold the tokens. Nothing was charged.");
+  }
 }

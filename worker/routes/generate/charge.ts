@@ -70,7 +70,7 @@ export interface HoldRef {
  * idempotent by hold id with the same arguments, so a retry either finds the
  * first one's result or makes the charge itself.
  */
-const SETTLE_RETRY_MS = [100, 400];
+export const SETTLE_RETRY_MS = [100, 400];
 
 /** Recorded (with the attempted charge) when no settle attempt got an answer; the cron confirms it. */
 export const CHARGE_UNCONFIRMED = "charge_unconfirmed";
@@ -130,6 +130,6 @@ export async function settleOrVoid(
   }
 }
 
-function emptyTokens(): Tokens {
+export function emptyTokens(): Tokens {
   return { available: 0, held: 0, balance: 0, used: 0, purchased: 0, grants: [] };
 }

@@ -72,7 +72,7 @@ export const generate = new Hono<AppEnv>().post(
 
     const admission = await admit(c, input, key, requestHash, teamId);
     timing.mark("checks");
-    if (admission.kind === "replay") return replay(c, admission.row, requestHash, sse);
+    if (admission.kind === "replay") return replay(c, admission.record, requestHash, sse);
     const { job, tokens } = admission;
     const { generationId, held } = job;
     c.header("X-Tokens-Remaining", String(tokens.available));

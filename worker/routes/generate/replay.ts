@@ -1,20 +1,21 @@
 import type { Context } from "hono";
-import type { generations } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { wallet } from "../../wallet/client";
+import type { GenerationRecord } from "../../wallet/records";
 import { HOLD_TTL_MS } from "./config";
 import { sseBody } from "./sse";
 
-export type GenerationRow = typeof generations.$inferSelect;
-
-/** A request with a key seen before: the first result, a conflict, or "still running". */
-export async function replay(c: Context<AppEnv>, row: GenerationRow, requestHash: string, sse: boolean) {
+/**
+ * A request with a key seen before, answered from its record in the
+ * account's object: the first result, a conflict, or "still running".
+ */
+export async function replay(c: Context<AppEnv>, row: GenerationRecord, requestHash: string, sse: boolean) {
   if (row.requestHash !== requestHash) {
     throw new ApiError(409, "idempotency_conflict", "This Idempotency-Key was used with another request.");
   }
   if (row.status === "pending") {
-    if (Date.now() - row.createdAt.getTime() < HOLD_TTL_MS) {
+    if (Date.now() - row.createdAt < HOLD_TTL_MS) {
       throw new ApiError(409, "request_in_progress", "A request with this Idempotency-Key is still running.");
     }
     throw new ApiError(502, "upstream_error", "The first attempt with this Idempotency-Key did not finish.");

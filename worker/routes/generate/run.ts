@@ -1,4 +1,3 @@
-import { eq } from "drizzle-orm";
 import { mockVariant } from "../../ai/mock";
 import { streamChat, UpstreamError } from "../../ai/openrouter";
 import { parseTicket } from "../../ai/parse";
@@ -6,23 +5,26 @@ import { buildMessages, MAX_OUTPUT_TOKENS } from "../../ai/prompts";
 import { providerFor } from "../../ai/provider";
 import type { TicketRequest, Usage } from "../../ai/types";
 import type { FeaturePrice } from "../../billing/pricing";
-import type { Db } from "../../db/client";
-import { generations } from "../../db/schema";
 import { sha256Hex } from "../../lib/ids";
 import { log } from "../../lib/log";
-import type { Tokens } from "../../wallet/types";
+import type { FinishArgs, Tokens } from "../../wallet/types";
 import { CHARGE_UNCONFIRMED, chargeFor, type Ending, type HoldRef, settleOrVoid } from "./charge";
 import { MAX_OUTPUT_CHARS } from "./config";
+import { finishRecord } from "./record";
 
-/** An admitted generation: its hold is taken and its pending row written. */
+/** An admitted generation: its hold is taken and its pending record written in the account's object. */
 export interface Job extends HoldRef {
-  d: Db;
   accountId: string;
+  sessionId: string;
+  /** The team paying (its object holds), or null: the account pays. */
+  teamId: string | null;
   idempotencyKey: string;
-  /** The maximum cost held: the current price, which the pending row may have guessed wrong. */
+  /** The maximum cost held at the admitted price. */
   held: number;
   input: TicketRequest;
+  /** The price admitted, and its version: the charge follows it whatever changes meanwhile. */
   price: FeaturePrice;
+  priceVersion: string;
   started: number;
   requestId: string;
 }
@@ -48,7 +50,7 @@ export async function execute(
   signal: AbortSignal,
   deliver: (text: string) => boolean,
 ): Promise<{ outcome: RunOutcome; recorded: Promise<void> }> {
-  const { env, d, input, price, generationId } = job;
+  const { env, input, price, generationId } = job;
   let output = "";
   let delivered = "";
   let model: string | null = null;
@@ -99,51 +101,45 @@ export async function execute(
   const status = ending === "client_closed" ? "cancelled" : ending === "failed" ? "failed" : "succeeded";
   const charge = chargeFor(price, { ending, output, delivered, usage });
 
-  const { charged, tokens, confirmed } = await settleOrVoid(job, charge);
+  const record: FinishArgs["outcome"] = {
+    status,
+    title: status === "failed" ? null : parsed.title,
+    description: status === "failed" ? null : parsed.description,
+    output: cancelled ? delivered : output,
+    model,
+    upstreamId,
+    errorCode: status === "failed" ? (failure?.kind ?? "bad_response") : cancelled ? "client_closed" : null,
+    inputTokens: usage?.inputTokens ?? null,
+    outputTokens: usage?.outputTokens ?? null,
+    costUsd: usage?.costUsd ?? null,
+    firstDeltaMs,
+    latencyMs: Date.now() - job.started,
+  };
+  let charged: number;
+  let tokens: Tokens;
+  let recorded: Promise<void>;
+  if (job.teamId === null) {
+    // One call settles (or voids) and records: the account's object is the wallet.
+    ({ charged, tokens } = await finishRecord(job, charge, record));
+    recorded = Promise.resolve();
+  } else {
+    // The team's object settles; the record, in the member's object, follows
+    // after the client has its answer (history is not on the critical path).
+    const settled = await settleOrVoid(job, charge);
+    ({ charged, tokens } = settled);
+    const errorCode = settled.confirmed ? record.errorCode : CHARGE_UNCONFIRMED;
+    recorded = finishRecord(job, charged, { ...record, errorCode }).then(() => {});
+  }
   if (status === "succeeded" && charged === 0 && charge > 0) {
     log("warn", "generate.uncharged", { generationId, reason: "the hold could not be settled" });
   }
-  const errorCode =
-    status === "failed"
-      ? (failure?.kind ?? "bad_response")
-      : !confirmed
-        ? CHARGE_UNCONFIRMED
-        : cancelled
-          ? "client_closed"
-          : null;
-  // Recorded after the client has its answer: history is not on the critical path.
-  const recorded = d
-    .update(generations)
-    .set({
-      status,
-      held: job.held,
-      title: status === "failed" ? null : parsed.title,
-      description: status === "failed" ? null : parsed.description,
-      output: cancelled ? delivered : output,
-      model,
-      upstreamId,
-      errorCode,
-      charged,
-      inputTokens: usage?.inputTokens ?? null,
-      outputTokens: usage?.outputTokens ?? null,
-      costUsd: usage?.costUsd ?? null,
-      firstDeltaMs,
-      latencyMs: Date.now() - job.started,
-      completedAt: new Date(),
-    })
-    .where(eq(generations.id, generationId))
-    .then(
-      () => {},
-      (error: unknown) => {
-        log("error", "generate.record_failed", { generationId, error: String(error) });
-      },
-    );
   log(status === "failed" ? "warn" : "info", "generate.finished", {
     requestId: job.requestId,
     generationId,
     status,
     model,
     charged,
+    priceVersion: job.priceVersion,
     errorKind: failure?.kind,
     error: failure?.message,
     ms: Date.now() - job.started,

@@ -1,0 +1,226 @@
+import type { RecordRow } from "./records";
+import type { EntryRow, GrantRow } from "./storage";
+
+/*
+ * What a wallet writes to D1, statement by statement, and what that costs in
+ * D1 rows (docs/decisions/019-d1-rows.md). D1 counts every row a statement
+ * writes: the table's, each index's and each trigger's.
+ */
+
+/**
+ * At most how often a wallet refreshes D1's grant mirror (`grants.remaining`).
+ * Every generation burns from a grant; refreshing its row with every entry
+ * was one D1 row per generation. The ledger stays exact in D1 at once; the
+ * mirror, which only admin views read, lags by up to this much.
+ */
+export const GRANT_MIRROR_MS = 60_000;
+
+/** One statement of a flush, with the table it writes (its triggers' rows count with it). */
+export interface MirrorStatement {
+  table: string;
+  statement: D1PreparedStatement;
+}
+
+/**
+ * Which dirty grants go out now: all of them once a minute; in between only
+ * grants D1 has never been sent by this instance since the last full refresh
+ * (a new purchase or welcome grant shows at once).
+ */
+export class GrantMirror {
+  /** Wallet time of the last full refresh (0: none since this instance started). */
+  refreshedAt = 0;
+  private sentSince = new Set<string>();
+
+  due(dirty: GrantRow[], now: number): { grants: GrantRow[]; full: boolean } {
+    if (now - this.refreshedAt >= GRANT_MIRROR_MS) return { grants: dirty, full: true };
+    return {
+      grants: dirty.filter((g) => g.created_at >= this.refreshedAt && !this.sentSince.has(g.id)),
+      full: false,
+    };
+  }
+
+  sent(grants: GrantRow[], full: boolean, now: number): void {
+    if (full && grants.length > 0) {
+      this.refreshedAt = now;
+      this.sentSince.clear();
+    }
+    for (const g of grants) this.sentSince.add(g.id);
+  }
+
+  /** When the grants left dirty should go out (the alarm's time for them). */
+  nextAt(): number {
+    return this.refreshedAt + GRANT_MIRROR_MS;
+  }
+}
+
+/**
+ * The D1 statements mirroring one batch, in this order: the `wallets` row
+ * with the first entry; the entries keyed by (wallet, seq), so a retry after
+ * a lost acknowledgement is a no-op; the finished generations' metadata rows
+ * (`records`: an account wallet's, final, no text); the grants' unburned
+ * amounts.
+ *
+ * A usage entry whose generation's row is in the same batch is flagged
+ * `generation_rollup` and the row points at it (`usage_seq`): the row's
+ * rollup trigger then counts both in one stats_usage_daily row, and the entry
+ * writes no stats_ledger_daily row. The entry must come first (the
+ * generation's trigger reads it); were the row first, the entry's trigger
+ * would count it itself (migration "d1_rows"), so the figures hold either way.
+ */
+export function mirrorStatements(
+  db: D1Database,
+  walletId: string,
+  rows: EntryRow[],
+  grants: GrantRow[],
+  records: RecordRow[] = [],
+): MirrorStatement[] {
+  const statements: MirrorStatement[] = [];
+  const recordIds = new Set(records.map((r) => r.id));
+  const usageSeq = new Map<string, number>();
+  if (rows[0]?.seq === 1) {
+    statements.push({
+      table: "wallets",
+      statement: db
+        .prepare("INSERT INTO wallets (id, account_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+        .bind(walletId, walletId, rows[0].created_at),
+    });
+  }
+  for (const r of rows) {
+    const withRecord =
+      r.type === "usage" &&
+      r.amount !== 0 &&
+      r.generation_id !== null &&
+      recordIds.has(r.generation_id) &&
+      !usageSeq.has(r.generation_id);
+    if (withRecord && r.generation_id !== null) usageSeq.set(r.generation_id, r.seq);
+    statements.push({ table: "ledger_entries", statement: entryStatement(db, walletId, r, withRecord) });
+  }
+  for (const g of records) {
+    statements.push({
+      table: "generations",
+      statement: generationStatement(db, walletId, g, usageSeq.get(g.id) ?? null),
+    });
+  }
+  for (const g of grants) {
+    statements.push({
+      table: "grants",
+      statement: db
+        .prepare(
+          `INSERT INTO grants (id, wallet_id, source, amount, remaining, priority, expires_at, reference, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining`,
+        )
+        .bind(
+          g.id,
+          walletId,
+          g.source,
+          g.amount,
+          g.remaining + g.held,
+          g.priority,
+          g.expires_at,
+          g.reference,
+          g.created_at,
+        ),
+    });
+  }
+  return statements;
+}
+
+function entryStatement(db: D1Database, walletId: string, r: EntryRow, withRecord: boolean) {
+  return db
+    .prepare(
+      `INSERT INTO ledger_entries (wallet_id, seq, id, type, amount, balance_after, grant_id, hold_id,
+         reference, idempotency_key, description, feature, generation_id, member_id, created_at, generation_rollup)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    )
+    .bind(
+      walletId,
+      r.seq,
+      r.id,
+      r.type,
+      r.amount,
+      r.balance_after,
+      r.grant_id,
+      r.hold_id,
+      r.reference,
+      r.idempotency_key,
+      r.description,
+      r.feature,
+      r.generation_id,
+      r.member_id ?? null,
+      r.created_at,
+      withRecord ? 1 : 0,
+    );
+}
+
+/**
+ * Until history, export and the admin views read a generation's text from
+ * its account's object (docs/decisions/018, content part), D1's row keeps the
+ * prompt, context and ticket too; never the idempotency key or request hash,
+ * which only the object needs. Turn off once those reads moved. (Text adds
+ * bytes, not rows: no index covers it.)
+ */
+export const RECORD_TEXT_IN_D1 = true;
+
+const RECORD_COLUMNS = [
+  "id",
+  "account_id",
+  "wallet_id",
+  "session_id",
+  "site",
+  "feature",
+  "issue_type",
+  "status",
+  "error_code",
+  "held",
+  "charged",
+  "model",
+  "upstream_id",
+  "input_tokens",
+  "output_tokens",
+  "cost_usd",
+  "first_delta_ms",
+  "latency_ms",
+  "created_at",
+  "completed_at",
+];
+const TEXT_COLUMNS = ["prompt", "context", "title", "description", "output"];
+
+/**
+ * A finished generation's D1 row: inserted once with its final status, or,
+ * when the Worker already wrote it because the object could not be reached
+ * (charge.ts) or before the object kept records, brought up to what the
+ * object recorded. Keyed by id, so a retried batch changes nothing;
+ * `usage_seq` is set once.
+ */
+export function generationStatement(
+  db: D1Database,
+  accountId: string,
+  g: RecordRow,
+  usageSeq: number | null,
+): D1PreparedStatement {
+  const columns = RECORD_TEXT_IN_D1 ? [...RECORD_COLUMNS, ...TEXT_COLUMNS] : RECORD_COLUMNS;
+  const sql = `INSERT INTO generations (${columns.join(", ")}, usage_seq)
+     VALUES (${columns.map(() => "?").join(", ")}, ?)
+     ON CONFLICT (id) DO UPDATE SET ${columns
+       .filter((c) => c !== "id" && c !== "account_id" && c !== "created_at")
+       .map((c) => `${c} = excluded.${c}`)
+       .join(", ")}, usage_seq = coalesce(generations.usage_seq, excluded.usage_seq)`;
+  const values: Record<string, SqlStorageValue> = { ...g, account_id: accountId };
+  return db.prepare(sql).bind(...columns.map((c) => values[c] ?? null), usageSeq);
+}
+
+/** Adds each statement's D1 rows written (its triggers' included) to its table's count. */
+export function countRows(
+  into: Map<string, number>,
+  statements: MirrorStatement[],
+  results: D1Result[],
+): number {
+  let total = 0;
+  for (const [i, s] of statements.entries()) {
+    const n = results[i]?.meta.rows_written ?? 0;
+    into.set(s.table, (into.get(s.table) ?? 0) + n);
+    total += n;
+  }
+  return total;
+}
