@@ -113,12 +113,23 @@ async function confirmCharges(env: Env, now: number, wallets: string[]) {
          error_code = CASE status WHEN 'cancelled' THEN 'client_closed' END
        WHERE error_code = '${CHARGE_UNCONFIRMED}' AND created_at BETWEEN ?1 AND ?2
          AND coalesce(wallet_id, account_id) IN (${batch.map((_, j) => `?${j + 3}`).join(", ")})
-       RETURNING id`,
+       RETURNING id, account_id, charged, error_code`,
     )
       .bind(now - LOOKBACK_MS, now - STALE_GENERATION_MS, ...batch)
-      .all();
+      .all<{ id: string; account_id: string; charged: number; error_code: string | null }>();
     // The rows themselves: D1's change count includes what the stats triggers write.
     confirmed += r.results.length;
+    // The record in the requester's object says the same (a team's charge
+    // was unconfirmed there too); history reads it from there.
+    await Promise.all(
+      r.results.map((row) =>
+        wallet(env, row.account_id)
+          .confirmed({ generationId: row.id, charged: row.charged, errorCode: row.error_code })
+          .catch((error: unknown) =>
+            log("warn", "cron.confirm_record_failed", { id: row.id, error: String(error) }),
+          ),
+      ),
+    );
   }
   return confirmed;
 }

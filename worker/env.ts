@@ -40,6 +40,12 @@ export interface Env {
    * http://127.0.0.1 or http://localhost, so it can never redirect production.
    */
   OAUTH_BASE_URL_OVERRIDE?: string;
+  /**
+   * HMAC key of signed session tokens (docs/decisions/017): the generate
+   * route verifies them with no D1 read. Absent: on a loopback host a built-in
+   * development key; elsewhere opaque tokens, looked up in D1.
+   */
+  SESSION_SIGNING_KEY?: string;
   /** The lowest log level written: "info" (default, a line per request), "warn" or "error". */
   LOG_LEVEL?: string;
   /** New anonymous accounts allowed per client IP per day (default 10). */

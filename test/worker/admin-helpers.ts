@@ -63,7 +63,7 @@ export async function makeAccount(
     });
     if (!r.ok) throw new Error(r.message);
   }
-  const { token } = await createSession(env.DB, id, kind);
+  const { token } = await createSession(env, id, kind, { url: "http://localhost/" });
   return { id, token };
 }
 

@@ -45,7 +45,7 @@ export async function newAccount(
       status: opts.blocked ? "blocked" : "active",
       createdAt: new Date(),
     });
-  const { token } = await createSession(env.DB, id, kind);
+  const { token } = await createSession(env, id, kind, { url: "http://localhost/" });
   return { id, token };
 }
 

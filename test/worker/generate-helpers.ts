@@ -22,7 +22,7 @@ export async function fundedAccount(tokens: number, opts: { plan?: string; block
       status: opts.blocked ? "blocked" : "active",
       createdAt: new Date(),
     });
-  const { token } = await createSession(env.DB, id, "user");
+  const { token } = await createSession(env, id, "user", { url: "http://localhost/" });
   if (tokens > 0) {
     const r = await wallet(env, id).grant({
       key: `test:${id}`,

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { forgetSeenPricing } from "../../worker/billing/pricing";
@@ -8,6 +8,7 @@ import { featurePrices, generations, subscriptions, teamMembers, teams } from ".
 import { newId } from "../../worker/lib/ids";
 import { CHARGE_UNCONFIRMED } from "../../worker/routes/generate";
 import { wallet } from "../../worker/wallet/client";
+import { recordById } from "../../worker/wallet/records";
 import {
   balance,
   fundedAccount,
@@ -45,10 +46,13 @@ async function teamWith(tokens: number, members: Record<string, number | null>) 
   return id;
 }
 
-const removeMember = (teamId: string, accountId: string) =>
-  db(env.DB)
+/** Removes a member the way DELETE /api/teams/:id/members does: the team's wallet first, then D1. */
+async function removeMember(teamId: string, accountId: string) {
+  await wallet(env, teamId).setMember({ accountId, removed: true });
+  await db(env.DB)
     .delete(teamMembers)
     .where(and(eq(teamMembers.teamId, teamId), eq(teamMembers.accountId, accountId)));
+}
 
 /** Sets the team wallet's clock (only the wallet's; the test's own is untouched). */
 const walletClockAt = (teamId: string, iso: string) =>
@@ -100,6 +104,8 @@ describe("POST /api/generate paid by a team wallet", () => {
         status: "active",
         createdAt: new Date(),
       });
+      // As the subscription's webhook does: D1 first, then the team's wallet (it answers the plan).
+      await wallet(env, teamId).setOwnerState({ plan: "team" });
       const team = await generate(up.env, member.token, { ...body, wallet: teamId });
       expect(team.res.status).toBe(200);
       await team.settled();
@@ -219,5 +225,10 @@ describe("POST /api/generate paid by a team wallet", () => {
     expect(result.confirmed).toBeGreaterThanOrEqual(1);
     expect((await generationRows(member.id))[0]).toMatchObject({ charged: 1, errorCode: null });
     expect((await balance(teamId)).available).toBe(9);
+    // The record in the member's own object says the same.
+    const record = await runInDurableObject(wallet(env, member.id).stub, async (_instance, state) =>
+      recordById(state.storage.sql, row?.id as string),
+    );
+    expect(record).toMatchObject({ charged: 1, error_code: null, status: "succeeded" });
   });
 });

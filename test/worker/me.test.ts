@@ -11,7 +11,7 @@ async function signedIn(kind: "user" | "anonymous" = "user") {
   await db(env.DB)
     .insert(accounts)
     .values({ id, kind, email: kind === "user" ? `${id}@example.test` : null, createdAt: new Date() });
-  const { token } = await createSession(env.DB, id, kind);
+  const { token } = await createSession(env, id, kind, { url: "http://localhost/" });
   return { id, token, w: wallet(env, id), auth: { Authorization: `Bearer ${token}` } };
 }
 

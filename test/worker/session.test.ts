@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../worker/lib/ids";
 import { createSession, SESSION_MAX_AGE_MS, SESSION_TTL_MS } from "../../worker/lib/session";
+import { adminFetch } from "./admin-helpers";
 import { anonymousSession, call, devLogin, me, postJson, uniqueId } from "./auth-helpers";
 
 const email = () => `${uniqueId("s")}@example.com`;
@@ -36,10 +37,16 @@ describe("sessions", () => {
 
   it("expire: an expired session is refused with 401", async () => {
     const user = await devLogin(email());
-    const expired = await createSession(env.DB, user.account.id, "user", Date.now() - SESSION_TTL_MS - 1000);
+    const expired = await createSession(env, user.account.id, "user", {
+      now: Date.now() - SESSION_TTL_MS - 1000,
+      url: "http://localhost/",
+    });
     const res = await me(expired.token);
     expect(res.status).toBe(401);
-    const live = await createSession(env.DB, user.account.id, "user", Date.now() - SESSION_TTL_MS + 60_000);
+    const live = await createSession(env, user.account.id, "user", {
+      now: Date.now() - SESSION_TTL_MS + 60_000,
+      url: "http://localhost/",
+    });
     expect((await me(live.token)).status).toBe(200);
   });
 
@@ -53,16 +60,25 @@ describe("sessions", () => {
           .first<{ t: number }>()
       )?.t as number;
 
-    const fresh = await createSession(env.DB, user.account.id, "user", Date.now() - 10 * DAY);
+    const fresh = await createSession(env, user.account.id, "user", {
+      now: Date.now() - 10 * DAY,
+      url: "http://localhost/",
+    });
     const before = await expiry(fresh.token);
     expect((await me(fresh.token)).status).toBe(200);
     expect(await expiry(fresh.token)).toBe(before); // 20 days left: no write
 
-    const aging = await createSession(env.DB, user.account.id, "user", Date.now() - 25 * DAY);
+    const aging = await createSession(env, user.account.id, "user", {
+      now: Date.now() - 25 * DAY,
+      url: "http://localhost/",
+    });
     expect((await me(aging.token)).status).toBe(200);
     expect(await expiry(aging.token)).toBeGreaterThan(Date.now() + SESSION_TTL_MS - DAY);
 
-    const old = await createSession(env.DB, user.account.id, "user", Date.now() - SESSION_MAX_AGE_MS + DAY);
+    const old = await createSession(env, user.account.id, "user", {
+      now: Date.now() - SESSION_MAX_AGE_MS + DAY,
+      url: "http://localhost/",
+    });
     await env.DB.prepare("UPDATE sessions SET expires_at = ? WHERE token_hash = ?")
       .bind(Date.now() + DAY / 2, await sha256Hex(old.token))
       .run();
@@ -113,7 +129,8 @@ describe("sessions", () => {
     expect((await spend(again.token, "{")).status).toBe(400);
 
     // Blocked wins over merged: the account's owner cannot fix that by signing in.
-    await env.DB.prepare("UPDATE accounts SET status = 'blocked' WHERE id = ?1").bind(anon.account.id).run();
+    const blocked = await adminFetch(`/admin/accounts/${anon.account.id}/block`, { method: "POST" });
+    expect(blocked.status).toBe(200);
     expect(await (await spend(anon.token)).json()).toMatchObject({ error: { code: "forbidden" } });
 
     // Logging it out works like any other session.

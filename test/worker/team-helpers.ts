@@ -59,7 +59,7 @@ export async function unverifiedUser(): Promise<User> {
     emailVerified: false,
     createdAt: new Date(),
   });
-  const { token } = await createSession(env.DB, id, "user");
+  const { token } = await createSession(env, id, "user", { url: "http://localhost/" });
   return { id, token, email };
 }
 

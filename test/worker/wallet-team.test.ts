@@ -192,12 +192,15 @@ describe("what counts toward a limit", () => {
       { accountId: "", monthlyLimit: 5 },
       { accountId: "acc_x", monthlyLimit: -1 },
       { accountId: "acc_x", monthlyLimit: 1.5 },
-      { accountId: "acc_x" } as MemberArgs,
     ]) {
       expect(
         await w.reserve({ key: `k${JSON.stringify(bad)}`, amount: 1, ttlMs: 60_000, member: bad }),
       ).toMatchObject({ ok: false, code: "invalid_request" });
     }
+    // Without a limit the wallet's own members decide (access.ts): a stranger is not one.
+    expect(
+      await w.reserve({ key: "stranger", amount: 1, ttlMs: 60_000, member: { accountId: "acc_x" } }),
+    ).toMatchObject({ ok: false, code: "not_a_member" });
     expect(await w.balance()).toMatchObject({ available: 10, held: 0 });
     expect((await w.memberSpend()).members).toEqual([]);
   });

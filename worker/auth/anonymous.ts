@@ -29,7 +29,13 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  *   session for that (now empty) account, with nothing granted; spending with
  *   it is refused with `sign_in_required` (docs/decisions/002-identity.md).
  */
-export async function anonymousSession(env: Env, visitorId: string, ip: string | null, now = Date.now()) {
+export async function anonymousSession(
+  env: Env,
+  visitorId: string,
+  ip: string | null,
+  opts: { now?: number; url?: string } = {},
+) {
+  const now = opts.now ?? Date.now();
   let account = await byVisitor(env, visitorId);
   let created = false;
   if (!account) {
@@ -44,7 +50,11 @@ export async function anonymousSession(env: Env, visitorId: string, ip: string |
     : await grantFree(env, account.id, visitorId);
   // A session for an account that already existed may be anyone's who
   // computed the same visitor id: it sees the balance, not the tickets.
-  const { token } = await createSession(env.DB, account.id, "anonymous", now, { resumed: !created });
+  const { token } = await createSession(env, account.id, "anonymous", {
+    now,
+    resumed: !created,
+    url: opts.url,
+  });
   return { token, account: accountView(account), tokens, created };
 }
 

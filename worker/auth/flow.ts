@@ -150,6 +150,8 @@ export async function redeemCode(
   env: Env,
   code: string,
   codeVerifier: string,
+  /** The request's URL: on a loopback host the session token is signed with the development key. */
+  url?: string,
 ): Promise<{ accountId: string; token: string }> {
   const d = db(env.DB);
   const codeHash = await sha256Hex(code);
@@ -166,7 +168,9 @@ export async function redeemCode(
       .where(and(eq(authCodes.codeHash, codeHash), isNull(authCodes.replayedAt)))
       .returning();
     const known = replay ?? (await d.query.authCodes.findFirst({ where: eq(authCodes.codeHash, codeHash) }));
-    if (known?.usedAt && known.sessionId) await revokeSession(env.DB, known.sessionId);
+    if (known?.usedAt && known.sessionId) {
+      await revokeSession(env, { id: known.sessionId, accountId: known.accountId });
+    }
     if (known?.usedAt) log("warn", "auth.code_replayed", { accountId: known.accountId });
     throw badRequest(
       known?.usedAt
@@ -179,14 +183,14 @@ export async function redeemCode(
   if (!(await equalSecrets(actual, expected))) {
     throw badRequest("The code verifier does not match this sign-in. Sign in again.");
   }
-  const { token, session } = await createSession(env.DB, row.accountId, "user");
+  const { token, session } = await createSession(env, row.accountId, "user", { url });
   const [recorded] = await d
     .update(authCodes)
     .set({ sessionId: session.id })
     .where(eq(authCodes.id, row.id))
     .returning({ replayedAt: authCodes.replayedAt });
   if (recorded?.replayedAt) {
-    await revokeSession(env.DB, session.id);
+    await revokeSession(env, session);
     throw badRequest("This sign-in code was presented twice. Sign in again.");
   }
   return { accountId: row.accountId, token };

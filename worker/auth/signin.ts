@@ -22,12 +22,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export async function completeSignIn(
   env: Env,
   accountId: string,
-  opts: { anonymousToken?: string; token?: string; ip?: string | null } = {},
+  opts: { anonymousToken?: string; token?: string; ip?: string | null; url?: string } = {},
 ) {
   const now = Date.now();
   const account = await db(env.DB).query.accounts.findFirst({ where: eq(accounts.id, accountId) });
   if (!account) throw notFound("The account");
-  const token = opts.token ?? (await createSession(env.DB, account.id, "user")).token;
+  const token = opts.token ?? (await createSession(env, account.id, "user", { url: opts.url })).token;
   const welcomeGranted = await grantWelcome(env, account, opts.ip ?? null, now);
   const transferred = opts.anonymousToken ? await moveAnonymous(env, account.id, opts.anonymousToken) : 0;
   const tokens = await wallet(env, account.id).balance();
@@ -88,10 +88,11 @@ async function claimWelcome(env: Env, accountId: string, ip: string | null, now:
  *
  * Tokens: the anonymous wallet's transfer is keyed `signin:<anonId>` and
  * fingerprinted with its target, so a repeat moves nothing and another user's
- * attempt is an idempotency conflict. `mergedInto` is written after, which
- * also stops the anonymous sessions from spending (requireActive refuses
- * merged accounts); if that write is lost, the next sign-in with the same
- * token replays the transfer and writes it. A session obtained for a visitor
+ * attempt is an idempotency conflict. `mergedInto` is written after (the
+ * anonymous wallet told first), which also stops the anonymous sessions from
+ * spending (requireActive and the wallet refuse merged accounts); if that
+ * write is lost, the next sign-in with the same token replays the transfer
+ * and writes it. A session obtained for a visitor
  * id whose account already existed (`resumed`) moves no tokens: a visitor id
  * is not a secret, and its sign-in must not empty another browser's account.
  *
@@ -129,6 +130,8 @@ async function moveTokens(env: Env, anonId: string, userId: string): Promise<num
     }
     return null;
   }
+  // Merged takes the right to spend away: the anonymous wallet hears it first, then D1.
+  await wallet(env, anonId).setOwnerState({ merged: true });
   await db(env.DB)
     .update(accounts)
     .set({ mergedInto: userId })

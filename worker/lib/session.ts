@@ -1,11 +1,14 @@
-import { and, eq, gt, isNull, or, type SQL } from "drizzle-orm";
+import { and, eq, gt, isNull, or, type SQL, sql } from "drizzle-orm";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { db } from "../db/client";
 import { accounts, generations, sessions } from "../db/schema";
-import type { AppEnv, Session } from "../env";
-import { wallet } from "../wallet/client";
+import type { AppEnv, Env, Session } from "../env";
+import { type WalletClient, wallet } from "../wallet/client";
 import { ApiError, unauthorized } from "./errors";
 import { newId, randomToken, sha256Hex } from "./ids";
+import { log } from "./log";
+import { isSignedFormat, sessionOf, signingKey, signToken, verifyToken } from "./token";
 
 /**
  * A session lasts this long past its last renewal. Use renews it once less
@@ -15,18 +18,30 @@ import { newId, randomToken, sha256Hex } from "./ids";
 export const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 export const SESSION_MAX_AGE_MS = 180 * 24 * 60 * 60 * 1000;
 
-/** Issues a session: the token goes to the client once, only its hash is stored. */
+/** What issuing, renewing and revoking sessions reach: D1 and the account's wallet object. */
+export type SessionEnv = Pick<Env, "DB" | "WALLET" | "SESSION_SIGNING_KEY">;
+
+/**
+ * Issues a session: the token goes to the client once, only its hash is
+ * stored. With a signing key for this request's host (token.ts) the token is
+ * signed, so the generate route can read it without D1; otherwise it is
+ * opaque. Either way the D1 row is what every other route checks.
+ */
 export async function createSession(
-  d1: D1Database,
+  env: SessionEnv,
   accountId: string,
   kind: Session["kind"],
-  now = Date.now(),
-  opts: { resumed?: boolean } = {},
+  opts: { now?: number; resumed?: boolean; url?: string | URL } = {},
 ): Promise<{ token: string; session: Session }> {
-  const token = `myba_${randomToken(32)}`;
+  const now = opts.now ?? Date.now();
   const id = newId("ses");
   const resumed = opts.resumed ?? false;
-  await db(d1)
+  const key = signingKey(env, opts.url);
+  const token = key
+    ? await signToken(key, { sid: id, acc: accountId, knd: kind, res: resumed ? 1 : 0, iat: now })
+    : `myba_${randomToken(32)}`;
+  const expiresAt = now + SESSION_TTL_MS;
+  await db(env.DB)
     .insert(sessions)
     .values({
       id,
@@ -35,9 +50,30 @@ export async function createSession(
       resumed,
       tokenHash: await sha256Hex(token),
       createdAt: new Date(now),
-      expiresAt: new Date(now + SESSION_TTL_MS),
+      expiresAt: new Date(expiresAt),
     });
+  // Gives a right, so D1 first. If this push is lost the object reads the row on first use.
+  await tell(env, "opened", accountId, (w) =>
+    w.sessionOpened({ id, kind, resumed, expiresAt, createdAt: now }),
+  );
   return { token, session: { id, accountId, kind, resumed } };
+}
+
+/**
+ * A push that only saves the object a D1 read later (a session opened or
+ * renewed): its failure is logged, never the caller's.
+ */
+async function tell(
+  env: SessionEnv,
+  what: string,
+  walletId: string,
+  push: (w: WalletClient) => Promise<void>,
+): Promise<void> {
+  try {
+    await push(wallet(env, walletId));
+  } catch (error) {
+    log("warn", `session.${what}_push_failed`, { walletId, error: String(error) });
+  }
 }
 
 export function bearerToken(header: string | undefined): string | null {
@@ -51,10 +87,10 @@ export function bearerToken(header: string | undefined): string | null {
  * not spend.
  */
 export async function findSession(
-  d1: D1Database,
+  env: SessionEnv,
   token: string,
 ): Promise<(Session & { blocked: boolean; merged: boolean }) | null> {
-  const rows = await db(d1)
+  const rows = await db(env.DB)
     .select({
       id: sessions.id,
       accountId: sessions.accountId,
@@ -77,7 +113,7 @@ export async function findSession(
     .limit(1);
   const row = rows[0];
   if (!row) return null;
-  await renew(d1, row);
+  await renew(env, row);
   return {
     id: row.id,
     accountId: row.accountId,
@@ -89,15 +125,48 @@ export async function findSession(
 }
 
 /** Sliding expiry: one write per session per half-TTL at most. */
-async function renew(d1: D1Database, row: { id: string; createdAt: Date; expiresAt: Date }): Promise<void> {
+async function renew(
+  env: SessionEnv,
+  row: { id: string; accountId: string; createdAt: Date; expiresAt: Date },
+): Promise<void> {
   const now = Date.now();
   if (row.expiresAt.getTime() - now > SESSION_TTL_MS / 2) return;
   const expiresAt = Math.min(now + SESSION_TTL_MS, row.createdAt.getTime() + SESSION_MAX_AGE_MS);
   if (expiresAt <= row.expiresAt.getTime()) return;
-  await db(d1)
+  await db(env.DB)
     .update(sessions)
     .set({ expiresAt: new Date(expiresAt) })
     .where(and(eq(sessions.id, row.id), isNull(sessions.revokedAt)));
+  // Gives time, so D1 first; a lost push is healed by the object's reread of an expired-looking row.
+  await tell(env, "renewed", row.accountId, (w) => w.sessionRenewed({ sessionId: row.id, expiresAt }));
+}
+
+/**
+ * Renewal for a session the generate route read from its signed token (no
+ * D1 read on the way in): the wallet said when it expires; once less than
+ * half is left, one D1 write renews it, after the answer (waitUntil).
+ */
+export async function renewIfDue(env: SessionEnv, session: Session, expiresAt: number): Promise<void> {
+  const now = Date.now();
+  if (expiresAt - now > SESSION_TTL_MS / 2) return;
+  const row = await db(env.DB)
+    .update(sessions)
+    .set({
+      expiresAt: sql`min(${now + SESSION_TTL_MS}, ${sessions.createdAt} + ${SESSION_MAX_AGE_MS})`,
+    })
+    .where(
+      and(
+        eq(sessions.id, session.id),
+        isNull(sessions.revokedAt),
+        sql`${sessions.expiresAt} < min(${now + SESSION_TTL_MS}, ${sessions.createdAt} + ${SESSION_MAX_AGE_MS})`,
+      ),
+    )
+    .returning({ expiresAt: sessions.expiresAt })
+    .get();
+  if (!row) return;
+  await tell(env, "renewed", session.accountId, (w) =>
+    w.sessionRenewed({ sessionId: session.id, expiresAt: row.expiresAt.getTime() }),
+  );
 }
 
 /**
@@ -125,23 +194,64 @@ export async function sessionByToken(d1: D1Database, token: string) {
   return { ...row, live: !row.revokedAt && row.expiresAt.getTime() > Date.now() };
 }
 
-/** Revokes one session by id; a revoked session stays revoked. */
-export async function revokeSession(d1: D1Database, sessionId: string, now = Date.now()): Promise<void> {
-  await db(d1)
+/**
+ * Revokes one session; a revoked session stays revoked. It takes a right
+ * away, so the account's wallet is told first (the generate route asks it,
+ * not D1): if that fails nothing changed and the caller's error says so.
+ */
+export async function revokeSession(
+  env: SessionEnv,
+  session: { id: string; accountId: string },
+  now = Date.now(),
+): Promise<void> {
+  await wallet(env, session.accountId).sessionRevoked({ sessionId: session.id, at: now });
+  await db(env.DB)
     .update(sessions)
     .set({ revokedAt: new Date(now) })
-    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+    .where(and(eq(sessions.id, session.id), isNull(sessions.revokedAt)));
 }
 
 /**
- * Requires `Authorization: Bearer <session token>`; sets `c.var.session` and,
+ * Requires `Authorization: Bearer <session token>`, checked in D1 (revoked,
+ * expired, blocked, merged; sliding renewal); sets `c.var.session` and,
  * after the handler, `X-Tokens-Remaining` (docs/api.md) unless the route set it.
  */
 export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
   if (c.var.session) return next(); // already authenticated by an outer router
   const token = bearerToken(c.req.header("Authorization"));
   if (!token) throw unauthorized();
-  const session = await findSession(c.env.DB, token);
+  await fromD1(c, token);
+  await next();
+  await tokensHeader(c);
+});
+
+/**
+ * For the generate route: a signed token is read with no I/O and trusted for
+ * who is asking; whether that session may still spend (revoked, expired,
+ * account blocked or merged) is then answered by the account's wallet object
+ * (Wallet.authorize, access.ts), which the request reaches anyway. Any other
+ * token (opaque, or signed with a key this server no longer has) is looked
+ * up in D1 as requireSession does (docs/decisions/017-access-in-the-object.md).
+ */
+export const requireSessionClaim = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.var.session) return next();
+  const token = bearerToken(c.req.header("Authorization"));
+  if (!token) throw unauthorized();
+  const key = signingKey(c.env, c.req.url);
+  const claim = key && isSignedFormat(token) ? await verifyToken(key, token) : null;
+  if (claim) {
+    c.set("session", sessionOf(claim));
+    c.set("accountBlocked", false);
+    c.set("accountMerged", false);
+  } else {
+    await fromD1(c, token);
+  }
+  await next();
+  await tokensHeader(c);
+});
+
+async function fromD1(c: Context<AppEnv>, token: string): Promise<void> {
+  const session = await findSession(c.env, token);
   if (!session) throw unauthorized("The session is invalid, expired or revoked.");
   c.set("session", {
     id: session.id,
@@ -151,12 +261,14 @@ export const requireSession = createMiddleware<AppEnv>(async (c, next) => {
   });
   c.set("accountBlocked", session.blocked);
   c.set("accountMerged", session.merged);
-  await next();
+}
+
+async function tokensHeader(c: Context<AppEnv>): Promise<void> {
   if (!c.res.headers.has("X-Tokens-Remaining")) {
-    const tokens = await wallet(c.env, session.accountId).balance();
+    const tokens = await wallet(c.env, c.var.session.accountId).balance();
     c.res.headers.set("X-Tokens-Remaining", String(tokens.available));
   }
-});
+}
 
 /** For routes that anonymous sessions may not use (docs/api.md: 403 sign_in_required). */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {

@@ -27,7 +27,7 @@ const perIp = rateLimit((c) => {
 
 export const anonymous = new Hono<AppEnv>().post("/anonymous", perIp, validate("json", body), async (c) => {
   const ip = clientIp(c);
-  const result = await anonymousSession(c.env, c.req.valid("json").visitorId, ip);
+  const result = await anonymousSession(c.env, c.req.valid("json").visitorId, ip, { url: c.req.url });
   c.header("X-Tokens-Remaining", String(result.tokens.available));
   return c.json(result);
 });

@@ -103,7 +103,7 @@ export const auth = new Hono<AppEnv>()
 
   .post("/token", perIp("token"), validate("json", tokenBody), async (c) => {
     const body = c.req.valid("json");
-    const { accountId, token } = await redeemCode(c.env, body.code, body.codeVerifier);
+    const { accountId, token } = await redeemCode(c.env, body.code, body.codeVerifier, c.req.url);
     const result = await completeSignIn(c.env, accountId, {
       token,
       anonymousToken: body.anonymousToken,
@@ -125,6 +125,7 @@ export const auth = new Hono<AppEnv>()
     const result = await completeSignIn(c.env, account.id, {
       anonymousToken: body.anonymousToken,
       ip: clientIp(c),
+      url: c.req.url,
     });
     c.header("X-Tokens-Remaining", String(result.tokens.available));
     return c.json(result);
@@ -136,6 +137,6 @@ export const auth = new Hono<AppEnv>()
     const session = await sessionByToken(c.env.DB, token);
     if (!session) throw unauthorized("The session is unknown.");
     // Logging out twice is fine: the client only wants the token dead.
-    await revokeSession(c.env.DB, session.id);
+    await revokeSession(c.env, session);
     return c.json({ revoked: true });
   });

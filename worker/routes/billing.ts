@@ -87,7 +87,7 @@ export const billing = new Hono<AppEnv>()
   // Optional auth: a caller that never paid (or is not signed in yet) sees first-purchase prices.
   .get("/plans", async (c) => {
     const token = bearerToken(c.req.header("Authorization"));
-    const session = token ? await findSession(c.env.DB, token) : null;
+    const session = token ? await findSession(c.env, token) : null;
     const d = db(c.env.DB);
     let neverPaid = true;
     if (session) {

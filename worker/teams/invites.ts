@@ -96,7 +96,7 @@ export async function redeemInvite(d1: D1Database, code: string, accountId: stri
     throw inviteNotFound();
   }
   const role = invite.role as TeamRole;
-  return { teamId: invite.teamId, role };
+  return { teamId: invite.teamId, role, monthlyLimit: invite.monthlyLimit };
 }
 
 const alreadyMember = () => new ApiError(409, "already_member", "You are already a member of this team.");

@@ -22,13 +22,26 @@ export interface MemberChange {
   monthlyLimit?: number | null;
 }
 
-export async function changeMember(d: Db, caller: Membership, targetId: string, change: MemberChange) {
+/**
+ * Runs once the caller may make the change, right before the D1 write: the
+ * team's wallet is told what takes rights away first (docs/decisions/017).
+ */
+export type BeforeWrite = (target: Membership) => Promise<void>;
+
+export async function changeMember(
+  d: Db,
+  caller: Membership,
+  targetId: string,
+  change: MemberChange,
+  beforeWrite?: BeforeWrite,
+) {
   if (caller.role === "member") throw forbidden("Only the team's owners and admins change members.");
   const target = await membership(d, caller.teamId, targetId);
   if (!target) throw notFound("The member");
   if (caller.role !== "owner" && (target.role === "owner" || change.role === "owner")) {
     throw forbidden("Only an owner grants or changes the owner role.");
   }
+  await beforeWrite?.(target);
   const role = change.role ?? null;
   const setLimit = change.monthlyLimit !== undefined ? 1 : 0;
   const limit = change.monthlyLimit ?? null;
@@ -49,7 +62,12 @@ export async function changeMember(d: Db, caller: Membership, targetId: string, 
   return { ...target, role: row.role, monthlyLimit: row.monthly_limit };
 }
 
-export async function removeMember(d: Db, caller: Membership, targetId: string): Promise<void> {
+export async function removeMember(
+  d: Db,
+  caller: Membership,
+  targetId: string,
+  beforeWrite?: BeforeWrite,
+): Promise<void> {
   const self = caller.accountId === targetId;
   if (!self && caller.role === "member") throw forbidden("Only the team's owners and admins remove members.");
   const target = self ? caller : await membership(d, caller.teamId, targetId);
@@ -57,6 +75,7 @@ export async function removeMember(d: Db, caller: Membership, targetId: string):
   if (!self && caller.role !== "owner" && target.role === "owner") {
     throw forbidden("Only an owner removes an owner.");
   }
+  await beforeWrite?.(target);
   const rows = await d.all<{ account_id: string }>(sql`
     DELETE FROM team_members
      WHERE team_id = ${caller.teamId} AND account_id = ${targetId}

@@ -8,6 +8,9 @@ import { type RecordStatus, recordById, recordByKey, toRecord } from "./records"
 import type { HoldRow } from "./storage";
 import type { AdmitArgs, AdmitOutcome, FinishArgs, FinishOutcome, WalletFailure } from "./types";
 
+/** The error code of a generation whose charge nobody heard; the cron confirms it (cron.ts). */
+export const CHARGE_UNCONFIRMED = "charge_unconfirmed";
+
 /** What admission needs to know about who asks (access.ts answers it from this object's own tables). */
 export interface Gate {
   /** Null when the session may spend from this account; otherwise the refusal. */
@@ -149,6 +152,24 @@ export function finish(book: Book, args: FinishArgs, now: number): FinishOutcome
     record.id,
   );
   return { ok: true, charged, holdId: record.hold_id };
+}
+
+/**
+ * The cron's confirmation of a charge nobody heard (a team's settle): the
+ * record takes the charge the ledger shows. D1 already has it (the cron wrote
+ * it there), so the record is not queued again.
+ */
+export function confirmed(
+  sql: SqlStorage,
+  c: { generationId: string; charged: number; errorCode: string | null },
+): void {
+  sql.exec(
+    "UPDATE generations SET charged = ?, error_code = ? WHERE id = ? AND error_code = ?",
+    c.charged,
+    c.errorCode,
+    c.generationId,
+    CHARGE_UNCONFIRMED,
+  );
 }
 
 /**

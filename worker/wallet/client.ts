@@ -2,23 +2,31 @@ import type { Env } from "../env";
 import type {
   AdjustArgs,
   AdmitArgs,
+  AuthorizeArgs,
   DebitArgs,
   FinishArgs,
   GrantArgs,
   MemberSpendArgs,
+  OwnerStateArgs,
   ReserveArgs,
+  SessionOpenedArgs,
+  SessionRenewedArgs,
+  SessionRevokedArgs,
+  SetMemberArgs,
   SettleArgs,
   TransferArgs,
 } from "./types";
 
 type Without<T> = Omit<T, "walletId">;
+/** Omit over each member of a union (setMember's two shapes). */
+type WithoutEach<T> = T extends unknown ? Omit<T, "walletId"> : never;
 
 /**
  * The typed handle routes use: one wallet object per wallet id (an account id,
  * or a team id for a team's shared wallet),
  * addressed by name so every Worker instance reaches the same object.
  */
-export function wallet(env: Env, walletId: string) {
+export function wallet(env: Pick<Env, "WALLET">, walletId: string) {
   const stub = env.WALLET.get(env.WALLET.idFromName(walletId));
   return {
     id: walletId,
@@ -41,6 +49,17 @@ export function wallet(env: Env, walletId: string) {
     /** …and its one visit after: settle or void, and the record completed. */
     finish: (a: Without<FinishArgs>) => stub.finish({ ...a, walletId }),
     withdraw: (generationId: string) => stub.withdraw({ walletId, generationId }),
+    /** The cron confirmed an unconfirmed charge from the ledger: the record says so too. */
+    confirmed: (a: { generationId: string; charged: number; errorCode: string | null }) =>
+      stub.confirmed({ ...a, walletId }),
+    // Who may spend (access.ts, docs/decisions/017).
+    authorize: (session: AuthorizeArgs["session"]) => stub.authorize({ walletId, session }),
+    sessionOpened: (session: SessionOpenedArgs["session"]) => stub.sessionOpened({ walletId, session }),
+    sessionRevoked: (a: WithoutEach<SessionRevokedArgs>) =>
+      stub.sessionRevoked({ ...a, walletId } as SessionRevokedArgs),
+    sessionRenewed: (a: Without<SessionRenewedArgs>) => stub.sessionRenewed({ ...a, walletId }),
+    setOwnerState: (a: Without<OwnerStateArgs>) => stub.setOwnerState({ ...a, walletId }),
+    setMember: (a: WithoutEach<SetMemberArgs>) => stub.setMember({ ...a, walletId } as SetMemberArgs),
     sweep: () => stub.sweep(),
     stats: () => stub.stats(),
   };

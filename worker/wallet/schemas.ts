@@ -57,12 +57,16 @@ export const grantArgs = z.object({
   reference: optionalText,
 });
 
+const monthlyLimit = z.number().int().min(0).max(MAX_AMOUNT).nullable();
+
 export const memberArgs = z.object({
   accountId: z.string().min(1).max(128),
-  monthlyLimit: z.number().int().min(0).max(MAX_AMOUNT).nullable(),
+  // Absent: the wallet's own members decide (access.ts).
+  monthlyLimit: monthlyLimit.optional(),
 });
 
 const plans = z.array(z.string().min(1).max(64)).max(50).nullable();
+const id = z.string().min(1).max(128);
 
 export const reserveArgs = z.object({
   key,
@@ -73,7 +77,6 @@ export const reserveArgs = z.object({
   plans: plans.optional(),
 });
 
-const id = z.string().min(1).max(128);
 const field = z.string().max(100_000);
 
 export const admitArgs = z.object({
@@ -124,6 +127,12 @@ export const finishArgs = z.object({
 
 export const withdrawArgs = z.object({ generationId: id });
 
+export const confirmedArgs = z.object({
+  generationId: id,
+  charged: z.number().int().min(0).max(MAX_AMOUNT),
+  errorCode: z.string().max(64).nullable(),
+});
+
 export const settleArgs = z.object({
   holdId: z.string(),
   description: text,
@@ -164,6 +173,39 @@ export const transferArgs = z
 export const memberSpendArgs = z.object({
   accountIds: z.array(z.string().min(1).max(128)).max(500).optional(),
 });
+
+// Who may spend (access.ts): what the routes push when they change it.
+const epochMs = z.number().int().nonnegative();
+
+export const authorizeArgs = z.object({ session: z.object({ id, accountId: id }) });
+
+export const sessionOpenedArgs = z.object({
+  session: z.object({
+    id,
+    kind: z.enum(["user", "anonymous"]),
+    resumed: z.boolean(),
+    expiresAt: epochMs,
+    createdAt: epochMs,
+  }),
+});
+
+export const sessionRevokedArgs = z.union([
+  z.object({ sessionId: id, at: epochMs }),
+  z.object({ all: z.literal(true), at: epochMs }),
+]);
+
+export const sessionRenewedArgs = z.object({ sessionId: id, expiresAt: epochMs });
+
+export const ownerStateArgs = z.object({
+  status: z.enum(["active", "blocked"]).optional(),
+  merged: z.boolean().optional(),
+  plan: z.string().max(128).nullable().optional(),
+});
+
+export const setMemberArgs = z.union([
+  z.object({ accountId: id, removed: z.literal(true) }),
+  z.object({ accountId: id, role: z.enum(["owner", "admin", "member"]), monthlyLimit }),
+]);
 
 /** The message a bad `amount` gets, per operation. */
 export const AMOUNT_MESSAGES = {

@@ -27,6 +27,12 @@ export type FailureCode =
   | "hold_closed"
   | "hold_expired"
   | "member_limit_reached"
+  // Who may spend (access.ts): the session is unknown, revoked or expired; the
+  // owner account is blocked, or merged into a user; not a member of the team.
+  | "unauthorized"
+  | "account_blocked"
+  | "account_merged"
+  | "not_a_member"
   | "rate_limited"
   | "feature_not_in_plan";
 
@@ -76,6 +82,59 @@ export interface MemberArgs {
   monthlyLimit: number | null;
 }
 
+/**
+ * A reserve's member. Without `monthlyLimit` the wallet takes the member and
+ * their limit from its own members (access.ts) and refuses `not_a_member` if
+ * absent; with it, the caller's limit applies (as before access.ts).
+ */
+export interface ReserveMember {
+  accountId: string;
+  monthlyLimit?: number | null;
+}
+
+/** A team member as the team's wallet knows them (access.ts). */
+export interface AccessMember {
+  role: string;
+  monthlyLimit: number | null;
+}
+
+/** A session the account's wallet may be told about (sign-in, anonymous session). */
+export interface SessionOpenedArgs {
+  walletId: string;
+  session: { id: string; kind: "user" | "anonymous"; resumed: boolean; expiresAt: number; createdAt: number };
+}
+
+/** One session revoked, or (`all`) every session of the account opened up to `at` (epoch ms). */
+export type SessionRevokedArgs =
+  | { walletId: string; sessionId: string; at: number }
+  | { walletId: string; all: true; at: number };
+
+export interface SessionRenewedArgs {
+  walletId: string;
+  sessionId: string;
+  expiresAt: number;
+}
+
+/** What changed about the wallet's owner; absent fields are kept. */
+export interface OwnerStateArgs {
+  walletId: string;
+  status?: "active" | "blocked";
+  merged?: boolean;
+  plan?: string | null;
+}
+
+export type SetMemberArgs =
+  | { walletId: string; accountId: string; role: string; monthlyLimit: number | null }
+  | { walletId: string; accountId: string; removed: true };
+
+export interface AuthorizeArgs {
+  walletId: string;
+  session: { id: string; accountId: string };
+}
+
+/** May this session spend from its account's wallet now; when it expires; the account's plan. */
+export type AuthorizeResult = { ok: true; expiresAt: number; plan: string | null } | WalletFailure;
+
 export interface ReserveArgs {
   walletId: string;
   key: string;
@@ -87,7 +146,7 @@ export interface ReserveArgs {
    * A team member's spend: their monthly limit is checked in the same
    * transaction as the balance (docs/decisions/010-teams-wallet.md).
    */
-  member?: MemberArgs;
+  member?: ReserveMember;
   /**
    * A team generation's feature, when limited to plans: refused with
    * `feature_not_in_plan` unless this wallet's plan is one of them.
@@ -253,7 +312,8 @@ export type AdmitOutcome =
   /** The key was seen before: its record, for the caller to replay, refuse or call in progress. */
   | { ok: true; admitted: false; record: GenerationRecord }
   | WalletFailure;
-export type AdmitResult = AdmitOutcome & { tokens: Tokens };
+/** `sessionExpiresAt`: when the asking session expires as this object knows it (for the sliding renewal). */
+export type AdmitResult = AdmitOutcome & { tokens: Tokens; sessionExpiresAt?: number };
 
 /** `finish`: settle or void the hold and complete the record (admission.ts). */
 export interface FinishArgs {

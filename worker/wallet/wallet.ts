@@ -1,12 +1,12 @@
 // The wallet object's RPC surface: each public method is one money operation
-// (validate, run its effect in one transaction, answer), so the file is as long
-// as the list of operations; the effects' storage work lives in book.ts, D1 in
-// outbox.ts, timing in alarm.ts.
+// (validate, run its effect in one transaction, answer) or one push of who may
+// spend, so the file is as long as the list of operations; the effects' storage
+// work lives in book.ts, who may spend in access.ts, D1 in outbox.ts, timing in
+// alarm.ts.
 import { DurableObject } from "cloudflare:workers";
-import { activePlanOf } from "../billing/plans";
-import { db } from "../db/client";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
+import { Access } from "./access";
 import * as admission from "./admission";
 import { Alarm } from "./alarm";
 import { Book, type OpRow } from "./book";
@@ -24,6 +24,8 @@ import type {
   AdjustResult,
   AdmitArgs,
   AdmitResult,
+  AuthorizeArgs,
+  AuthorizeResult,
   DebitArgs,
   DebitResult,
   DebtView,
@@ -34,8 +36,13 @@ import type {
   LedgerEntry,
   MemberSpend,
   MemberSpendArgs,
+  OwnerStateArgs,
   ReserveArgs,
   ReserveResult,
+  SessionOpenedArgs,
+  SessionRenewedArgs,
+  SessionRevokedArgs,
+  SetMemberArgs,
   SettleArgs,
   SettleResult,
   Tokens,
@@ -75,6 +82,8 @@ export class Wallet extends DurableObject<Env> {
   private readonly outbox: Outbox;
   private boundId: string | null;
   private readonly alarms: Alarm;
+  /** Who may spend: sessions, the owner's state, a team's members (access.ts). */
+  readonly access: Access;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -102,6 +111,13 @@ export class Wallet extends DurableObject<Env> {
       this.book.setMeta("schema_version", String(SCHEMA.length));
     });
     this.boundId = this.book.meta("wallet_id");
+    this.access = new Access(
+      sql,
+      env.DB,
+      (fn) => ctx.storage.transactionSync(fn),
+      () => this.boundId,
+      { get: (k) => this.book.meta(k), set: (k, v) => this.book.setMeta(k, v) },
+    );
   }
 
   // ── RPC: changes ───────────────────────────────────────────────────────
@@ -130,19 +146,31 @@ export class Wallet extends DurableObject<Env> {
     // The limit is the caller's policy at the time, not part of what was asked:
     // a retry after the limit changed replays the first answer.
     const asked = { ...args, member: args.member?.accountId };
-    const plan = args.plans ? await this.ownerPlan() : null;
+    const own = args.member?.monthlyLimit === undefined ? args.member?.accountId : undefined;
+    await Promise.all([
+      own ? this.access.ensureMembers(own) : null,
+      args.plans ? this.access.ensureOwner() : null,
+    ]);
     return this.change(
       `reserve:${args.key}`,
       asked,
       (now) => {
         // A team generation: the feature must be in the paying team's plan.
-        if (args.plans && !args.plans.includes(plan ?? "")) {
+        if (args.plans && !args.plans.includes(this.access.plan() ?? "")) {
           return {
             ...fail("feature_not_in_plan", "The plan does not include this feature."),
             plans: args.plans,
           };
         }
-        const overLimit = args.member ? checkLimit(this.book.sql, args.member, args.amount, now) : null;
+        // Without a limit from the caller, this wallet's own members decide (access.ts).
+        const member = own
+          ? this.access.memberArgs(own)
+          : args.member && {
+              accountId: args.member.accountId,
+              monthlyLimit: args.member.monthlyLimit ?? null,
+            };
+        if (member && "ok" in member) return member;
+        const overLimit = member ? checkLimit(this.book.sql, member, args.amount, now) : null;
         if (overLimit) return overLimit;
         const grants = this.book.expireDue(now);
         const allocations = allocate(grants, args.amount, now);
@@ -309,11 +337,12 @@ export class Wallet extends DurableObject<Env> {
     this.enter(args.walletId);
     const bad = check(schemas.admitArgs, args);
     if (bad) return this.refuse(bad);
-    const gate = await this.gateFor(args.session);
+    // Who asks, loaded from D1 only the first time this object sees them (access.ts).
+    await this.access.ensureSession(args.session, this.faults.now());
     const before = this.book.appended;
     let tokens: Tokens | undefined;
     const outcome = this.transaction(() => {
-      const result = admission.admit(this.book, gate, args, this.faults.now());
+      const result = admission.admit(this.book, this.access, args, this.faults.now());
       // The balance the answer carries, read once; it also checks that no grant went negative.
       tokens = this.book.tokens(true);
       return result;
@@ -321,7 +350,8 @@ export class Wallet extends DurableObject<Env> {
     // Entries written here are grant expiries: D1 gets them after the answer, not before.
     if (this.book.appended !== before) void this.afterChange();
     else if (outcome.ok && outcome.admitted) await this.alarms.schedule();
-    return { ...outcome, tokens: tokens ?? this.book.tokens() };
+    const sessionExpiresAt = this.access.sessionExpiry(args.session.id) ?? 0;
+    return { ...outcome, tokens: tokens ?? this.book.tokens(), sessionExpiresAt };
   }
 
   /**
@@ -356,6 +386,55 @@ export class Wallet extends DurableObject<Env> {
       admission.withdraw(this.book, args.generationId, this.faults.now()),
     );
     return { tokens: this.book.tokens() };
+  }
+
+  /** A charge the cron confirmed from the ledger (cron.ts): the record takes what D1 now says. */
+  async confirmed(args: {
+    walletId: string;
+    generationId: string;
+    charged: number;
+    errorCode: string | null;
+  }): Promise<void> {
+    this.enter(args.walletId);
+    const bad = check(schemas.confirmedArgs, args);
+    if (bad) throw new Error(bad.message);
+    admission.confirmed(this.book.sql, args);
+  }
+
+  // ── RPC: who may spend (access.ts, docs/decisions/017) ─────────────────
+  // Pushes from the routes that change it: rights taken away are told here
+  // first, then D1; rights given, D1 first, then here. Each is a set.
+
+  /** May this session spend from its account's wallet now (loads what is missing from D1 once). */
+  async authorize(args: AuthorizeArgs): Promise<AuthorizeResult> {
+    this.enter(args.walletId);
+    const bad = check(schemas.authorizeArgs, args);
+    return bad ?? this.access.authorize(args.session, this.faults.now());
+  }
+
+  async sessionOpened(args: SessionOpenedArgs): Promise<void> {
+    this.accessPush(args, schemas.sessionOpenedArgs);
+    this.access.sessionOpened(args.session);
+  }
+
+  async sessionRevoked(args: SessionRevokedArgs): Promise<void> {
+    this.accessPush(args, schemas.sessionRevokedArgs);
+    this.access.sessionRevoked("all" in args ? null : args.sessionId, args.at);
+  }
+
+  async sessionRenewed(args: SessionRenewedArgs): Promise<void> {
+    this.accessPush(args, schemas.sessionRenewedArgs);
+    this.access.sessionRenewed(args.sessionId, args.expiresAt);
+  }
+
+  async setOwnerState(args: OwnerStateArgs): Promise<void> {
+    this.accessPush(args, schemas.ownerStateArgs);
+    await this.access.pushOwnerState(args, this.faults.now());
+  }
+
+  async setMember(args: SetMemberArgs): Promise<void> {
+    this.accessPush(args, schemas.setMemberArgs);
+    await this.access.pushMember(args, this.faults.now());
   }
 
   // ── RPC: reads and upkeep ──────────────────────────────────────────────
@@ -496,29 +575,6 @@ export class Wallet extends DurableObject<Env> {
     return { outcome, appended: this.book.appended !== before, tokens };
   }
 
-
-  /**
-   * Who may spend, as admission asks it. Until the object keeps sessions and
-   * owner state (access.ts), the session was checked by the route and the
-   * plan is read here.
-   */
-  private async gateFor(session: AdmitArgs["session"]): Promise<admission.Gate> {
-    const plan = await this.ownerPlan(session.accountId);
-    return { checkSession: () => null, plan: () => plan };
-  }
-
-  /** The owner's plan: an account's own, or a team's active subscription. */
-  private async ownerPlan(accountId?: string): Promise<string | null> {
-    const walletId = this.boundId ?? "";
-    if (accountId === walletId) {
-      const row = await this.env.DB.prepare("SELECT plan FROM accounts WHERE id = ?").bind(walletId).first<{
-        plan: string | null;
-      }>();
-      return row?.plan ?? null;
-    }
-    return activePlanOf(db(this.env.DB), walletId);
-  }
-
   /** One storage transaction; a rollback forgets what the books had learnt in memory inside it. */
   private transaction<R>(body: () => R): R {
     try {
@@ -584,6 +640,13 @@ export class Wallet extends DurableObject<Env> {
   private async alarmBy(wake?: number | null): Promise<void> {
     if (wake === undefined) await this.alarms.schedule();
     else if (wake !== null) await this.alarms.atMost(wake);
+  }
+
+  /** Binds the wallet and checks a push's arguments: a bad one is a bug in the caller. */
+  private accessPush(args: { walletId: string }, schema: Parameters<typeof check>[0]): void {
+    this.enter(args.walletId);
+    const bad = check(schema, args);
+    if (bad) throw new Error(bad.message);
   }
 
   /** Checks the fault hook and remembers which wallet this object is. */

@@ -8,8 +8,11 @@ import { db } from "../../db/client";
 import { accounts, checkouts } from "../../db/schema";
 import type { Env } from "../../env";
 import { newId } from "../../lib/ids";
+import { log } from "../../lib/log";
+import { TEAM_ID } from "../../teams/membership";
+import { wallet } from "../../wallet/client";
 import { proRata } from "../../wallet/ledger";
-import { planById } from "../plans";
+import { activePlanOf, planById } from "../plans";
 import { checkoutSessionPayload, read } from "./payload";
 import type { EventEffect, Owned, StripeEventLike } from "./types";
 
@@ -44,6 +47,7 @@ export async function checkoutEffect(env: Env, event: StripeEventLike): Promise<
     // The allowance comes with invoice.paid; this only records the subscription.
     return {
       status: "done",
+      planOf: walletId,
       statements: (owned) => [
         upsertSubscription(env, owned, { subscriptionId, accountId, walletId, planId, customerId, now }),
         markPaid(env, owned, paidBy),
@@ -151,4 +155,24 @@ export function setAccountPlan(env: Env, owned: Owned, s: SubscriptionOwner) {
        WHEN plan = ? THEN NULL ELSE plan END
      WHERE id = ? AND id = ? AND ${owned.sql}`,
   ).bind(s.subscriptionId, s.planId, s.planId, s.accountId, s.walletId, ...owned.binds);
+}
+
+/**
+ * After a batch that may have changed a wallet's plan, the wallet (which
+ * answers the generate route's plan check, access.ts) gets what D1 now says:
+ * the team's active subscription for a team, `accounts.plan` for an account.
+ * A plan gives features, not tokens, so it follows D1 rather than leading it;
+ * a lost push leaves the old plan until the wallet reloads (decision 017).
+ */
+export async function pushPlan(env: Env, walletId: string): Promise<void> {
+  try {
+    const d = db(env.DB);
+    const plan = TEAM_ID.test(walletId)
+      ? await activePlanOf(d, walletId)
+      : ((await d.query.accounts.findFirst({ where: eq(accounts.id, walletId), columns: { plan: true } }))
+          ?.plan ?? null);
+    await wallet(env, walletId).setOwnerState({ plan });
+  } catch (error) {
+    log("warn", "billing.plan_push_failed", { walletId, error: String(error) });
+  }
 }

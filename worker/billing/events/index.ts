@@ -24,7 +24,7 @@ import type { Env } from "../../env";
 import { randomToken } from "../../lib/ids";
 import { log } from "../../lib/log";
 import { claimWaiting, reversalEffect } from "./claims";
-import { checkoutEffect } from "./effects";
+import { checkoutEffect, pushPlan } from "./effects";
 import { ensureGranted } from "./grants";
 import { UnreadableEvent } from "./payload";
 import { chargebackOf, clawBack, collectOwed, restore } from "./reversals";
@@ -78,6 +78,7 @@ export async function applyEvent(env: Env, event: StripeEventLike): Promise<Appl
   // otherwise it waits as `deferred`.
   if (effect.status === "deferred") statements.push(...claimWaiting(env, event));
   await env.DB.batch(statements);
+  if (effect.planOf) await pushPlan(env, effect.planOf);
 
   const row = await findEvent(env, event.id);
   if (!row) throw new Error(`stripe event ${event.id} was not recorded`);

@@ -65,6 +65,7 @@ export async function invoiceEffect(env: Env, event: StripeEventLike): Promise<E
 
   return {
     status: "pending",
+    planOf: owner.walletId,
     statements: (owned) => [
       upsertSubscription(env, owned, { ...owner, customerId: inv.customer, now }),
       // No allowance for a period that starts after the subscription ended.
@@ -188,6 +189,7 @@ export async function subscriptionStatusEffect(env: Env, event: StripeEventLike)
   return {
     status: "done",
     note: `subscription ${status}`,
+    planOf: owner.walletId,
     statements: (owned) => [
       env.DB.prepare(
         `INSERT INTO subscriptions (id, account_id, wallet_id, plan_id, customer_id, status, status_at,

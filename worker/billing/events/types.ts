@@ -41,6 +41,8 @@ export interface EventEffect {
   invoiceId?: string | null;
   /** The event's effect on our tables, each run only if this delivery's claim won. */
   statements?: (owned: Owned) => D1PreparedStatement[];
+  /** The wallet whose plan the statements may change: it is told after the batch (access.ts). */
+  planOf?: string;
 }
 
 /** SQL condition (and its bindings) true only for the delivery whose insert won. */

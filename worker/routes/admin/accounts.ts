@@ -80,6 +80,8 @@ export const adminAccounts = new Hono<AdminEnv>()
     const account = await findAccount(d, c.req.valid("param").id);
     const now = new Date();
     const active = await activeSessionCount(d, account.id, now);
+    // Takes rights away: the account's wallet (what the generate route asks) first, then D1.
+    await wallet(c.env, account.id).sessionRevoked({ all: true, at: now.getTime() });
     const [revoked] = await d.batch([
       d
         .update(sessions)
@@ -99,11 +101,17 @@ export const adminAccounts = new Hono<AdminEnv>()
   })
 
   .post("/:id/block", validate("param", idParam), async (c) => {
-    const account = await setAccountStatus(db(c.env.DB), c.var, c.req.valid("param").id, "blocked");
+    const d = db(c.env.DB);
+    const { id } = await findAccount(d, c.req.valid("param").id);
+    // Takes rights away: the account's wallet first, then D1.
+    await wallet(c.env, id).setOwnerState({ status: "blocked" });
+    const account = await setAccountStatus(d, c.var, id, "blocked");
     return c.json({ account });
   })
 
   .post("/:id/unblock", validate("param", idParam), async (c) => {
     const account = await setAccountStatus(db(c.env.DB), c.var, c.req.valid("param").id, "active");
+    // Gives a right back: D1 first, then the account's wallet.
+    await wallet(c.env, account.id).setOwnerState({ status: "active" });
     return c.json({ account });
   });

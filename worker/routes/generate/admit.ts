@@ -1,12 +1,12 @@
 import type { Context } from "hono";
 import type { TicketRequest } from "../../ai/types";
 import { cachedPricing, maxCost } from "../../billing/pricing";
-import { db } from "../../db/client";
 import type { AppEnv } from "../../env";
-import { ApiError } from "../../lib/errors";
+import { ApiError, unauthorized } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { clientIp, rateLimited } from "../../lib/rate-limit";
-import { membership } from "../../teams/membership";
+import { renewIfDue } from "../../lib/session";
+import { TEAM_ID } from "../../teams/membership";
 import { wallet } from "../../wallet/client";
 import type { GenerationRecord } from "../../wallet/records";
 import type { AdmitResult, ReserveResult, Tokens, WalletFailure } from "../../wallet/types";
@@ -41,12 +41,10 @@ export async function admit(
 ): Promise<Admission> {
   const session = c.var.session;
   const { accountId } = session;
-  // A team pays only for its members: anyone else is refused before any hold.
-  // (Until the team object keeps its members, this is one D1 read, on the team path only.)
-  const member = teamId ? await membership(db(c.env.DB), teamId, accountId) : null;
-  if (teamId && !member) {
-    throw new ApiError(403, "forbidden", "You are not a member of that team.");
-  }
+  // A team pays only for its members: the team's object checks membership
+  // and the member's limit from its own list (access.ts), so a removed
+  // member's next request is refused at once, before any hold.
+  if (teamId && !TEAM_ID.test(teamId)) throw notAMember();
   const snapshot = await cachedPricing(c.env.DB, (work) => background(c, work));
   const price = snapshot.pricing[input.feature];
   const held = maxCost(price);
@@ -75,14 +73,14 @@ export async function admit(
         ttlMs: HOLD_TTL_MS,
       }),
     ),
-    team && member
+    team
       ? settledOf<ReserveResult>(
           team.reserve({
             key: `generation:${generationId}`,
             amount: held,
             ttlMs: HOLD_TTL_MS,
             reference: generationId,
-            member: { accountId, monthlyLimit: member.monthlyLimit },
+            member: { accountId },
             plans: price.plans,
           }),
         )
@@ -113,6 +111,7 @@ export async function admit(
     await undo();
     throw refusal(a, input.feature, a.tokens);
   }
+  if (a.sessionExpiresAt) background(c, renewIfDue(c.env, session, a.sessionExpiresAt));
   if (!addressOk) {
     await undo();
     throw rateLimited(GENERATE_LIMITS.ip.periodMs, "Too many generations.");
@@ -181,10 +180,24 @@ function settledOf<T>(p: PromiseLike<unknown>): Promise<Settled<T>> {
   );
 }
 
+const notAMember = () => new ApiError(403, "forbidden", "You are not a member of that team.");
+
 /** A wallet refusal as the contract's HTTP answer (docs/api.md). */
 function refusal(f: WalletFailure, feature: string, tokens: Tokens): ApiError {
   const remaining = { "X-Tokens-Remaining": String(tokens.available) };
   switch (f.code) {
+    case "unauthorized":
+      return unauthorized("The session is invalid, expired or revoked.");
+    case "account_blocked":
+      return new ApiError(403, "forbidden", "This account is blocked. Contact support.");
+    case "account_merged":
+      return new ApiError(
+        403,
+        "sign_in_required",
+        "This browser's tokens moved to your signed-in account. Sign in to continue.",
+      );
+    case "not_a_member":
+      return notAMember();
     case "rate_limited":
       return rateLimited(f.retryAfterMs ?? GENERATE_LIMITS.account.periodMs, "Too many generations.");
     case "feature_not_in_plan":

@@ -2,6 +2,7 @@ import type { Usage } from "../../ai/types";
 import { costFor, type FeaturePrice } from "../../billing/pricing";
 import type { Env } from "../../env";
 import { log } from "../../lib/log";
+import { CHARGE_UNCONFIRMED } from "../../wallet/admission";
 import { wallet } from "../../wallet/client";
 import type { Tokens } from "../../wallet/types";
 
@@ -73,7 +74,7 @@ export interface HoldRef {
 export const SETTLE_RETRY_MS = [100, 400];
 
 /** Recorded (with the attempted charge) when no settle attempt got an answer; the cron confirms it. */
-export const CHARGE_UNCONFIRMED = "charge_unconfirmed";
+export { CHARGE_UNCONFIRMED };
 
 /**
  * Settles the hold to `charge`, or voids it when nothing is owed, and says

@@ -6,7 +6,7 @@ import type { AppEnv } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { sha256Hex } from "../../lib/ids";
 import { isLoopbackHost } from "../../lib/loopback";
-import { requireActive, requireSession } from "../../lib/session";
+import { requireActive, requireSessionClaim } from "../../lib/session";
 import { idempotencyKeyHeader, validate } from "../../lib/validation";
 import { admit } from "./admit";
 import { INPUT_LIMITS } from "./config";
@@ -47,7 +47,9 @@ type GenerateBody = z.infer<typeof generateBody>;
 /** POST /api/generate: admit (hold + checks), run the model, charge, answer as SSE or JSON. */
 export const generate = new Hono<AppEnv>().post(
   "/generate",
-  requireSession,
+  // A signed token is read with no D1 read; the account's wallet answers
+  // whether its session may still spend (admit.ts, docs/decisions/017).
+  requireSessionClaim,
   requireActive,
   validate("header", idempotencyKeyHeader),
   validate("json", generateBody),

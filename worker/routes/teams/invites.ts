@@ -7,6 +7,7 @@ import { rateLimit } from "../../lib/rate-limit";
 import { requireActive } from "../../lib/session";
 import { validate } from "../../lib/validation";
 import { createInvite, redeemInvite } from "../../teams/invites";
+import { pushMember } from "../../teams/wallet-members";
 import { wallet } from "../../wallet/client";
 import { managers, signedIn, type TeamEnv, teamMember } from "./access";
 
@@ -47,7 +48,14 @@ export const inviteRoutes = new Hono<TeamEnv>()
 
   .post("/join", ...signedIn, requireActive, joinLimit, validate("json", joinBody), async (c) => {
     const d = db(c.env.DB);
-    const joined = await redeemInvite(c.env.DB, c.req.valid("json").code, c.var.session.accountId);
+    const { accountId } = c.var.session;
+    const joined = await redeemInvite(c.env.DB, c.req.valid("json").code, accountId);
+    // A new member: D1 first (above), then the team's wallet, which admits their generations.
+    await pushMember(c.env, joined.teamId, {
+      accountId,
+      role: joined.role,
+      monthlyLimit: joined.monthlyLimit,
+    });
     const [team, tokens] = await Promise.all([
       d.query.teams.findFirst({ where: eq(teamsTable.id, joined.teamId) }),
       wallet(c.env, joined.teamId).balance(),

@@ -6,6 +6,7 @@ import { requireActive } from "../../lib/session";
 import { validate } from "../../lib/validation";
 import { changeMember, removeMember } from "../../teams/members";
 import { membersOf } from "../../teams/views";
+import { pushMember, pushRemoved, syncMember, tightenFirst } from "../../teams/wallet-members";
 import { signedIn, type TeamEnv, teamMember } from "./access";
 import { monthlyLimit } from "./invites";
 
@@ -24,15 +25,41 @@ export const memberRoutes = new Hono<TeamEnv>()
     validate("json", changeBody),
     async (c) => {
       const d = db(c.env.DB);
+      const { teamId } = c.var.membership;
       const target = c.req.valid("param").accountId;
-      await changeMember(d, c.var.membership, target, c.req.valid("json"));
-      const [member] = await membersOf(c.env, d, c.var.membership.teamId, target);
+      const change = c.req.valid("json");
+      let told = false;
+      try {
+        const updated = await changeMember(d, c.var.membership, target, change, (t) => {
+          told = true;
+          return tightenFirst(c.env, t, change);
+        });
+        await pushMember(c.env, teamId, updated);
+      } catch (error) {
+        // Refused or failed after the wallet heard the tighter limit: it gets D1's truth back.
+        if (told) await syncMember(c.env, d, teamId, target);
+        throw error;
+      }
+      const [member] = await membersOf(c.env, d, teamId, target);
       return c.json({ member });
     },
   )
 
   // Leaving is removing oneself, so a blocked account may still leave.
   .delete("/:id/members/:accountId", ...signedIn, teamMember, validate("param", memberParam), async (c) => {
-    await removeMember(db(c.env.DB), c.var.membership, c.req.valid("param").accountId);
+    const d = db(c.env.DB);
+    const { teamId } = c.var.membership;
+    const target = c.req.valid("param").accountId;
+    let told = false;
+    try {
+      // A removal takes effect on the team's wallet first: their next generation is refused at once.
+      await removeMember(d, c.var.membership, target, () => {
+        told = true;
+        return pushRemoved(c.env, teamId, target);
+      });
+    } catch (error) {
+      if (told) await syncMember(c.env, d, teamId, target);
+      throw error;
+    }
     return c.json({ removed: true });
   });

@@ -9,6 +9,7 @@ import { rateLimit } from "../../lib/rate-limit";
 import { requireActive } from "../../lib/session";
 import { validate } from "../../lib/validation";
 import { membersOf, teamsOf } from "../../teams/views";
+import { pushMember } from "../../teams/wallet-members";
 import { wallet } from "../../wallet/client";
 import { signedIn, type TeamEnv, teamMember } from "./access";
 
@@ -32,6 +33,8 @@ export const teamsRoutes = new Hono<TeamEnv>()
         .insert(teamMembers)
         .values({ teamId: id, accountId, role: "owner", monthlyLimit: null, joinedAt: now }),
     ]);
+    // The owner is the team wallet's first member (D1 first, then the wallet).
+    await pushMember(c.env, id, { accountId, role: "owner", monthlyLimit: null });
     const tokens = await wallet(c.env, id).balance();
     return c.json({ team: { id, name, role: "owner" as const }, tokens }, 201);
   })
