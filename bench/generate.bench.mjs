@@ -24,8 +24,15 @@
 // included; target ≤ 4); and the invariants afterwards (no tokens left held,
 // nothing unsent, ledger = balance by reconcile).
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { offlineEnv } from "../scripts/lib.mjs";
 import { startLocalWorker } from "../scripts/local-worker.mjs";
+
+// BENCH_RAMDISK=1 keeps the Worker's local state on /dev/shm: this machine's
+// disk syncs each Durable Object commit, which production does not do on the
+// object's thread (docs/decisions/020-throughput.md).
+if (process.env.BENCH_RAMDISK && existsSync("/dev/shm")) process.env.TMPDIR = "/dev/shm";
+
 import { CHUNK_GAP_MS, CHUNKS, FIRST_CHUNK_DELAY_MS, startFake } from "./fake-model.mjs";
 
 const ROUNDS = { 1: 40, 50: 4 }; // concurrency → rounds (1×40 and 50×4 streams)
