@@ -89,7 +89,7 @@ export const SCHEMA: string[] = [
   `CREATE TABLE rate_limits (key TEXT PRIMARY KEY, tat INTEGER NOT NULL);`,
   // v9: the running totals follow each entry inside SQLite (docs/decisions/020):
   // one statement fewer per usage entry than updating them from the Worker.
-  `CREATE TRIGGER entries_totals AFTER INSERT ON entries WHEN new.type IN ('usage', 'purchase')
+  `CREATE TRIGGER IF NOT EXISTS entries_totals AFTER INSERT ON entries WHEN new.type IN ('usage', 'purchase')
    BEGIN
      UPDATE totals SET
        used = used - CASE WHEN new.type = 'usage' THEN new.amount ELSE 0 END,
