@@ -54,7 +54,8 @@ export async function startLocalWorker(options = {}) {
       .join(""),
   );
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist];
-  args.push("--inspector-port", String(await freePort()), "--env-file", envFile);
+  const inspectorPort = await freePort();
+  args.push("--inspector-port", String(inspectorPort), "--env-file", envFile);
   args.push("--show-interactive-dev-session=false");
   if (options.bundled) args.push("--config", await bundle(dir));
 
@@ -97,7 +98,7 @@ export async function startLocalWorker(options = {}) {
         await stop();
         throw new Error(refusal);
       }
-      return { url, port, persist, stop, log: () => log };
+      return { url, port, inspectorPort, persist, stop, log: () => log };
     }
     if (Date.now() > deadline) {
       await stop();

@@ -128,13 +128,21 @@ async function* streamModel(
   if (o.signal?.aborted) onCallerAbort();
   o.signal?.addEventListener("abort", onCallerAbort);
   const stallMs = o.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  // One timer per stall period, not one per chunk: each byte only notes the
+  // time, and the timer re-arms itself for what is left of the period (timers
+  // cost the runtime more than the chunk's parsing; docs/decisions/020).
+  let lastByte = Date.now();
   let stallTimer: ReturnType<typeof setTimeout> | undefined;
+  const watch = (ms: number) => {
+    stallTimer = setTimeout(() => {
+      const quiet = Date.now() - lastByte;
+      if (quiet >= stallMs) fail(new UpstreamError("timeout", `The model sent nothing for ${stallMs} ms.`));
+      else watch(stallMs - quiet);
+    }, ms);
+  };
   const alive = () => {
-    clearTimeout(stallTimer);
-    stallTimer = setTimeout(
-      () => fail(new UpstreamError("timeout", `The model sent nothing for ${stallMs} ms.`)),
-      stallMs,
-    );
+    lastByte = Date.now();
+    if (stallTimer === undefined) watch(stallMs);
   };
   const totalTimer = setTimeout(
     () => fail(new UpstreamError("timeout", "The model took too long.")),

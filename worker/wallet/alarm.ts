@@ -32,6 +32,27 @@ export class Alarm {
     await this.ctx.storage.setAlarm(this.faults.toReal(this.at));
   }
 
+  /**
+   * Makes sure the alarm fires by `when`: reads the wallet again only when
+   * the alarm this object set could be later (or is not known). The alarm
+   * only ever moves earlier, and the sweep it runs reads everything, so an
+   * alarm already set by `when` covers whatever is due after it.
+   */
+  async atMost(when: number): Promise<void> {
+    if (this.at !== undefined && this.at !== null && this.at <= when) return;
+    await this.schedule();
+  }
+
+  /** A D1 flush or a credit failed: the alarm retries it, unless it fires sooner anyway. */
+  retrySoon(): Promise<void> {
+    return this.atMost(this.faults.now() + RETRY_MS);
+  }
+
+  /** When dirty grants go to D1's mirror: its next refresh, or a retry if that is past. */
+  mirrorAt(now = this.faults.now()): number {
+    return Math.max(this.grants?.nextAt() ?? 0, now + RETRY_MS);
+  }
+
   async schedule(): Promise<void> {
     const now = this.faults.now();
     // One read: the next deadline or expiry, and whether D1 or a credit needs a retry.
@@ -49,7 +70,7 @@ export class Alarm {
       .one();
     // Dirty grants wait for the mirror's next refresh (mirror.ts); one already
     // due (D1 failed, or nothing flushed since) is retried like the outbox.
-    const mirrorAt = mirror ? Math.max(this.grants?.nextAt() ?? 0, now + RETRY_MS) : null;
+    const mirrorAt = mirror ? this.mirrorAt(now) : null;
     const candidates = [due, retry ? now + RETRY_MS : null, mirrorAt].filter((t): t is number => t !== null);
     if (candidates.length === 0) return;
     const when = Math.max(Math.min(...candidates), now);

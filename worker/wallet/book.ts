@@ -21,6 +21,12 @@ import { queueCredit } from "./outbox";
 import { type GrantRow, type GrantView, grantView, type HoldRow } from "./storage";
 import type { DebitArgs, GrantArgs, ReserveArgs, SettleArgs, Tokens, WalletFailure } from "./types";
 
+/** An operation's idempotency record: what it was asked (fingerprint) and answered. */
+export interface OpRow extends Record<string, SqlStorageValue> {
+  fingerprint: string;
+  result: string;
+}
+
 /** How a hold ended, when it ends. */
 export type HoldEnd = "settled" | "voided" | "expired";
 
@@ -38,6 +44,17 @@ export class Book {
   lastSeq: number | undefined;
   /** Whether the credits outbox may hold something (unknown after a restart). */
   creditsMaybe = true;
+  /**
+   * Whether an open debt may exist (unknown after a restart): most wallets
+   * never owe, and then a hold's release skips reading the debts.
+   */
+  debtsMaybe = true;
+  /**
+   * A lower bound on when a grant holding tokens expires (null: none does;
+   * undefined: unknown), learnt from the last balance read: until then a
+   * hold's end has no expiry to write and skips reading the grants for one.
+   */
+  nextExpiry: number | null | undefined;
 
   constructor(
     readonly sql: SqlStorage,
@@ -70,6 +87,7 @@ export class Book {
       idempotencyKey: g.key,
       description: g.description,
     });
+    if (g.expiresAt != null) this.nextExpiry = undefined;
     // A grant that arrives already expired (a late transfer credit) expires at once.
     this.expireDue(now);
     return grantId;
@@ -120,9 +138,15 @@ export class Book {
           });
     if (hold.member_id !== null) recordSpend(this.sql, hold.member_id, burned, now);
     // Released tokens of a grant that expired meanwhile expire now.
-    this.expireDue(now);
+    if (this.nextExpiry === undefined || (this.nextExpiry !== null && this.nextExpiry <= now)) {
+      this.expireDue(now);
+    }
     // Open debts on these grants are paid before anything can spend (or forward) what came back.
-    const rest = payDebts(this.sql, hold.id, release, (debt, key, parts) => this.payDebt(debt, key, parts));
+    let rest = release;
+    if (this.debtsMaybe) {
+      rest = payDebts(this.sql, hold.id, release, (debt, key, parts) => this.payDebt(debt, key, parts));
+      this.debtsMaybe = this.count("SELECT EXISTS (SELECT 1 FROM debts WHERE open = 1) AS n") > 0;
+    }
     this.forwardReleased(hold.id, rest, now);
     return entryId;
   }
@@ -319,8 +343,7 @@ export class Book {
         this.clock(),
       )
       .one().seq;
-    if (e.type === "usage") this.sql.exec("UPDATE totals SET used = used - ?", e.amount);
-    if (e.type === "purchase") this.sql.exec("UPDATE totals SET purchased = purchased + ?", e.amount);
+    // `totals` (used, purchased) follows from the entry by trigger (storage.ts, v9).
     this.appended++;
     return id;
   }
@@ -350,17 +373,51 @@ export class Book {
     );
   }
 
-  /** The balance as callers see it: two reads, whatever the number of grants. */
-  tokens(): Tokens {
-    const now = this.clock();
-    const owned = this.sql
-      .exec<GrantRow>("SELECT * FROM grants WHERE remaining > 0 OR held > 0")
-      .toArray()
-      .map(grantView);
-    const live = owned.filter((g) => isLive(g, now)).sort(burnOrder);
-    const totals = this.sql
-      .exec<{ used: number; purchased: number }>("SELECT used, purchased FROM totals")
+  /**
+   * A call's idempotency record and the hold it names, in one read (settle
+   * and void look up both on every call).
+   */
+  opAndHold(opKey: string, holdId: string): { op: OpRow | null; hold: HoldRow | WalletFailure } {
+    const row = this.sql
+      .exec<HoldRow & { op_fingerprint: string | null; op_result: string | null }>(
+        `SELECT o.fingerprint AS op_fingerprint, o.result AS op_result, h.*
+           FROM (SELECT ?1 AS k, ?2 AS hid) q
+           LEFT JOIN ops o ON o.key = q.k LEFT JOIN holds h ON h.id = q.hid`,
+        opKey,
+        holdId,
+      )
       .one();
+    const { op_fingerprint, op_result, ...hold } = row;
+    return {
+      op: op_fingerprint === null ? null : { fingerprint: op_fingerprint, result: op_result as string },
+      hold: hold.id === null ? fail("hold_not_found", "No such hold.") : (hold as HoldRow),
+    };
+  }
+
+  /**
+   * The balance as callers see it, in one read whatever the number of grants
+   * (each statement costs the object more than its rows do). With `check`,
+   * inside a change's transaction: a grant driven negative by a bug throws,
+   * which rolls the whole change back (defence in depth).
+   */
+  tokens(check = false): Tokens {
+    const now = this.clock();
+    const rows = this.sql
+      .exec<GrantRow & { used: number; purchased: number }>(
+        `SELECT t.used, t.purchased, g.* FROM totals t
+           LEFT JOIN grants g ON g.remaining <> 0 OR g.held <> 0`,
+      )
+      .toArray();
+    const totals = rows[0] ?? { used: 0, purchased: 0 };
+    const owned = rows.filter((g) => g.id !== null).map(grantView);
+    if (check && owned.some((g) => g.remaining < 0 || g.held < 0)) {
+      throw new Error("wallet invariant violated: negative grant");
+    }
+    this.nextExpiry = owned.reduce<number | null>(
+      (min, g) => (g.expires_at === null || (min !== null && min <= g.expires_at) ? min : g.expires_at),
+      null,
+    );
+    const live = owned.filter((g) => isLive(g, now)).sort(burnOrder);
     return {
       available: availableOf(live, now),
       held: owned.reduce((n, g) => n + g.held, 0),

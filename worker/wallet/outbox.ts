@@ -34,6 +34,8 @@ export class Outbox {
     private readonly book: Book,
     private readonly faults: Faults,
     private readonly walletId: () => string | null,
+    /** Sets the alarm that retries a failed flush (callers of `flush` do not). */
+    private readonly onFailure: () => Promise<void>,
   ) {}
 
   /**
@@ -64,7 +66,11 @@ export class Outbox {
     } catch (error) {
       log("warn", "wallet.flush_failed", { walletId: this.walletId(), error: String(error) });
       this.flushing = false;
-      this.wake(Number.POSITIVE_INFINITY);
+      try {
+        await this.onFailure();
+      } finally {
+        this.wake(Number.POSITIVE_INFINITY);
+      }
     }
   }
 

@@ -87,6 +87,14 @@ export const SCHEMA: string[] = [
   // v8: per-account rate limits (admission.ts): GCRA state per key, as
   // worker/lib/rate-limit.ts kept it in D1.
   `CREATE TABLE IF NOT EXISTS rate_limits (key TEXT PRIMARY KEY, tat INTEGER NOT NULL);`,
+  // v9: the running totals follow each entry inside SQLite (docs/decisions/020):
+  // one statement fewer per usage entry than updating them from the Worker.
+  `CREATE TRIGGER IF NOT EXISTS entries_totals AFTER INSERT ON entries WHEN new.type IN ('usage', 'purchase')
+   BEGIN
+     UPDATE totals SET
+       used = used - CASE WHEN new.type = 'usage' THEN new.amount ELSE 0 END,
+       purchased = purchased + CASE WHEN new.type = 'purchase' THEN new.amount ELSE 0 END;
+   END;`,
 ];
 
 export interface GrantRow extends Record<string, SqlStorageValue> {

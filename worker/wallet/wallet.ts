@@ -9,7 +9,7 @@ import { setLogLevel } from "../lib/log";
 import { Access } from "./access";
 import * as admission from "./admission";
 import { Alarm } from "./alarm";
-import { Book } from "./book";
+import { Book, type OpRow } from "./book";
 import * as content from "./content";
 import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
 import { fail, holdExpired, insufficient } from "./failures";
@@ -96,7 +96,15 @@ export class Wallet extends DurableObject<Env> {
       () => this.boundId,
       () => this.faults.now(),
     );
-    this.outbox = new Outbox(ctx, env, this.book, this.faults, () => this.boundId);
+    // The outbox sets its retry through the alarm, which reads the outbox's grant mirror.
+    this.outbox = new Outbox(
+      ctx,
+      env,
+      this.book,
+      this.faults,
+      () => this.boundId,
+      () => this.alarms.retrySoon(),
+    );
     this.alarms = new Alarm(ctx, this.book, this.faults, this.outbox.grants);
     sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
     ctx.storage.transactionSync(() => {
@@ -145,27 +153,35 @@ export class Wallet extends DurableObject<Env> {
       own ? this.access.ensureMembers(own) : null,
       args.plans ? this.access.ensureOwner() : null,
     ]);
-    return this.change(`reserve:${args.key}`, asked, (now) => {
-      // A team generation: the feature must be in the paying team's plan.
-      if (args.plans && !args.plans.includes(this.access.plan() ?? "")) {
-        return {
-          ...fail("feature_not_in_plan", "The plan does not include this feature."),
-          plans: args.plans,
-        };
-      }
-      // Without a limit from the caller, this wallet's own members decide (access.ts).
-      const member = own
-        ? this.access.memberArgs(own)
-        : args.member && { accountId: args.member.accountId, monthlyLimit: args.member.monthlyLimit ?? null };
-      if (member && "ok" in member) return member;
-      const overLimit = member ? checkLimit(this.book.sql, member, args.amount, now) : null;
-      if (overLimit) return overLimit;
-      const grants = this.book.expireDue(now);
-      const allocations = allocate(grants, args.amount, now);
-      if (!allocations) return insufficient(args.amount, availableOf(grants, now));
-      const { holdId, deadline } = this.book.placeHold(args, allocations, now);
-      return { ok: true as const, holdId, held: args.amount, deadline: new Date(deadline).toISOString() };
-    });
+    return this.change(
+      `reserve:${args.key}`,
+      asked,
+      (now) => {
+        // A team generation: the feature must be in the paying team's plan.
+        if (args.plans && !args.plans.includes(this.access.plan() ?? "")) {
+          return {
+            ...fail("feature_not_in_plan", "The plan does not include this feature."),
+            plans: args.plans,
+          };
+        }
+        // Without a limit from the caller, this wallet's own members decide (access.ts).
+        const member = own
+          ? this.access.memberArgs(own)
+          : args.member && {
+              accountId: args.member.accountId,
+              monthlyLimit: args.member.monthlyLimit ?? null,
+            };
+        if (member && "ok" in member) return member;
+        const overLimit = member ? checkLimit(this.book.sql, member, args.amount, now) : null;
+        if (overLimit) return overLimit;
+        const grants = this.book.expireDue(now);
+        const allocations = allocate(grants, args.amount, now);
+        if (!allocations) return insufficient(args.amount, availableOf(grants, now));
+        const { holdId, deadline } = this.book.placeHold(args, allocations, now);
+        return { ok: true as const, holdId, held: args.amount, deadline: new Date(deadline).toISOString() };
+      },
+      (o) => (o.ok ? Date.parse(o.deadline) : null),
+    );
   }
 
   /**
@@ -177,21 +193,28 @@ export class Wallet extends DurableObject<Env> {
     this.enter(args.walletId);
     const bad = check(schemas.settleArgs, args, AMOUNT_MESSAGES.settle);
     if (bad) return this.refuse(bad);
-    return this.change(`settle:${args.holdId}`, args, (now) => {
-      const hold = this.book.hold(args.holdId);
-      if (isFailure(hold)) return hold;
-      if (hold.status === "expired") return holdExpired();
-      if (hold.status !== "open") return fail("hold_closed", `The hold was already ${hold.status}.`);
-      if (args.amount > hold.amount) {
-        return fail("invalid_amount", `A settlement must be between 0 and the held ${hold.amount} tokens.`);
-      }
-      if (hold.deadline <= now) {
-        this.book.endHold(hold, 0, "expired", now);
-        return holdExpired();
-      }
-      const entryId = this.book.endHold(hold, args.amount, "settled", now, args);
-      return { ok: true as const, charged: args.amount, entryId };
-    });
+    return this.change(
+      `settle:${args.holdId}`,
+      args,
+      (now, hold) => {
+        if (isFailure(hold)) return hold;
+        if (hold.status === "expired") return holdExpired();
+        if (hold.status !== "open") return fail("hold_closed", `The hold was already ${hold.status}.`);
+        if (args.amount > hold.amount) {
+          return fail("invalid_amount", `A settlement must be between 0 and the held ${hold.amount} tokens.`);
+        }
+        if (hold.deadline <= now) {
+          this.book.endHold(hold, 0, "expired", now);
+          return holdExpired();
+        }
+        const entryId = this.book.endHold(hold, args.amount, "settled", now, args);
+        return { ok: true as const, charged: args.amount, entryId };
+      },
+      // Ending a hold brings nothing due sooner (its deadline goes) but the
+      // refresh of the grant mirror it dirtied (mirror.ts).
+      () => this.alarms.mirrorAt(),
+      args.holdId,
+    );
   }
 
   /** Releases a whole hold: nothing is charged. Voiding a closed hold changes nothing. */
@@ -199,13 +222,18 @@ export class Wallet extends DurableObject<Env> {
     this.enter(args.walletId);
     const bad = check(schemas.voidArgs, args);
     if (bad) return this.refuse(bad);
-    return this.change(`void:${args.holdId}`, args, (now) => {
-      const hold = this.book.hold(args.holdId);
-      if (isFailure(hold)) return hold;
-      if (hold.status !== "open") return { ok: true as const, status: hold.status };
-      this.book.endHold(hold, 0, "voided", now);
-      return { ok: true as const, status: "voided" as const };
-    });
+    return this.change(
+      `void:${args.holdId}`,
+      args,
+      (now, hold) => {
+        if (isFailure(hold)) return hold;
+        if (hold.status !== "open") return { ok: true as const, status: hold.status };
+        this.book.endHold(hold, 0, "voided", now);
+        return { ok: true as const, status: "voided" as const };
+      },
+      undefined,
+      args.holdId,
+    );
   }
 
   /**
@@ -234,6 +262,7 @@ export class Wallet extends DurableObject<Env> {
             .map((g) => g.id);
         owed = Math.min(args.amount - taken.amount, heldIn(this.book.sql, grantIds));
         recordDebt(this.book.sql, { ...args, grantIds, amount: owed }, now);
+        this.book.debtsMaybe = true;
       }
       return { ok: true as const, debited: taken.amount, owed };
     });
@@ -296,7 +325,7 @@ export class Wallet extends DurableObject<Env> {
     });
     // A change delivers its credit on the way out; a replay retries one still pending.
     if (!result.appended) await this.outbox.deliverCredits();
-    return this.reply(result.outcome, result.appended);
+    return this.reply(result.outcome, result.appended, result.tokens);
   }
 
   // ── RPC: a generation's admission and end (bodies in admission.ts) ─────
@@ -313,12 +342,18 @@ export class Wallet extends DurableObject<Env> {
     // Who asks, loaded from D1 only the first time this object sees them (access.ts).
     await this.access.ensureSession(args.session, this.faults.now());
     const before = this.book.appended;
-    const outcome = this.atomically(() => admission.admit(this.book, this.access, args, this.faults.now()));
+    let tokens: Tokens | undefined;
+    const outcome = this.transaction(() => {
+      const result = admission.admit(this.book, this.access, args, this.faults.now());
+      // The balance the answer carries, read once; it also checks that no grant went negative.
+      tokens = this.book.tokens(true);
+      return result;
+    });
     // Entries written here are grant expiries: D1 gets them after the answer, not before.
     if (this.book.appended !== before) void this.afterChange().catch(() => undefined);
     else if (outcome.ok && outcome.admitted) await this.alarms.schedule();
     const sessionExpiresAt = this.access.sessionExpiry(args.session.id) ?? 0;
-    return { ...outcome, tokens: this.book.tokens(), sessionExpiresAt };
+    return { ...outcome, tokens: tokens ?? this.book.tokens(), sessionExpiresAt };
   }
 
   /**
@@ -330,12 +365,18 @@ export class Wallet extends DurableObject<Env> {
     this.enter(args.walletId);
     const bad = check(schemas.finishArgs, args);
     if (bad) return this.refuse(bad);
-    const outcome = this.atomically(() => admission.finish(this.book, args, this.faults.now()));
+    let tokens: Tokens | undefined;
+    const outcome = this.transaction(() => {
+      const result = admission.finish(this.book, args, this.faults.now());
+      tokens = this.book.tokens(true);
+      return result;
+    });
     if (outcome.ok && !outcome.replayed) this.outbox.recordFinished();
-    await this.afterChange();
+    // As for settle: nothing comes due sooner but the refresh of the grant mirror.
+    await this.afterChange(this.alarms.mirrorAt());
     // The fault hook treats a generation's settle as the settle it is.
     if (outcome.ok && outcome.holdId) this.faults.maybeLoseAnswer(`settle:${outcome.holdId}`);
-    return { ...outcome, tokens: this.book.tokens() };
+    return { ...outcome, tokens: tokens ?? this.book.tokens() };
   }
 
   /** Undoes an admission the team's side refused: the record goes, its hold (if any) is released. */
@@ -343,8 +384,11 @@ export class Wallet extends DurableObject<Env> {
     this.enter(args.walletId);
     const bad = check(schemas.withdrawArgs, args);
     if (bad) throw new Error(bad.message);
-    this.atomically(() => admission.withdraw(this.book, args.generationId, this.faults.now()));
-    return { tokens: this.book.tokens() };
+    const tokens = this.transaction(() => {
+      admission.withdraw(this.book, args.generationId, this.faults.now());
+      return this.book.tokens(true);
+    });
+    return { tokens };
   }
 
   /** A charge the cron confirmed from the ledger (cron.ts): the record takes what D1 now says. */
@@ -538,18 +582,22 @@ export class Wallet extends DurableObject<Env> {
   private run<T extends object>(
     opKey: string,
     args: object,
-    effect: (now: number) => OpResult<T>,
-  ): { outcome: OpResult<T> & { replayed?: boolean }; appended: boolean } {
+    effect: (now: number, hold: HoldRow | WalletFailure) => OpResult<T>,
+    holdId?: string,
+  ): { outcome: OpResult<T> & { replayed?: boolean }; appended: boolean; tokens?: Tokens } {
     const fingerprint = canonicalJson(args);
     const before = this.book.appended;
     const sql = this.book.sql;
-    const outcome = this.ctx.storage.transactionSync(() => {
-      const prior = sql
-        .exec<{ fingerprint: string; result: string }>(
-          "SELECT fingerprint, result FROM ops WHERE key = ?",
-          opKey,
-        )
-        .toArray()[0];
+    let tokens: Tokens | undefined;
+    const outcome = this.transaction(() => {
+      // A call on a hold reads its record and the hold together.
+      const { op: prior, hold } =
+        holdId === undefined
+          ? {
+              op: sql.exec<OpRow>("SELECT fingerprint, result FROM ops WHERE key = ?", opKey).toArray()[0],
+              hold: NO_HOLD,
+            }
+          : this.book.opAndHold(opKey, holdId);
       if (prior) {
         if (prior.fingerprint !== fingerprint) {
           return fail("idempotency_conflict", "This idempotency key was already used with other arguments.");
@@ -557,34 +605,41 @@ export class Wallet extends DurableObject<Env> {
         return { ...(JSON.parse(prior.result) as OpResult<T>), replayed: true };
       }
       const now = this.faults.now();
-      const result = effect(now);
+      const result = effect(now, hold);
       if (result.ok)
         sql.exec("INSERT INTO ops VALUES (?, ?, ?, ?)", opKey, fingerprint, JSON.stringify(result), now);
-      this.checkInvariant();
+      // The balance the answer carries, read once; it also checks that no grant went negative.
+      tokens = this.book.tokens(true);
       return result;
     });
-    return { outcome, appended: this.book.appended !== before };
+    return { outcome, appended: this.book.appended !== before, tokens };
   }
 
-  /** Defence in depth: a bug that drives a grant negative rolls its whole transaction back. */
-  private checkInvariant(): void {
-    if (this.book.count("SELECT count(*) AS n FROM grants WHERE remaining < 0 OR held < 0") > 0) {
-      throw new Error("wallet invariant violated: negative grant");
+  /** One storage transaction; a rollback forgets what the books had learnt in memory inside it. */
+  private transaction<R>(body: () => R): R {
+    try {
+      return this.ctx.storage.transactionSync(body);
+    } catch (error) {
+      this.book.debtsMaybe = true;
+      this.book.nextExpiry = undefined;
+      throw error;
     }
   }
 
-  /** `effect` in one storage transaction, with the invariant checked before it commits. */
-  private atomically<T>(effect: () => T): T {
-    return this.ctx.storage.transactionSync(() => {
-      const result = effect();
-      this.checkInvariant();
-      return result;
-    });
-  }
-
-  private async change<T extends object>(opKey: string, args: object, effect: (now: number) => OpResult<T>) {
-    const { outcome, appended } = this.run(opKey, args, effect);
-    const answer = await this.reply(outcome, appended);
+  /**
+   * Runs `run`, then answers. `wake` says when the change needs the alarm by
+   * (reserve: its hold's deadline; settle: the grant mirror's refresh): the
+   * alarm is then re-read only if it could be too late; without it, always.
+   */
+  private async change<T extends object>(
+    opKey: string,
+    args: object,
+    effect: (now: number, hold: HoldRow | WalletFailure) => OpResult<T>,
+    wake?: (outcome: OpResult<T>) => number | null,
+    holdId?: string,
+  ) {
+    const { outcome, appended, tokens } = this.run(opKey, args, effect, holdId);
+    const answer = await this.reply(outcome, appended, tokens, wake?.(outcome));
     this.faults.maybeLoseAnswer(opKey);
     return answer;
   }
@@ -592,15 +647,17 @@ export class Wallet extends DurableObject<Env> {
   /**
    * Answers once the change is on its way: if it wrote ledger entries, waits
    * for the flush (so the caller can read its entry from D1 at once while D1
-   * is up), then attaches the balance.
+   * is up), then attaches the balance as the change left it.
    */
   private async reply<R extends { ok: boolean }>(
     outcome: R,
     appended: boolean,
+    tokens?: Tokens,
+    wake?: number | null,
   ): Promise<R & { tokens: Tokens }> {
-    if (appended) await this.afterChange();
-    else if (outcome.ok) await this.alarms.schedule();
-    return { ...outcome, tokens: this.book.tokens() };
+    if (appended) await this.afterChange(wake);
+    else if (outcome.ok) await this.alarmBy(wake);
+    return { ...outcome, tokens: tokens ?? this.book.tokens() };
   }
 
   /** A refusal before anything ran, with the balance attached. */
@@ -609,13 +666,20 @@ export class Wallet extends DurableObject<Env> {
   }
 
   /** After a committed change: deliver pending credits, push the outbox to D1, set the next alarm. */
-  private async afterChange(): Promise<void> {
+  private async afterChange(wake?: number | null): Promise<void> {
     if (this.book.creditsMaybe) {
       if (this.book.count("SELECT count(*) AS n FROM credits") > 0) await this.outbox.deliverCredits();
       else this.book.creditsMaybe = false;
     }
     await this.outbox.flush(true);
-    await this.alarms.schedule();
+    // A credit still owed needs its retry; a failed flush set its own (Outbox.onFailure).
+    await this.alarmBy(this.book.creditsMaybe ? undefined : wake);
+  }
+
+  /** Sets the alarm for what a change needs: by `wake`, nothing new (null), or whatever is due (undefined). */
+  private async alarmBy(wake?: number | null): Promise<void> {
+    if (wake === undefined) await this.alarms.schedule();
+    else if (wake !== null) await this.alarms.atMost(wake);
   }
 
   /** Binds the wallet and checks a push's arguments: a bad one is a bug in the caller. */
@@ -636,6 +700,9 @@ export class Wallet extends DurableObject<Env> {
     this.boundId = walletId;
   }
 }
+
+/** What `run` hands an operation that names no hold. */
+const NO_HOLD = fail("hold_not_found", "No such hold.");
 
 function isFailure(x: HoldRow | WalletFailure): x is WalletFailure {
   return x.ok === false;
