@@ -2,7 +2,7 @@ import type { Env } from "../env";
 import { log } from "../lib/log";
 import { CHARGE_UNCONFIRMED } from "../routes/generate";
 import { wallet } from "../wallet/client";
-import type { PortableRecord } from "../wallet/records";
+import { type PortableRecord, type RecordColumns, recordFields } from "../wallet/records";
 
 /**
  * Moves legacy generations' text out of D1 into each owner's wallet object
@@ -41,35 +41,12 @@ const TEXT_COLUMNS = [
   "request_hash",
 ];
 
-interface D1Row {
-  id: string;
+/** A legacy D1 row with its text: the object's columns, and D1's own nullable key and hash. */
+type D1Row = RecordColumns & {
   account_id: string;
-  wallet_id: string | null;
-  session_id: string | null;
   idempotency_key: string | null;
   request_hash: string | null;
-  site: string;
-  feature: string;
-  issue_type: string;
-  prompt: string;
-  context: string | null;
-  title: string | null;
-  description: string | null;
-  output: string | null;
-  model: string | null;
-  upstream_id: string | null;
-  status: PortableRecord["status"];
-  error_code: string | null;
-  held: number;
-  charged: number;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cost_usd: number | null;
-  first_delta_ms: number | null;
-  latency_ms: number | null;
-  created_at: number;
-  completed_at: number | null;
-}
+};
 
 export interface MoveReport {
   /** Rows read from D1 with text. */
@@ -86,32 +63,9 @@ export interface MoveReport {
 
 function portable(r: D1Row): PortableRecord {
   return {
-    id: r.id,
-    sessionId: r.session_id,
+    ...recordFields(r),
     idempotencyKey: r.idempotency_key ?? `legacy:${r.id}`,
     requestHash: r.request_hash ?? "",
-    walletId: r.wallet_id,
-    site: r.site,
-    feature: r.feature,
-    issueType: r.issue_type,
-    prompt: r.prompt,
-    context: r.context ? (JSON.parse(r.context) as Record<string, string>) : null,
-    status: r.status,
-    held: r.held,
-    charged: r.charged,
-    title: r.title,
-    description: r.description,
-    output: r.output,
-    model: r.model,
-    upstreamId: r.upstream_id,
-    errorCode: r.error_code,
-    inputTokens: r.input_tokens,
-    outputTokens: r.output_tokens,
-    costUsd: r.cost_usd,
-    firstDeltaMs: r.first_delta_ms,
-    latencyMs: r.latency_ms,
-    createdAt: r.created_at,
-    completedAt: r.completed_at,
     // D1 has this row's metadata: the object has nothing to send back.
     d1Synced: true,
   };

@@ -79,13 +79,42 @@ export interface GenerationRecord {
   completedAt: number | null;
 }
 
-export function toRecord(accountId: string, r: RecordRow): GenerationRecord {
+/** A generation's columns, as the object and D1 both name them (D1's may lack the key and hash). */
+export type RecordColumns = Pick<
+  RecordRow,
+  | "id"
+  | "session_id"
+  | "wallet_id"
+  | "site"
+  | "feature"
+  | "issue_type"
+  | "prompt"
+  | "context"
+  | "status"
+  | "held"
+  | "charged"
+  | "title"
+  | "description"
+  | "output"
+  | "model"
+  | "upstream_id"
+  | "error_code"
+  | "input_tokens"
+  | "output_tokens"
+  | "cost_usd"
+  | "first_delta_ms"
+  | "latency_ms"
+  | "created_at"
+  | "completed_at"
+>;
+
+/** The fields every reader of a generation row takes, wherever the row was read. */
+export function recordFields(
+  r: RecordColumns,
+): Omit<GenerationRecord, "accountId" | "idempotencyKey" | "requestHash"> {
   return {
     id: r.id,
-    accountId,
     sessionId: r.session_id,
-    idempotencyKey: r.idempotency_key,
-    requestHash: r.request_hash,
     walletId: r.wallet_id,
     site: r.site,
     feature: r.feature,
@@ -109,6 +138,10 @@ export function toRecord(accountId: string, r: RecordRow): GenerationRecord {
     createdAt: r.created_at,
     completedAt: r.completed_at,
   };
+}
+
+export function toRecord(accountId: string, r: RecordRow): GenerationRecord {
+  return { ...recordFields(r), accountId, idempotencyKey: r.idempotency_key, requestHash: r.request_hash };
 }
 
 export function recordById(sql: SqlStorage, id: string): RecordRow | null {
