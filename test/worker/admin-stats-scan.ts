@@ -38,11 +38,11 @@ export async function scanStats(d1: D1Database, days: number, now = Date.now()) 
     q(
       `SELECT date(created_at / 1000, 'unixepoch') AS date, feature, coalesce(model, 'unknown') AS model,
          site, status, count(*) AS n, coalesce(sum(charged), 0) AS spent
-       FROM generations WHERE created_at BETWEEN ?1 AND ?2 GROUP BY 1, 2, 3, 4, 5`,
+       FROM generation_meta WHERE created_at BETWEEN ?1 AND ?2 GROUP BY 1, 2, 3, 4, 5`,
     ),
     q(
       `SELECT count(latency_ms) AS n, avg(latency_ms) AS avg, max(latency_ms) AS max, sum(cost_usd) AS cost_usd
-       FROM generations WHERE created_at BETWEEN ?1 AND ?2`,
+       FROM generation_meta WHERE created_at BETWEEN ?1 AND ?2`,
     ),
     q(percentiles("latency_ms")),
     q(percentiles("first_delta_ms")),
@@ -235,7 +235,7 @@ export async function scanStats(d1: D1Database, days: number, now = Date.now()) 
 function percentiles(column: "latency_ms" | "first_delta_ms"): string {
   return `WITH v AS (
       SELECT ${column} AS v, row_number() OVER (ORDER BY ${column}) AS rn, count(*) OVER () AS n
-      FROM generations WHERE created_at BETWEEN ?1 AND ?2 AND ${column} IS NOT NULL)
+      FROM generation_meta WHERE created_at BETWEEN ?1 AND ?2 AND ${column} IS NOT NULL)
     SELECT v, rn, n FROM v WHERE rn IN ((50 * n + 99) / 100, (95 * n + 99) / 100)`;
 }
 

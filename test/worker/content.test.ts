@@ -205,7 +205,8 @@ describe("a ticket made through /api/generate", () => {
     await settled();
     const { generation } = await res.json<{ generation: { id: string } }>();
 
-    const row = await env.DB.prepare("SELECT * FROM generations WHERE id = ?")
+    // D1 knows it from its usage entry alone (docs/decisions/021), which holds no text.
+    const row = await env.DB.prepare("SELECT * FROM generation_meta WHERE id = ?")
       .bind(generation.id)
       .first<Record<string, unknown>>();
     expect(row).toMatchObject({
@@ -214,16 +215,17 @@ describe("a ticket made through /api/generate", () => {
       charged: 1,
       session_id: expect.any(String),
     });
-    for (const column of [
-      "prompt",
-      "context",
-      "title",
-      "description",
-      "output",
-      "idempotency_key",
-      "request_hash",
-    ]) {
-      expect(row?.[column]).toBeNull();
+    expect(
+      await env.DB.prepare("SELECT count(*) AS n FROM generations WHERE id = ?")
+        .bind(generation.id)
+        .first("n"),
+    ).toBe(0);
+    const entry = await env.DB.prepare("SELECT * FROM ledger_entries WHERE generation_id = ?")
+      .bind(generation.id)
+      .first<Record<string, unknown>>();
+    expect(entry?.generation_rollup).toBe(2);
+    for (const column of ["idempotency_key", "description", "reference"]) {
+      expect(entry?.[column]).toBeNull();
     }
     const history = await listAll(a.token, 10);
     expect(history).toMatchObject([

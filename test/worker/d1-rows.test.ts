@@ -91,7 +91,7 @@ async function send(walletId: string, rows: EntryRow[], grants: GrantRow[], reco
 }
 
 describe("D1 rows per charged generation", () => {
-  it("are 4 through POST /api/generate: the usage entry, the metadata row, its index and one rollup row", async () => {
+  it("are 2 through POST /api/generate: the usage entry carrying its generation, and one rollup row", async () => {
     const a = await fundedAccount(200);
     const w = wallet(env, a.id);
     const before = (await w.stats()).d1RowsByTable;
@@ -110,13 +110,31 @@ describe("D1 rows per charged generation", () => {
     );
     console.log(`D1 rows per generation by table: ${JSON.stringify(per)}`);
     // The grant's mirror waits for the minute; rate limits and the idempotency key live in the object.
-    expect(per).toEqual({ ledger_entries: 1, generations: 3 });
-    const rows = await env.DB.prepare(
-      "SELECT count(*) AS n, count(usage_seq) AS linked, count(idempotency_key) AS keys FROM generations WHERE account_id = ?",
+    expect(per).toEqual({ ledger_entries: 2 });
+    // No metadata row: the entry is the generation's D1 row, without what derives from it.
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM generations WHERE account_id = ?")
+      .bind(a.id)
+      .first("n");
+    expect(rows).toBe(0);
+    const folded = await env.DB.prepare(
+      `SELECT count(*) AS n, count(id) AS ids, count(hold_id) AS holds, count(reference) AS refs,
+         count(idempotency_key) AS keys, count(description) AS descriptions, count(session_id) AS sessions,
+         count(model) AS models, count(started_at) AS started FROM ledger_entries
+       WHERE wallet_id = ? AND generation_rollup = 2`,
     )
       .bind(a.id)
       .first();
-    expect(rows).toEqual({ n, linked: n, keys: 0 });
+    expect(folded).toEqual({
+      n,
+      ids: 0,
+      holds: 0,
+      refs: 0,
+      keys: 0,
+      descriptions: 0,
+      sessions: n,
+      models: n,
+      started: n,
+    });
   });
 
   it("are at most 4, all tables and triggers counted, from D1's own metadata", async () => {
@@ -134,15 +152,28 @@ describe("D1 rows per charged generation", () => {
       const id = `gen_rows_${walletId}_${i}`;
       const due = mirror.due([grant(100 - 3 * i)], now + i);
       expect(due.grants).toEqual([]); // the grant's mirror waits for the minute
-      costs.push(await send(walletId, [entry(i + 1, { generation_id: id })], due.grants, [record(id)]));
+      costs.push(
+        await send(walletId, [entry(i + 1, { generation_id: id })], due.grants, [
+          record(id, { hold_id: `hld_${i + 1}` }),
+        ]),
+      );
     }
     // The first one marks the wallet for reconcile (the row and its dirty index);
-    // every other one is the entry, the generation row, its account index and one rollup row.
-    expect(costs[0]?.total).toBe(6);
+    // every other one is the entry carrying its generation and one rollup row
+    // (the statement dropping a Worker-written row of it finds none).
+    expect(costs[0]?.total).toBe(4);
     for (const c of costs.slice(1)) {
-      expect(c.byTable).toEqual({ ledger_entries: 1, generations: 3 });
-      expect(c.total).toBeLessThanOrEqual(4);
+      expect(c.byTable).toEqual({ ledger_entries: 2, generations: 0 });
+      expect(c.total).toBeLessThanOrEqual(2);
     }
+    // A team's generation, or one whose entry is not its record's own settle, keeps its row.
+    const kept = await send(
+      walletId,
+      [entry(n + 2, { generation_id: `gen_rows_${walletId}_kept` })],
+      [],
+      [record(`gen_rows_${walletId}_kept`)],
+    );
+    expect(kept.byTable).toEqual({ ledger_entries: 1, generations: 3 });
     // Once a minute the grant's mirror catches up: one row for all of them.
     const refresh = mirror.due([grant(100 - 3 * n)], now + GRANT_MIRROR_MS);
     expect(refresh.full).toBe(true);
@@ -155,22 +186,34 @@ describe("D1 rows per charged generation", () => {
     expect(mirrored).toBe(100 - 3 * n);
 
     const all = costs.reduce((s, c) => s + c.total, 0) + 1;
-    console.log(`D1 rows per charged generation over ${n}: ${(all / n).toFixed(2)} (steady state 4)`);
-    // The row in D1 never has the key or hash (the object keeps them), and points at its entry.
+    console.log(`D1 rows per charged generation over ${n}: ${(all / n).toFixed(2)} (steady state 2)`);
+    // D1 never has the key or hash (the object keeps them); the entry carries the generation.
     const row = await env.DB.prepare(
+      "SELECT generation_rollup, generation_id, session_id, model, started_at FROM ledger_entries WHERE wallet_id = ? AND seq = 3",
+    )
+      .bind(walletId)
+      .first();
+    expect(row).toEqual({
+      generation_rollup: 2,
+      generation_id: `gen_rows_${walletId}_2`,
+      session_id: "ses_rows",
+      model: "m/rows",
+      started_at: now,
+    });
+    const kept2 = await env.DB.prepare(
       "SELECT idempotency_key, request_hash, usage_seq FROM generations WHERE id = ?",
     )
-      .bind(`gen_rows_${walletId}_2`)
+      .bind(`gen_rows_${walletId}_kept`)
       .first();
-    expect(row).toEqual({ idempotency_key: null, request_hash: null, usage_seq: 3 });
+    expect(kept2).toEqual({ idempotency_key: null, request_hash: null, usage_seq: n + 2 });
   });
 
   it("keep the stats figures equal to the scan's, whichever way the rows arrive", async () => {
     const walletId = `acc_rows_stats_${crypto.randomUUID().slice(0, 8)}`;
     await send(walletId, [entry(1, { type: "welcome", amount: 100, balance_after: 100 })], [grant(100)]);
     const gen = (i: number) => `gen_rows_stats_${walletId}_${i}`;
-    // With the entry, as the outbox sends them.
-    await send(walletId, [entry(2, { generation_id: gen(2) })], [], [record(gen(2))]);
+    // With the entry, as the outbox sends them: the entry carries the generation.
+    await send(walletId, [entry(2, { generation_id: gen(2) })], [], [record(gen(2), { hold_id: "hld_2" })]);
     // The generation's row first, then its entry: the entry counts itself.
     const both = mirrorStatements(
       env.DB,
@@ -180,6 +223,27 @@ describe("D1 rows per charged generation", () => {
       [record(gen(3))],
     );
     await env.DB.batch(both.reverse().map((s) => s.statement));
+    // Folded across midnight: the entry on its day, the generation on the day before.
+    await send(
+      walletId,
+      [entry(7, { generation_id: gen(7), created_at: now })],
+      [],
+      [record(gen(7), { hold_id: "hld_7", created_at: now - DAY, completed_at: now, status: "cancelled" })],
+    );
+    // A row the Worker wrote when the object could not be reached, then the object's batch.
+    await env.DB.prepare(
+      `INSERT INTO generations (id, account_id, site, feature, issue_type, status, error_code, held, charged,
+         model, latency_ms, created_at) VALUES (?1, ?2, 'jira', 'generate', 'bug', 'succeeded', 'charge_unconfirmed', 5, 3, 'm/rows', 900, ?3)`,
+    )
+      .bind(gen(8), walletId, now)
+      .run();
+    await send(walletId, [entry(8, { generation_id: gen(8) })], [], [record(gen(8), { hold_id: "hld_8" })]);
+    expect(
+      await env.DB.prepare("SELECT count(*) AS n FROM generations WHERE id = ?").bind(gen(8)).first("n"),
+    ).toBe(0);
+    // A folded entry deleted (what reconcile's tests plant).
+    await send(walletId, [entry(9, { generation_id: gen(9) })], [], [record(gen(9), { hold_id: "hld_9" })]);
+    await env.DB.prepare("DELETE FROM ledger_entries WHERE wallet_id = ? AND seq = 9").bind(walletId).run();
     // A row from before the object kept records: pending, then brought up to date with its entry.
     await env.DB.prepare(
       `INSERT INTO generations (id, account_id, idempotency_key, request_hash, site, feature, issue_type, prompt,
@@ -203,7 +267,7 @@ describe("D1 rows per charged generation", () => {
       [record(gen(6), { status: "failed", charged: 0, error_code: "upstream_error" })],
     );
     // A retried batch (the acknowledgement was lost): nothing counted twice.
-    await send(walletId, [entry(2, { generation_id: gen(2) })], [], [record(gen(2))]);
+    await send(walletId, [entry(2, { generation_id: gen(2) })], [], [record(gen(2), { hold_id: "hld_2" })]);
     // An entry edited and one deleted afterwards (what reconcile's tests plant).
     await env.DB.prepare("UPDATE ledger_entries SET amount = -4 WHERE wallet_id = ? AND seq = 2")
       .bind(walletId)

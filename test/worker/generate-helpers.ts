@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { inject } from "vitest";
 import { app } from "../../worker/app";
 import { db } from "../../worker/db/client";
-import { accounts, generations, ledgerEntries } from "../../worker/db/schema";
+import { accounts, generationMeta, generations, ledgerEntries } from "../../worker/db/schema";
 import type { Env } from "../../worker/env";
 import { newId } from "../../worker/lib/ids";
 import { createSession } from "../../worker/lib/session";
@@ -145,7 +145,50 @@ export async function ledger(accountId: string) {
     .orderBy(ledgerEntries.seq);
 }
 
+/**
+ * The account's generations as D1 knows them (generation_meta: metadata rows
+ * and the usage entries that carry a charged generation, docs/decisions/021).
+ * A folded generation's details D1 does not keep (its hold, error code,
+ * upstream id, tokens, issue type, completion) are the object's record's.
+ */
 export async function generationRows(accountId: string) {
+  const known = await db(env.DB)
+    .select()
+    .from(generationMeta)
+    .where(eq(generationMeta.accountId, accountId))
+    .orderBy(generationMeta.id);
+  const rows = await metadataRows(accountId);
+  const records = known.some((g) => !rows.some((r) => r.id === g.id))
+    ? await wallet(env, accountId)
+        .exportGenerations()
+        .catch(() => [])
+    : [];
+  return known.map((g) => {
+    const row = rows.find((r) => r.id === g.id);
+    if (row) return row;
+    const r = records.find((x) => x.id === g.id);
+    return {
+      held: r?.held ?? 0,
+      errorCode: r?.errorCode ?? null,
+      upstreamId: r?.upstreamId ?? null,
+      inputTokens: r?.inputTokens ?? null,
+      outputTokens: r?.outputTokens ?? null,
+      issueType: r?.issueType ?? "",
+      completedAt: r?.completedAt ? new Date(r.completedAt) : null,
+      idempotencyKey: null,
+      requestHash: null,
+      prompt: null,
+      context: null,
+      title: null,
+      description: null,
+      output: null,
+      ...g,
+    };
+  });
+}
+
+/** The account's D1 `generations` rows themselves (failed, team, legacy, Worker-written). */
+export async function metadataRows(accountId: string) {
   return db(env.DB)
     .select()
     .from(generations)

@@ -2,7 +2,7 @@ import { and, count, desc, eq, gt, isNull, max, sql, sum } from "drizzle-orm";
 import type { Db } from "../db/client";
 import {
   accounts,
-  generations,
+  generationMeta,
   grants,
   identities,
   ledgerEntries,
@@ -109,10 +109,10 @@ export async function accountStats(d: Db, accountId: string) {
       .from(sessions)
       .where(eq(sessions.accountId, accountId)),
     d
-      .select({ status: generations.status, n: count(), charged: sum(generations.charged) })
-      .from(generations)
-      .where(eq(generations.accountId, accountId))
-      .groupBy(generations.status),
+      .select({ status: generationMeta.status, n: count(), charged: sum(generationMeta.charged) })
+      .from(generationMeta)
+      .where(eq(generationMeta.accountId, accountId))
+      .groupBy(generationMeta.status),
     d
       .select({ entries: count(), sum: sum(ledgerEntries.amount) })
       .from(ledgerEntries)

@@ -1,7 +1,8 @@
 import { and, eq, isNull, ne } from "drizzle-orm";
 import { db } from "../db/client";
-import { accounts, generations } from "../db/schema";
+import { accounts, generations, ledgerEntries } from "../db/schema";
 import type { Env, Session } from "../env";
+import { FOLDED } from "../lib/entries";
 import { notFound } from "../lib/errors";
 import { moveTickets } from "../lib/history";
 import { log } from "../lib/log";
@@ -159,9 +160,24 @@ async function moveGenerations(env: Env, session: Session, userId: string): Prom
     .set({ accountId: userId })
     .where(and(own, ne(generations.status, "pending")))
     .toSQL();
-  await env.DB.prepare(query.sql.replace(/^update /i, "update or ignore "))
-    .bind(...query.params)
-    .run();
+  // A charged generation paid by the anonymous wallet is its usage entry
+  // (docs/decisions/021): the entry stays in that wallet's ledger, its
+  // generation is the user's from now on.
+  const folded = d
+    .update(ledgerEntries)
+    .set({ accountId: userId })
+    .where(
+      and(
+        ownGenerations(session, { accountId: ledgerEntries.walletId, sessionId: ledgerEntries.sessionId }),
+        eq(ledgerEntries.generationRollup, FOLDED),
+        isNull(ledgerEntries.accountId),
+      ),
+    )
+    .toSQL();
+  await env.DB.batch([
+    env.DB.prepare(query.sql.replace(/^update /i, "update or ignore ")).bind(...query.params),
+    env.DB.prepare(folded.sql).bind(...folded.params),
+  ]);
 }
 
 /** The wallet marks a repeated idempotent call's stored result with `replayed`. */

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, or, type SQL, sql } from "drizzle-orm";
+import { type AnyColumn, and, eq, gt, isNull, or, type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { db } from "../db/client";
@@ -320,13 +320,20 @@ export function sessionRefusal(
  * recorded their session belong to the account's original sessions, never to
  * one obtained later for a known visitor id (docs/decisions/009-access.md).
  */
-export function ownGenerations(session: Session): SQL | undefined {
-  const byAccount = eq(generations.accountId, session.accountId);
+export function ownGenerations(
+  session: Session,
+  t: { accountId: AnyColumn; sessionId: AnyColumn } = generations,
+): SQL | undefined {
+  const byAccount = eq(t.accountId, session.accountId);
   if (session.kind === "user") return byAccount;
   return and(
     byAccount,
-    session.resumed
-      ? eq(generations.sessionId, session.id)
-      : or(eq(generations.sessionId, session.id), isNull(generations.sessionId)),
+    session.resumed ? eq(t.sessionId, session.id) : or(eq(t.sessionId, session.id), isNull(t.sessionId)),
   );
+}
+
+/** The same rule for one generation's session, as ownGenerations reads it. */
+export function ownsSession(session: Session, sessionId: string | null): boolean {
+  if (session.kind === "user") return true;
+  return sessionId === session.id || (!session.resumed && sessionId === null);
 }

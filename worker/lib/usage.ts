@@ -1,6 +1,6 @@
 import { and, eq, gt, gte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { generations } from "../db/schema";
+import { generationMeta, type generations } from "../db/schema";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -12,18 +12,20 @@ export interface Figures {
 /**
  * The `/api/me/usage` report (docs/api.md) over the generations `where` selects,
  * for the last `days` UTC days including today; `byMember` adds the figures
- * per account (team usage). A generation counts once it delivered something:
+ * per account (team usage). `where` is built on the same source's columns. A generation counts once it delivered something:
  * completed, or cut short and charged.
  */
 export async function usageReport(
   d: Db,
   where: SQL | undefined,
   days: number,
-  opts: { byMember?: boolean } = {},
+  opts: { byMember?: boolean; source?: typeof generations | typeof generationMeta } = {},
 ) {
   const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
   const since = today - (days - 1) * DAY_MS;
-  const t = generations;
+  // Every generation D1 knows (folded entries too) unless the caller reads
+  // only `generations` (a team's: never folded, reached by the wallet index).
+  const t = opts.source ?? generationMeta;
   const day = sql<string>`date(${t.createdAt} / 1000, 'unixepoch')`;
   const rows = await d
     .select({

@@ -2,7 +2,7 @@ import { and, isNull } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { db } from "../db/client";
-import { generations as generationsTable } from "../db/schema";
+import { generationMeta } from "../db/schema";
 import type { AppEnv } from "../env";
 import { notFound } from "../lib/errors";
 import { type Ticket, ticketById, ticketsPage } from "../lib/history";
@@ -62,6 +62,6 @@ export const generations = new Hono<AppEnv>()
   })
   .get("/usage", requireSession, validate("query", usageQuery), async (c) => {
     // Personal usage: what this session may read and its own wallet paid (team spend is the team's).
-    const where = and(ownGenerations(c.var.session), isNull(generationsTable.walletId));
+    const where = and(ownGenerations(c.var.session, generationMeta), isNull(generationMeta.walletId));
     return c.json(await usageReport(db(c.env.DB), where, c.req.valid("query").days));
   });

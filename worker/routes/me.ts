@@ -4,9 +4,10 @@ import { z } from "zod";
 import { db } from "../db/client";
 import { accounts, generations, ledgerEntries } from "../db/schema";
 import type { AppEnv, Session } from "../env";
+import { entryOf, FOLDED } from "../lib/entries";
 import { notFound } from "../lib/errors";
 import { keysetPage } from "../lib/pagination";
-import { ownGenerations, requireSession } from "../lib/session";
+import { ownGenerations, ownsSession, requireSession } from "../lib/session";
 import { validate } from "../lib/validation";
 import { teamsOf } from "../teams/views";
 import { wallet } from "../wallet/client";
@@ -57,10 +58,16 @@ export const me = new Hono<AppEnv>()
       .orderBy(desc(ledgerEntries.seq))
       .limit(limit + 1);
     const others = await othersGenerations(c.env.DB, c.var.session, rows);
-    const view = (r: (typeof rows)[number]) => {
+    const view = (stored: (typeof rows)[number]) => {
+      const r = entryOf(stored);
       // Another session's ticket shows as a bare charge: the balance is the
       // account's, what was asked for is not (docs/decisions/009-access.md).
-      const hidden = r.generationId !== null && others.has(r.generationId);
+      // A folded entry carries its generation's session itself.
+      const hidden =
+        r.generationId !== null &&
+        (r.generationRollup === FOLDED
+          ? !ownsSession(c.var.session, r.sessionId)
+          : others.has(r.generationId));
       return {
         id: r.id,
         type: r.type,
@@ -79,9 +86,13 @@ export const me = new Hono<AppEnv>()
 async function othersGenerations(
   d1: D1Database,
   session: Session,
-  rows: { generationId: string | null }[],
+  rows: { generationId: string | null; generationRollup: number }[],
 ): Promise<Set<string>> {
-  const ids = [...new Set(rows.flatMap((r) => (r.generationId ? [r.generationId] : [])))];
+  const ids = [
+    ...new Set(
+      rows.flatMap((r) => (r.generationId && r.generationRollup !== FOLDED ? [r.generationId] : [])),
+    ),
+  ];
   const own = ownGenerations(session);
   if (session.kind === "user" || ids.length === 0 || !own) return new Set();
   const hidden = await db(d1)

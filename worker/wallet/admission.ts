@@ -1,6 +1,7 @@
 // A generation's two visits to its account's object (docs/decisions/018): `admit`
 // before the model is called, `finish` after. Each is one synchronous storage
 // transaction inside Wallet; nothing here awaits.
+import { holdIdFor } from "../lib/entries";
 import type { Book } from "./book";
 import { fail, insufficient } from "./failures";
 import { allocate, availableOf } from "./ledger";
@@ -53,7 +54,8 @@ export function admit(book: Book, gate: Gate, args: AdmitArgs, now: number): Adm
     const allocations = allocate(grants, held, now);
     if (!allocations) return insufficient(held, availableOf(grants, now));
     holdId = book.placeHold(
-      { amount: held, ttlMs: args.ttlMs, reference: args.generationId },
+      // The hold shares the generation id's rest, so D1 need not store it (lib/entries.ts).
+      { amount: held, ttlMs: args.ttlMs, reference: args.generationId, id: holdIdFor(args.generationId) },
       allocations,
       now,
     ).holdId;

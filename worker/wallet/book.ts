@@ -2,6 +2,7 @@
 // always inside the caller's transaction; one class so each step sees the same
 // state without a round trip.
 import type { LedgerType } from "../db/schema/ledger";
+import { entryIdFor } from "../lib/entries";
 import { newId } from "../lib/ids";
 import { type DebtRow, payDebts } from "./debts";
 import { fail } from "./failures";
@@ -125,6 +126,8 @@ export class Book {
       burned === 0
         ? null
         : this.append({
+            // A generation's entry shares its id's rest, so D1 need not store it (lib/entries.ts).
+            id: meta?.generationId ? entryIdFor(meta.generationId) : undefined,
             type: "usage",
             amount: -burned,
             grantId: burn.length === 1 ? (burn[0]?.grantId ?? null) : null,
@@ -172,7 +175,7 @@ export class Book {
 
   /** Opens a hold on `allocations` (already checked to fit), taking them from the grants' spendable remainders. */
   placeHold(
-    a: Pick<ReserveArgs, "amount" | "ttlMs" | "reference" | "member">,
+    a: Pick<ReserveArgs, "amount" | "ttlMs" | "reference" | "member"> & { id?: string },
     allocations: Allocation[],
     now: number,
   ): { holdId: string; deadline: number } {
@@ -183,7 +186,7 @@ export class Book {
         x.grantId,
       );
     }
-    const holdId = newId("hld");
+    const holdId = a.id ?? newId("hld");
     const deadline = now + a.ttlMs;
     this.sql.exec(
       `INSERT INTO holds (id, amount, allocations, deadline, status, reference, created_at, member_id)
@@ -310,6 +313,7 @@ export class Book {
 
   /** Appends a ledger entry (and its outbox mark) inside the current transaction. */
   private append(e: {
+    id?: string;
     type: LedgerType;
     amount: number;
     grantId?: string | null;
@@ -321,7 +325,7 @@ export class Book {
     generationId?: string | null;
     memberId?: string | null;
   }): string {
-    const id = newId("txn");
+    const id = e.id ?? newId("txn");
     // balance_after: tokens the wallet owns, Σ remaining + held over its grants.
     this.lastSeq = this.sql
       .exec<{ seq: number }>(

@@ -1,3 +1,5 @@
+import { entryIdFor, FOLDED, holdIdFor, settleKeyFor, usageDescription } from "../lib/entries";
+import { CHARGE_UNCONFIRMED } from "./admission";
 import type { RecordRow } from "./records";
 import type { EntryRow, GrantRow } from "./storage";
 
@@ -60,7 +62,9 @@ export class GrantMirror {
  * (`records`: an account wallet's, final, no text); the grants' unburned
  * amounts.
  *
- * A usage entry whose generation's row is in the same batch is flagged
+ * A usage entry whose generation's record is in the same batch and paid by
+ * this account's own wallet is that generation's only D1 row (foldable,
+ * foldedStatement). Otherwise a usage entry whose generation's row is in the same batch is flagged
  * `generation_rollup` and the row points at it (`usage_seq`): the row's
  * rollup trigger then counts both in one stats_usage_daily row, and the entry
  * writes no stats_ledger_daily row. The entry must come first (the
@@ -75,7 +79,6 @@ export function mirrorStatements(
   records: RecordRow[] = [],
 ): MirrorStatement[] {
   const statements: MirrorStatement[] = [];
-  const recordIds = new Set(records.map((r) => r.id));
   const usageSeq = new Map<string, number>();
   if (rows[0]?.seq === 1) {
     statements.push({
@@ -85,17 +88,32 @@ export function mirrorStatements(
         .bind(walletId, walletId, rows[0].created_at),
     });
   }
+  const byId = new Map(records.map((g) => [g.id, g]));
+  const folded = new Set<string>();
   for (const r of rows) {
+    const record = r.generation_id === null ? undefined : byId.get(r.generation_id);
     const withRecord =
       r.type === "usage" &&
       r.amount !== 0 &&
-      r.generation_id !== null &&
-      recordIds.has(r.generation_id) &&
-      !usageSeq.has(r.generation_id);
-    if (withRecord && r.generation_id !== null) usageSeq.set(r.generation_id, r.seq);
+      record !== undefined &&
+      !usageSeq.has(record.id) &&
+      !folded.has(record.id);
+    if (withRecord && record && foldable(r, record)) {
+      // One row for the generation: drop a row the Worker wrote when the
+      // object could not be reached (its figures go, the entry's come).
+      folded.add(record.id);
+      statements.push({
+        table: "generations",
+        statement: db.prepare("DELETE FROM generations WHERE id = ?").bind(record.id),
+      });
+      statements.push({ table: "ledger_entries", statement: foldedStatement(db, walletId, r, record) });
+      continue;
+    }
+    if (withRecord && record) usageSeq.set(record.id, r.seq);
     statements.push({ table: "ledger_entries", statement: entryStatement(db, walletId, r, withRecord) });
   }
   for (const g of records) {
+    if (folded.has(g.id)) continue;
     statements.push({
       table: "generations",
       statement: generationStatement(db, walletId, g, usageSeq.get(g.id) ?? null),
@@ -124,6 +142,66 @@ export function mirrorStatements(
     });
   }
   return statements;
+}
+
+/**
+ * Whether a usage entry can carry its generation's D1 metadata (docs/decisions/021):
+ * the account's own wallet paid (a team's entry is in the team's ledger, the
+ * record in the member's object), the entry settled the record's own hold
+ * for exactly what the record charged, and its feature is the record's.
+ */
+function foldable(r: EntryRow, g: RecordRow): boolean {
+  return (
+    g.wallet_id === null &&
+    g.hold_id !== null &&
+    r.hold_id === g.hold_id &&
+    g.charged === -r.amount &&
+    r.feature === g.feature &&
+    g.status !== "pending" &&
+    g.error_code !== CHARGE_UNCONFIRMED
+  );
+}
+
+/**
+ * A charged generation as one D1 row: its usage entry with the generation's
+ * columns D1 reads across accounts (generation_rollup = 2; the entry's
+ * trigger writes the rollup row). A column that derives from the generation
+ * id, feature and site (worker/lib/entries.ts) is sent as null, but only when
+ * it is exactly what it derives to.
+ */
+function foldedStatement(db: D1Database, walletId: string, r: EntryRow, g: RecordRow) {
+  return db
+    .prepare(
+      `INSERT INTO ledger_entries (wallet_id, seq, id, type, amount, balance_after, grant_id, hold_id,
+         reference, idempotency_key, description, feature, generation_id, member_id, created_at, generation_rollup,
+         session_id, site, model, status, latency_ms, first_delta_ms, cost_usd, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${FOLDED}, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    )
+    .bind(
+      walletId,
+      r.seq,
+      r.id === entryIdFor(g.id) ? null : r.id,
+      r.type,
+      r.amount,
+      r.balance_after,
+      r.grant_id,
+      r.hold_id === holdIdFor(g.id) ? null : r.hold_id,
+      r.reference === g.id ? null : r.reference,
+      r.hold_id !== null && r.idempotency_key === settleKeyFor(r.hold_id) ? null : r.idempotency_key,
+      r.description === usageDescription(g.feature, g.site) ? null : r.description,
+      r.feature,
+      r.generation_id,
+      r.member_id ?? null,
+      r.created_at,
+      g.session_id,
+      g.site,
+      g.model,
+      g.status === "succeeded" ? null : g.status,
+      g.latency_ms,
+      g.first_delta_ms,
+      g.cost_usd,
+      g.created_at,
+    );
 }
 
 function entryStatement(db: D1Database, walletId: string, r: EntryRow, withRecord: boolean) {

@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { ENTRY_ID_SQL } from "../lib/entries";
 import { log } from "../lib/log";
 
 export interface Mismatch {
@@ -251,7 +252,7 @@ async function checkWallet(env: Env, walletId: string, verified?: { seq: number;
     `SELECT NULL AS seq, NULL AS id, coalesce(sum(amount), 0) AS amount, count(*) AS n
        FROM ledger_entries WHERE wallet_id = ?1 AND seq > ?4 AND seq <= ?2
      UNION ALL
-     SELECT * FROM (SELECT seq, id, amount, NULL AS n FROM ledger_entries
+     SELECT * FROM (SELECT seq, ${ENTRY_ID_SQL} AS id, amount, NULL AS n FROM ledger_entries
        WHERE wallet_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)`,
   )
     .bind(walletId, syncedThrough, TAIL_LIMIT, base.seq)

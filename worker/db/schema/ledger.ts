@@ -1,4 +1,5 @@
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, real, sqliteTable, sqliteView, text } from "drizzle-orm/sqlite-core";
 
 /**
  * Every wallet that exists (one per account for now, teams later). The
@@ -47,7 +48,8 @@ export const ledgerEntries = sqliteTable(
     walletId: text().notNull(),
     /** 1, 2, 3… per wallet: the order of changes and the pagination cursor. */
     seq: integer().notNull(),
-    id: text().notNull(), // txn_…
+    /** txn_…; null on a folded generation's entry: `txn_` + its generation id's rest. */
+    id: text(),
     type: text({ enum: LEDGER_TYPES }).notNull(),
     amount: integer().notNull(),
     balanceAfter: integer().notNull(),
@@ -56,7 +58,8 @@ export const ledgerEntries = sqliteTable(
     /** What caused it: a generation id, Stripe event id, promo code, admin reason… */
     reference: text(),
     idempotencyKey: text(),
-    description: text().notNull(),
+    /** Null on a folded generation's entry: derived from its feature and site (worker/lib/entries.ts). */
+    description: text(),
     feature: text(),
     generationId: text(),
     /** The team member whose hold this usage settled; null outside team spend. */
@@ -68,8 +71,33 @@ export const ledgerEntries = sqliteTable(
      * rollup row instead of a stats_ledger_daily row of its own.
      */
     generationRollup: integer().notNull().default(0),
+    /*
+     * generation_rollup = 2: the entry is also its generation's D1 metadata
+     * (a charged generation paid by the account's own wallet is one D1 row,
+     * docs/decisions/021-d1-bytes.md). Its id, hold id, reference, key and
+     * description are then null when they are what they derive to
+     * (worker/lib/entries.ts); the columns below carry what D1 needs of the
+     * generation across accounts. Its rollup row is written by the entry's
+     * trigger. Everything else about the generation is in the account's object.
+     */
+    /** The generation's account when not the wallet's (moved at sign-in). */
+    accountId: text(),
+    sessionId: text(),
+    site: text(),
+    model: text(),
+    /** The generation's status when not `succeeded`. */
+    status: text(),
+    latencyMs: integer(),
+    firstDeltaMs: integer(),
+    costUsd: real(),
+    /** The generation's own created_at (the entry's is its settle). */
+    startedAt: integer({ mode: "timestamp_ms" }),
   },
-  (t) => [primaryKey({ columns: [t.walletId, t.seq] })],
+  (t) => [
+    primaryKey({ columns: [t.walletId, t.seq] }),
+    // Only folded entries moved to another account at sign-in have account_id.
+    index("ledger_entries_account_idx").on(t.accountId).where(sql`${t.accountId} IS NOT NULL`),
+  ],
 );
 
 /**
@@ -94,3 +122,25 @@ export const grants = sqliteTable(
   },
   (t) => [index("grants_wallet_idx").on(t.walletId)],
 );
+
+/**
+ * Every generation D1 knows, whichever row carries it: the `generations` rows
+ * (failed, team, legacy, written by the Worker) and the folded entries
+ * (migration "d1_bytes"). Only the columns D1's readers use across accounts;
+ * a filter on account_id or wallet_id reaches each part through its index.
+ */
+export const generationMeta = sqliteView("generation_meta", {
+  id: text().notNull(),
+  accountId: text().notNull(),
+  walletId: text(),
+  sessionId: text(),
+  site: text().notNull(),
+  feature: text().notNull(),
+  model: text(),
+  status: text({ enum: ["pending", "succeeded", "failed", "cancelled"] }).notNull(),
+  charged: integer().notNull(),
+  latencyMs: integer(),
+  firstDeltaMs: integer(),
+  costUsd: real(),
+  createdAt: integer({ mode: "timestamp_ms" }).notNull(),
+}).existing();

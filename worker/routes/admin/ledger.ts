@@ -2,6 +2,7 @@ import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { ledgerEntries } from "../../db/schema";
+import { entryOf } from "../../lib/entries";
 import { keysetPage } from "../../lib/pagination";
 
 /** `?limit=&cursor=` of an admin ledger listing; the cursor is an entry's seq. */
@@ -24,21 +25,24 @@ export async function ledgerPage(d: Db, walletId: string, q: z.output<typeof led
   return keysetPage(
     rows,
     q.limit,
-    (e) => ({
-      id: e.id,
-      seq: e.seq,
-      type: e.type,
-      amount: e.amount,
-      balanceAfter: e.balanceAfter,
-      description: e.description,
-      ...(e.feature ? { feature: e.feature } : {}),
-      ...(e.generationId ? { generationId: e.generationId } : {}),
-      ...(e.memberId ? { accountId: e.memberId } : {}),
-      reference: e.reference,
-      grantId: e.grantId,
-      holdId: e.holdId,
-      createdAt: e.createdAt.toISOString(),
-    }),
+    (stored) => {
+      const e = entryOf(stored);
+      return {
+        id: e.id,
+        seq: e.seq,
+        type: e.type,
+        amount: e.amount,
+        balanceAfter: e.balanceAfter,
+        description: e.description,
+        ...(e.feature ? { feature: e.feature } : {}),
+        ...(e.generationId ? { generationId: e.generationId } : {}),
+        ...(e.memberId ? { accountId: e.memberId } : {}),
+        reference: e.reference,
+        grantId: e.grantId,
+        holdId: e.holdId,
+        createdAt: e.createdAt.toISOString(),
+      };
+    },
     (e) => String(e.seq),
   );
 }

@@ -1,6 +1,7 @@
 import type { Usage } from "../../ai/types";
 import { costFor, type FeaturePrice } from "../../billing/pricing";
 import type { Env } from "../../env";
+import { usageDescription } from "../../lib/entries";
 import { log } from "../../lib/log";
 import { CHARGE_UNCONFIRMED } from "../../wallet/admission";
 import { wallet } from "../../wallet/client";
@@ -98,7 +99,7 @@ export async function settleOrVoid(
   const settlement = {
     holdId: hold.holdId,
     amount: charge,
-    description: `Ticket ${hold.feature === "generate" ? "generation" : hold.feature} (${hold.site})`,
+    description: usageDescription(hold.feature, hold.site),
     feature: hold.feature,
     generationId: hold.generationId,
     reference: hold.generationId,

@@ -1,3 +1,4 @@
+import { FOLDED, usageDescription } from "../../lib/entries";
 import { log } from "../../lib/log";
 import { wallet } from "../../wallet/client";
 import { RECORD_TEXT_IN_D1 } from "../../wallet/mirror";
@@ -24,7 +25,7 @@ export async function finishRecord(
   outcome: Outcome,
 ): Promise<{ charged: number; tokens: Tokens; confirmed: boolean }> {
   const account = wallet(job.env, job.accountId);
-  const description = `Ticket ${job.feature === "generate" ? "generation" : job.feature} (${job.site})`;
+  const description = usageDescription(job.feature, job.site);
   for (let attempt = 0; ; attempt++) {
     try {
       const r = await account.finish({ generationId: job.generationId, charge, description, outcome });
@@ -95,11 +96,14 @@ async function writeRow(job: Job, charged: number, o: Outcome): Promise<void> {
   };
   const columns = Object.keys(values);
   try {
+    // Nor when the object's batch made its usage entry the generation's row
+    // (docs/decisions/021): a scan of the account's ledger, on this rare path only.
     await job.env.DB.prepare(
-      `INSERT INTO generations (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})
+      `INSERT INTO generations (${columns.join(", ")}) SELECT ${columns.map(() => "?").join(", ")}
+       WHERE NOT EXISTS (SELECT 1 FROM ledger_entries WHERE wallet_id = ? AND generation_id = ? AND generation_rollup = ${FOLDED})
        ON CONFLICT (id) DO NOTHING`,
     )
-      .bind(...columns.map((c) => values[c] ?? null))
+      .bind(...columns.map((c) => values[c] ?? null), job.accountId, job.generationId)
       .run();
   } catch (error) {
     log("error", "generate.record_failed", { generationId: job.generationId, error: String(error) });

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { db } from "../../db/client";
 import { generations, ledgerEntries } from "../../db/schema";
+import { entryOf } from "../../lib/entries";
 import { keysetPage } from "../../lib/pagination";
 import { usageReport } from "../../lib/usage";
 import { validate } from "../../lib/validation";
@@ -26,7 +27,8 @@ export const ledgerRoutes = new Hono<TeamEnv>()
       .where(and(eq(ledgerEntries.walletId, teamId), cursor ? lt(ledgerEntries.seq, cursor) : undefined))
       .orderBy(desc(ledgerEntries.seq))
       .limit(limit + 1);
-    const view = ({ entry: r, generationAccount }: (typeof rows)[number]) => {
+    const view = ({ entry, generationAccount }: (typeof rows)[number]) => {
+      const r = entryOf(entry);
       // The wallet names the member on its settle entries; the generation's owner covers older ones.
       const accountId = r.memberId ?? generationAccount;
       return {
@@ -46,5 +48,10 @@ export const ledgerRoutes = new Hono<TeamEnv>()
 
   .get("/:id/usage", ...signedIn, teamMember, managers, validate("query", usageQuery), async (c) => {
     const where = eq(generations.walletId, c.var.membership.teamId);
-    return c.json(await usageReport(db(c.env.DB), where, c.req.valid("query").days, { byMember: true }));
+    return c.json(
+      await usageReport(db(c.env.DB), where, c.req.valid("query").days, {
+        byMember: true,
+        source: generations,
+      }),
+    );
   });
