@@ -12,7 +12,7 @@ import { wallet } from "../../wallet/client";
 import type { GenerationRecord } from "../../wallet/records";
 import type { AdmitResult, ReserveResult, Tokens, WalletFailure } from "../../wallet/types";
 import { GENERATE_LIMITS, HOLD_TTL_MS } from "./config";
-import type { Job } from "./run";
+import { type Job, upstreamUser } from "./run";
 import { background } from "./sse";
 
 /** An admitted request (its hold taken), or a key seen before (to replay). */
@@ -57,7 +57,7 @@ export async function admit(
   const account = wallet(c.env, accountId);
   const team = teamId ? wallet(c.env, teamId) : null;
 
-  const [admitted, reserved, addressOk] = await Promise.all([
+  const [admitted, reserved, addressOk, user] = await Promise.all([
     settledOf<AdmitResult>(
       account.admit({
         session,
@@ -90,6 +90,8 @@ export async function admit(
         )
       : null,
     address.decided ? true : address.answer,
+    // Ready before the answer, so the model's request leaves in the same turn as the answer.
+    upstreamUser(teamId ?? accountId),
   ]);
 
   const teamHold = reserved && "value" in reserved && reserved.value.ok ? reserved.value.holdId : null;
@@ -151,6 +153,7 @@ export async function admit(
     priceVersion: snapshot.version,
     started,
     requestId: c.var.requestId,
+    upstreamUser: user,
     feature: input.feature,
     site: input.site,
   };
