@@ -9,6 +9,7 @@
 // fake model (bench/fake-model.mjs). Prints self time by function and by
 // source file (the bundle's "// path" markers), busiest first. D1 runs in
 // another isolate and is not in the profile.
+import { writeFileSync } from "node:fs";
 import WebSocket from "ws";
 import { startLocalWorker } from "../scripts/local-worker.mjs";
 import { startFake } from "./fake-model.mjs";
@@ -133,6 +134,8 @@ try {
   const wall = (performance.now() - started) / 1000;
   const { result } = await ins.send("Profiler.stop");
   ins.close();
+  // PROFILE_SAVE=file.cpuprofile keeps the raw profile (Chrome DevTools opens it, timeline included).
+  if (process.env.PROFILE_SAVE) writeFileSync(process.env.PROFILE_SAVE, JSON.stringify(result.profile));
   report(result.profile, done, wall);
 } finally {
   await worker.stop();
