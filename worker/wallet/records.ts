@@ -330,15 +330,17 @@ export const INTERRUPTED = "interrupted";
 /**
  * Ends the pending records of these holds (released by the sweep at their
  * deadline: the Worker that admitted them died or hung past the hold's
- * life). Failed, charged nothing, like the hold; its D1 row goes out with
- * the next flush. A `finish` arriving later answers what this recorded.
- * Returns how many it ended.
+ * life). Failed, charged nothing, like the hold. Not sent to D1: a Worker
+ * that lost the object writes the row there itself (`charge_unconfirmed`,
+ * confirmed by the cron), and what it wrote knows more than this does. A
+ * `finish` arriving later answers what this recorded. Returns how many it
+ * ended.
  */
 export function interruptRecords(sql: SqlStorage, holdIds: string[], now: number): number {
   let ended = 0;
   for (const holdId of holdIds) {
     ended += sql.exec(
-      `UPDATE generations SET status = 'failed', charged = 0, error_code = ?, completed_at = ?, d1_synced = 0
+      `UPDATE generations SET status = 'failed', charged = 0, error_code = ?, completed_at = ?, d1_synced = 1
        WHERE hold_id = ? AND status = 'pending'`,
       INTERRUPTED,
       now,

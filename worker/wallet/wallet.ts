@@ -533,7 +533,7 @@ export class Wallet extends DurableObject<Env> {
       this.access.forgetExpired(now);
       const ended = this.book.endOverdue(now, SHORT_LIVED_OPS_MS);
       // A generation whose Worker died before `finish` ends with its hold: failed, charged nothing.
-      if (interruptRecords(this.book.sql, ended, now) > 0) this.outbox.recordFinished();
+      interruptRecords(this.book.sql, ended, now);
       return ended.length;
     });
     await this.afterChange();
