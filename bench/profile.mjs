@@ -9,6 +9,7 @@
 // fake model (bench/fake-model.mjs). Prints self time by function and by
 // source file (the bundle's "// path" markers), busiest first. D1 runs in
 // another isolate and is not in the profile.
+import { writeFileSync } from "node:fs";
 import WebSocket from "ws";
 import { startLocalWorker } from "../scripts/local-worker.mjs";
 import { startFake } from "./fake-model.mjs";
@@ -16,6 +17,8 @@ import { startFake } from "./fake-model.mjs";
 const mode = process.argv[2] ?? "charge";
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
 const TOP = Number(process.env.PROFILE_TOP ?? 40);
+/** `generate` only: streams at once (200 for the CPU figure, 1 for the path before the first token). */
+const CONCURRENCY = Number(process.env.PROFILE_CONCURRENCY ?? 200);
 
 async function inspector(port) {
   const list = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
@@ -108,14 +111,16 @@ try {
     }
     const body = { site: "jira", feature: "generate", issueType: "task", prompt: "Benchmark ticket" };
     run = (s) =>
-      loop(200, s, (c) =>
-        post(`${url}/api/generate`, body, {
+      loop(CONCURRENCY, s, (c, done) => {
+        // Spread over the accounts, so no account meets its rate limit.
+        const a = accounts[(c + done) % accounts.length];
+        return post(`${url}/api/generate`, body, {
           Accept: "text/event-stream",
-          Authorization: `Bearer ${accounts[c].token}`,
+          Authorization: `Bearer ${a.token}`,
           "Idempotency-Key": crypto.randomUUID(),
-          "CF-Connecting-IP": accounts[c].ip,
-        }),
-      );
+          "CF-Connecting-IP": a.ip,
+        });
+      });
   } else {
     throw new Error(`unknown mode ${mode} (charge | ping | health | generate)`);
   }
@@ -129,6 +134,8 @@ try {
   const wall = (performance.now() - started) / 1000;
   const { result } = await ins.send("Profiler.stop");
   ins.close();
+  // PROFILE_SAVE=file.cpuprofile keeps the raw profile (Chrome DevTools opens it, timeline included).
+  if (process.env.PROFILE_SAVE) writeFileSync(process.env.PROFILE_SAVE, JSON.stringify(result.profile));
   report(result.profile, done, wall);
 } finally {
   await worker.stop();

@@ -243,3 +243,35 @@ describe("between the request and the model", () => {
     expect(d1.calls).toEqual(["SELECT 1"]);
   });
 });
+
+describe("a generation its Worker never finished", () => {
+  it("ends failed with its hold at the deadline, charged nothing, and a late finish changes nothing", async () => {
+    const a = await fundedAccount(3);
+    const w = wallet(env, a.id);
+    const slow = await generate(upstream("fake/slow").env, a.token, ticketBody(), { sse: true });
+    const reader = (slow.res.body as ReadableStream<Uint8Array>).getReader();
+    const seen = await readUntil(reader, (events) => events.some((e) => e.event === "delta"));
+    const id = String(seen.find((e) => e.event === "start")?.data.generationId);
+    expect(await balance(a.id)).toMatchObject({ available: 2, held: 1 });
+
+    // The Worker hangs past the hold's life: the object's alarm ends both.
+    await w.stub.setFaults({ clockOffsetMs: 6 * 60_000 });
+    expect(await runDurableObjectAlarm(w.stub)).toBe(true);
+    expect(await objectRecord(a.id, id)).toMatchObject({
+      status: "failed",
+      charged: 0,
+      error_code: "interrupted",
+      d1_synced: 1,
+    });
+    // D1 keeps what a Worker that lost the object wrote itself, if anything (here, nothing).
+    expect(await generationRows(a.id)).toEqual([]);
+    expect(await balance(a.id)).toMatchObject({ available: 3, held: 0 });
+
+    // The stream ends at last; its finish is answered from the record.
+    await reader.cancel();
+    await slow.settled();
+    expect(await objectRecord(a.id, id)).toMatchObject({ status: "failed", error_code: "interrupted" });
+    expect(await generationRows(a.id)).toEqual([]);
+    expect(await balance(a.id)).toMatchObject({ available: 3, held: 0 });
+  });
+});

@@ -205,9 +205,9 @@ export class Book {
   /**
    * The sweep's work: releases holds past their deadline (status `expired`),
    * expires grants, and forgets short-lived records and ended holds older than
-   * `keepMs`. Returns how many holds it released.
+   * `keepMs`. Returns the ids of the holds it released.
    */
-  endOverdue(now: number, keepMs: number): number {
+  endOverdue(now: number, keepMs: number): string[] {
     const overdue = this.sql
       .exec<HoldRow>("SELECT * FROM holds WHERE status = 'open' AND deadline <= ?", now)
       .toArray();
@@ -219,7 +219,7 @@ export class Book {
       old,
     );
     this.sql.exec("DELETE FROM holds WHERE status <> 'open' AND created_at < ?", old);
-    return overdue.length;
+    return overdue.map((h) => h.id);
   }
 
   /**

@@ -324,6 +324,32 @@ function completeRecord(sql: SqlStorage, r: PortableRecord): void {
  * Forgets records that moved to another object (sign-in). A pending one is
  * never dropped: its generation is still running here.
  */
+/** The error code of a generation whose Worker never finished it (its hold ran out). */
+export const INTERRUPTED = "interrupted";
+
+/**
+ * Ends the pending records of these holds (released by the sweep at their
+ * deadline: the Worker that admitted them died or hung past the hold's
+ * life). Failed, charged nothing, like the hold. Not sent to D1: a Worker
+ * that lost the object writes the row there itself (`charge_unconfirmed`,
+ * confirmed by the cron), and what it wrote knows more than this does. A
+ * `finish` arriving later answers what this recorded. Returns how many it
+ * ended.
+ */
+export function interruptRecords(sql: SqlStorage, holdIds: string[], now: number): number {
+  let ended = 0;
+  for (const holdId of holdIds) {
+    ended += sql.exec(
+      `UPDATE generations SET status = 'failed', charged = 0, error_code = ?, completed_at = ?, d1_synced = 1
+       WHERE hold_id = ? AND status = 'pending'`,
+      INTERRUPTED,
+      now,
+      holdId,
+    ).rowsWritten;
+  }
+  return ended;
+}
+
 export function removeRecords(sql: SqlStorage, ids: string[]): number {
   let removed = 0;
   for (const id of ids) {

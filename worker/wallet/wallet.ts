@@ -17,7 +17,7 @@ import { Faults, type WalletFaults } from "./faults";
 import { allocate, availableOf } from "./ledger";
 import { checkLimit, memberSpend } from "./members";
 import { Outbox, queueCredit } from "./outbox";
-import type { GenerationRecord, PortableRecord } from "./records";
+import { type GenerationRecord, interruptRecords, type PortableRecord } from "./records";
 import * as schemas from "./schemas";
 import { AMOUNT_MESSAGES, canonicalJson, check } from "./schemas";
 import { type EntryRow, type HoldRow, SCHEMA, toEntry } from "./storage";
@@ -531,7 +531,10 @@ export class Wallet extends DurableObject<Env> {
     const before = this.book.expiries;
     const voided = this.ctx.storage.transactionSync(() => {
       this.access.forgetExpired(now);
-      return this.book.endOverdue(now, SHORT_LIVED_OPS_MS);
+      const ended = this.book.endOverdue(now, SHORT_LIVED_OPS_MS);
+      // A generation whose Worker died before `finish` ends with its hold: failed, charged nothing.
+      interruptRecords(this.book.sql, ended, now);
+      return ended.length;
     });
     await this.afterChange();
     return {

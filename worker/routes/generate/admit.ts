@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { TicketRequest } from "../../ai/types";
 import { cachedPricing, maxCost } from "../../billing/pricing";
 import type { AppEnv } from "../../env";
+import { AddressLimit, type AddressVerdict } from "../../lib/address-limit";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { clientIp, rateLimited } from "../../lib/rate-limit";
@@ -11,7 +12,7 @@ import { wallet } from "../../wallet/client";
 import type { GenerationRecord } from "../../wallet/records";
 import type { AdmitResult, ReserveResult, Tokens, WalletFailure } from "../../wallet/types";
 import { GENERATE_LIMITS, HOLD_TTL_MS } from "./config";
-import type { Job } from "./run";
+import { type Job, upstreamUser } from "./run";
 import { background } from "./sse";
 
 /** An admitted request (its hold taken), or a key seen before (to replay). */
@@ -45,6 +46,9 @@ export async function admit(
   // and the member's limit from its own list (access.ts), so a removed
   // member's next request is refused at once, before any hold.
   if (teamId && !TEAM_ID.test(teamId)) throw notAMember();
+  // An address known to be over its limit is refused before any object is asked.
+  const address = addressCheck(c);
+  if (address.decided && !address.ok) throw rateLimited(address.retryAfterMs, "Too many generations.");
   const snapshot = await cachedPricing(c.env.DB, (work) => background(c, work));
   const price = snapshot.pricing[input.feature];
   const held = maxCost(price);
@@ -53,7 +57,7 @@ export async function admit(
   const account = wallet(c.env, accountId);
   const team = teamId ? wallet(c.env, teamId) : null;
 
-  const [admitted, reserved, addressOk] = await Promise.all([
+  const [admitted, reserved, addressOk, user] = await Promise.all([
     settledOf<AdmitResult>(
       account.admit({
         session,
@@ -85,7 +89,9 @@ export async function admit(
           }),
         )
       : null,
-    addressAllowed(c),
+    address.decided ? true : address.answer,
+    // Ready before the answer, so the model's request leaves in the same turn as the answer.
+    upstreamUser(teamId ?? accountId),
   ]);
 
   const teamHold = reserved && "value" in reserved && reserved.value.ok ? reserved.value.holdId : null;
@@ -147,28 +153,27 @@ export async function admit(
     priceVersion: snapshot.version,
     started,
     requestId: c.var.requestId,
+    upstreamUser: user,
     feature: input.feature,
     site: input.site,
   };
   return { kind: "job", job, tokens };
 }
 
+/** This isolate's knowledge of the per-address limit, in front of the binding (lib/address-limit.ts). */
+const addresses = new AddressLimit(GENERATE_LIMITS.ip.limit, GENERATE_LIMITS.ip.periodMs);
+
 /**
- * The per-address limit, through the Workers Rate Limiting binding: a counter
- * in the Cloudflare location that answers without a round trip (approximate,
- * per location, which suits a cap on abuse; the exact per-account limit is
- * the object's). Allowed when the binding is absent or the address unknown.
+ * The per-address limit: decided here at once for an address this isolate
+ * has heard the binding about (its count goes to the binding in the
+ * background), else the binding's answer, awaited beside the account's
+ * admission. Allowed when the binding is absent or the address unknown.
  */
-async function addressAllowed(c: Context<AppEnv>): Promise<boolean> {
+function addressCheck(c: Context<AppEnv>): AddressVerdict {
   const ip = clientIp(c);
   const limiter = c.env.GENERATE_IP_LIMIT;
-  if (!ip || !limiter) return true;
-  try {
-    return (await limiter.limit({ key: `generate:ip:${ip}` })).success;
-  } catch {
-    // The limiter failing must not stop generations: the account's limit still holds.
-    return true;
-  }
+  if (!ip || !limiter) return { decided: true, ok: true };
+  return addresses.check(limiter, `generate:ip:${ip}`, (work) => background(c, work));
 }
 
 type Settled<T> = { value: T } | { error: unknown };

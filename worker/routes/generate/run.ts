@@ -27,6 +27,8 @@ export interface Job extends HoldRef {
   priceVersion: string;
   started: number;
   requestId: string;
+  /** OpenRouter's `user` for the paying wallet, computed beside the admission (`upstreamUser`). */
+  upstreamUser: string;
 }
 
 /** How one generation ended, as the client is told. */
@@ -64,7 +66,7 @@ export async function execute(
       ...providerFor(env, input, mockVariant(job.idempotencyKey)),
       messages: buildMessages(input),
       maxTokens: MAX_OUTPUT_TOKENS[input.feature],
-      user: await upstreamUser(job.walletId),
+      user: job.upstreamUser,
       signal,
     });
     for await (const event of stream) {
