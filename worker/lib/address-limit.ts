@@ -1,6 +1,6 @@
 /**
  * The per-address generation limit without a wait on the request path
- * (docs/decisions/021-hot-path-waits.md).
+ * (docs/decisions/022-hot-path-waits.md).
  *
  * The Workers Rate Limiting binding keeps the count every isolate in a
  * Cloudflare location shares. This isolate puts its own knowledge in front
