@@ -38,6 +38,8 @@ export type HoldEnd = "settled" | "voided" | "expired";
 export class Book {
   /** Entries appended by this instance: the outbox compares it to know whether more came. */
   appended = 0;
+  /** Grants added by this instance: the outbox reads dirty grants for new ones only when it changed. */
+  grantsAdded = 0;
   /** Expiry entries written by this instance (sweep reports the difference). */
   expiries = 0;
   /** The seq of the last entry appended by this instance (unknown after a restart). */
@@ -67,6 +69,7 @@ export class Book {
     now: number,
   ): string {
     const grantId = newId("grt");
+    this.grantsAdded++;
     this.sql.exec(
       `INSERT INTO grants (id, source, amount, remaining, priority, expires_at, reference, created_at, held, mirror_dirty)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 1)`,

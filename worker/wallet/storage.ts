@@ -95,7 +95,19 @@ export const SCHEMA: string[] = [
        used = used - CASE WHEN new.type = 'usage' THEN new.amount ELSE 0 END,
        purchased = purchased + CASE WHEN new.type = 'purchase' THEN new.amount ELSE 0 END;
    END;`,
+  // v10: D1 has always received a prefix of the entries (docs/decisions/020),
+  // so one mark in the outbox's own row (`flush_stats.synced_seq`, moved by
+  // the statement that counts each batch) replaces a flag, its index and an
+  // update of every entry sent.
+  `ALTER TABLE flush_stats ADD COLUMN synced_seq INTEGER NOT NULL DEFAULT 0;
+   UPDATE flush_stats SET synced_seq = coalesce(
+     (SELECT min(seq) - 1 FROM entries WHERE synced = 0), (SELECT max(seq) FROM entries), 0);
+   DROP INDEX IF EXISTS entries_unsynced;
+   ALTER TABLE entries DROP COLUMN synced;`,
 ];
+
+/** The entries D1 may not have: past the prefix it has (`flush_stats.synced_seq`, v10). */
+export const UNSYNCED = "entries WHERE seq > (SELECT synced_seq FROM flush_stats)";
 
 export interface GrantRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -151,7 +163,6 @@ export interface EntryRow extends Record<string, SqlStorageValue> {
   feature: string | null;
   generation_id: string | null;
   created_at: number;
-  synced: number;
   member_id: string | null;
 }
 

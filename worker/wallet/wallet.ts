@@ -20,7 +20,7 @@ import { Outbox, queueCredit } from "./outbox";
 import type { GenerationRecord, PortableRecord } from "./records";
 import * as schemas from "./schemas";
 import { AMOUNT_MESSAGES, canonicalJson, check } from "./schemas";
-import { type EntryRow, type HoldRow, SCHEMA, toEntry } from "./storage";
+import { type EntryRow, type HoldRow, SCHEMA, toEntry, UNSYNCED } from "./storage";
 import type {
   AdjustArgs,
   AdjustResult,
@@ -503,7 +503,10 @@ export class Wallet extends DurableObject<Env> {
   /** Records that arrive from D1 (legacy rows) or another object (sign-in), idempotent by id. */
   async importGenerations(args: content.ImportArgs): Promise<content.ImportResult> {
     this.enter(args.walletId);
-    return content.importGenerations(this.ctx.storage, args);
+    const result = content.importGenerations(this.ctx.storage, args);
+    // A record that arrives finished but not in D1 goes out with the next batch.
+    if (result.ok) this.outbox.recordFinished();
+    return result;
   }
 
   /** Records oldest first after `after`, as far as `session` may read them. */
@@ -537,7 +540,7 @@ export class Wallet extends DurableObject<Env> {
     return {
       voided,
       expired: this.book.expiries - before,
-      unsynced: this.book.count("SELECT count(*) AS n FROM entries WHERE synced = 0"),
+      unsynced: this.book.count(`SELECT count(*) AS n FROM ${UNSYNCED}`),
       pendingCredits: this.book.count("SELECT count(*) AS n FROM credits"),
     };
   }
