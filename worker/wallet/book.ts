@@ -31,6 +31,16 @@ export interface OpRow extends Record<string, SqlStorageValue> {
 export type HoldEnd = "settled" | "voided" | "expired";
 
 /**
+ * An idempotency record kept in the hold row it is about (storage.ts v11):
+ * what the call was asked, and for a settle its answer given the entry it
+ * wrote. Written by the statement that writes the hold anyway.
+ */
+export interface HoldRecord {
+  fingerprint: string;
+  result?: (entryId: string | null) => string;
+}
+
+/**
  * The wallet's books: the synchronous reads and writes of its grants, holds
  * and entries. Every write runs inside the caller's storage transaction
  * (Wallet.run), so a change is all or nothing; none of it awaits.
@@ -99,7 +109,8 @@ export class Book {
   /**
    * Ends an open hold: burns `burned` of it and gives the rest back to the
    * grants it came from; writes the usage entry (naming the member, and
-   * counting toward their month) when something is burned.
+   * counting toward their month) when something is burned. A settle's
+   * idempotency record (`record`) is written with the hold's new status.
    */
   endHold(
     hold: HoldRow,
@@ -107,6 +118,7 @@ export class Book {
     status: HoldEnd,
     now: number,
     meta?: Pick<SettleArgs, "description" | "feature" | "generationId" | "reference">,
+    record?: HoldRecord,
   ): string | null {
     const { burn, release } = splitSettlement(JSON.parse(hold.allocations) as Allocation[], burned);
     for (const b of burn) {
@@ -123,7 +135,6 @@ export class Book {
         r.grantId,
       );
     }
-    this.sql.exec("UPDATE holds SET status = ? WHERE id = ?", status, hold.id);
     const entryId =
       burned === 0
         ? null
@@ -139,6 +150,17 @@ export class Book {
             generationId: meta?.generationId ?? null,
             memberId: hold.member_id,
           });
+    if (record) {
+      this.sql.exec(
+        "UPDATE holds SET status = ?, settle_fingerprint = ?, settle_result = ? WHERE id = ?",
+        status,
+        record.fingerprint,
+        record.result?.(entryId) ?? null,
+        hold.id,
+      );
+    } else {
+      this.sql.exec("UPDATE holds SET status = ? WHERE id = ?", status, hold.id);
+    }
     if (hold.member_id !== null) recordSpend(this.sql, hold.member_id, burned, now);
     // Released tokens of a grant that expired meanwhile expire now.
     if (this.nextExpiry === undefined || (this.nextExpiry !== null && this.nextExpiry <= now)) {
@@ -173,11 +195,16 @@ export class Book {
     });
   }
 
-  /** Opens a hold on `allocations` (already checked to fit), taking them from the grants' spendable remainders. */
+  /**
+   * Opens a hold on `allocations` (already checked to fit), taking them from
+   * the grants' spendable remainders. A reserve's idempotency record (its key
+   * and `record`) is the hold row itself: its answer is the hold.
+   */
   placeHold(
-    a: Pick<ReserveArgs, "amount" | "ttlMs" | "reference" | "member">,
+    a: Pick<ReserveArgs, "amount" | "ttlMs" | "reference" | "member"> & { key?: string },
     allocations: Allocation[],
     now: number,
+    record?: HoldRecord,
   ): { holdId: string; deadline: number } {
     for (const x of allocations) {
       this.sql.exec(
@@ -189,8 +216,9 @@ export class Book {
     const holdId = newId("hld");
     const deadline = now + a.ttlMs;
     this.sql.exec(
-      `INSERT INTO holds (id, amount, allocations, deadline, status, reference, created_at, member_id)
-       VALUES (?, ?, ?, ?, 'open', ?, ?, ?)`,
+      `INSERT INTO holds (id, amount, allocations, deadline, status, reference, created_at, member_id,
+         reserve_key, reserve_fingerprint)
+       VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)`,
       holdId,
       a.amount,
       JSON.stringify(allocations),
@@ -198,6 +226,8 @@ export class Book {
       a.reference ?? null,
       now,
       a.member?.accountId ?? null,
+      record ? (a.key ?? null) : null,
+      record?.fingerprint ?? null,
     );
     return { holdId, deadline };
   }
@@ -215,7 +245,8 @@ export class Book {
     this.expireDue(now);
     const old = now - keepMs;
     this.sql.exec(
-      "DELETE FROM ops WHERE created_at < ? AND (key LIKE 'reserve:%' OR key LIKE 'settle:%' OR key LIKE 'void:%')",
+      // Reserve and settle records go with their hold (storage.ts v11).
+      "DELETE FROM ops WHERE created_at < ? AND key LIKE 'void:%'",
       old,
     );
     this.sql.exec("DELETE FROM holds WHERE status <> 'open' AND created_at < ?", old);
@@ -376,9 +407,14 @@ export class Book {
     );
   }
 
+  /** The hold a reserve under `key` opened, which is its idempotency record (storage.ts v11). */
+  holdByReserveKey(key: string): HoldRow | undefined {
+    return this.sql.exec<HoldRow>("SELECT * FROM holds WHERE reserve_key = ?", key).toArray()[0];
+  }
+
   /**
-   * A call's idempotency record and the hold it names, in one read (settle
-   * and void look up both on every call).
+   * A call's idempotency record and the hold it names, in one read (void
+   * looks up both on every call; a settle's record is in the hold row).
    */
   opAndHold(opKey: string, holdId: string): { op: OpRow | null; hold: HoldRow | WalletFailure } {
     const row = this.sql

@@ -104,6 +104,20 @@ export const SCHEMA: string[] = [
      (SELECT min(seq) - 1 FROM entries WHERE synced = 0), (SELECT max(seq) FROM entries), 0);
    DROP INDEX IF EXISTS entries_unsynced;
    ALTER TABLE entries DROP COLUMN synced;`,
+  // v11: the idempotency records of a reserve and of a settle (one of each
+  // per hold) live in the hold row, written by the statement that writes the
+  // hold anyway (docs/decisions/020); the records of earlier calls move there.
+  `ALTER TABLE holds ADD COLUMN reserve_key TEXT;
+   ALTER TABLE holds ADD COLUMN reserve_fingerprint TEXT;
+   ALTER TABLE holds ADD COLUMN settle_fingerprint TEXT;
+   ALTER TABLE holds ADD COLUMN settle_result TEXT;
+   CREATE UNIQUE INDEX holds_reserve_key ON holds (reserve_key) WHERE reserve_key IS NOT NULL;
+   UPDATE holds SET (reserve_key, reserve_fingerprint) = (
+     SELECT substr(o.key, 9), o.fingerprint FROM ops o
+     WHERE o.key LIKE 'reserve:%' AND json_extract(o.result, '$.holdId') = holds.id);
+   UPDATE holds SET (settle_fingerprint, settle_result) = (
+     SELECT o.fingerprint, o.result FROM ops o WHERE o.key = 'settle:' || holds.id);
+   DELETE FROM ops WHERE key LIKE 'reserve:%' OR key LIKE 'settle:%';`,
 ];
 
 /** The entries D1 may not have: past the prefix it has (`flush_stats.synced_seq`, v10). */
@@ -147,6 +161,12 @@ export interface HoldRow extends Record<string, SqlStorageValue> {
   created_at: number;
   /** The team member spending (null: not a member's spend). */
   member_id: string | null;
+  /** The reserve that opened it: its idempotency key and what it was asked (null: admitted, records.ts). */
+  reserve_key: string | null;
+  reserve_fingerprint: string | null;
+  /** The settle that ended it: what it was asked and answered (null: not settled by `settle`). */
+  settle_fingerprint: string | null;
+  settle_result: string | null;
 }
 
 export interface EntryRow extends Record<string, SqlStorageValue> {
