@@ -603,14 +603,14 @@ async function countStatements(w: ReturnType<typeof fresh>) {
 }
 
 describe("statements per pair", () => {
-  it("a reserve takes 5 statements; a settle 5 plus 2 for its D1 batch", async () => {
+  it("a reserve takes 4 statements; a settle 5 plus 2 for its D1 batch", async () => {
     const w = await funded(20);
     for (let i = 0; i < 2; i++) expect(await charge(w, `warm${i}`)).toBe("charged");
     const count = await countStatements(w);
     try {
       const hold = await reserved(w, "counted", 1);
-      // Its key, the grants, the grant it holds from, the hold with its record, the balance.
-      expect(count.take()).toHaveLength(5);
+      // Its key with the grants, the grant it holds from, the hold with its record, the balance.
+      expect(count.take()).toHaveLength(4);
       expect(await w.settle({ holdId: hold.holdId, amount: 1, description: "Usage" })).toMatchObject({
         ok: true,
       });

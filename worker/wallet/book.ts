@@ -27,6 +27,14 @@ export interface OpRow extends Record<string, SqlStorageValue> {
   result: string;
 }
 
+/** A reserve's idempotency record: the hold it opened and what it was asked. */
+export interface ReserveRecord {
+  id: string;
+  amount: number;
+  deadline: number;
+  fingerprint: string;
+}
+
 /** How a hold ended, when it ends. */
 export type HoldEnd = "settled" | "voided" | "expired";
 
@@ -321,10 +329,11 @@ export class Book {
   /**
    * Writes an `expiry` entry for each grant past its expiry with spendable
    * tokens left. Returns the grants still live, in burn order (what
-   * `liveGrants` would read next, without reading again).
+   * `liveGrants` would read next, without reading again). `read`: the grants
+   * with spendable tokens as the same transaction already read them.
    */
-  expireDue(now: number): GrantView[] {
-    const grants = this.grantsWithTokens();
+  expireDue(now: number, read?: GrantView[]): GrantView[] {
+    const grants = read ?? this.grantsWithTokens();
     const expired = expiredGrants(grants, now);
     for (const g of expired) {
       this.sql.exec("UPDATE grants SET remaining = 0, mirror_dirty = mirror_dirty + 1 WHERE id = ?", g.id);
@@ -407,9 +416,34 @@ export class Book {
     );
   }
 
-  /** The hold a reserve under `key` opened, which is its idempotency record (storage.ts v11). */
-  holdByReserveKey(key: string): HoldRow | undefined {
-    return this.sql.exec<HoldRow>("SELECT * FROM holds WHERE reserve_key = ?", key).toArray()[0];
+  /**
+   * The hold a reserve under `key` opened, which is its idempotency record
+   * (storage.ts v11), and the grants holding spendable tokens that a new
+   * reserve allocates from (`expireDue`), in one read.
+   */
+  reserveRecord(key: string): { hold?: ReserveRecord; grants: GrantView[] } {
+    const rows = this.sql
+      .exec<GrantRow & { [K in keyof ReserveRecord as `r_${K}`]: ReserveRecord[K] | null }>(
+        `SELECT h.id AS r_id, h.amount AS r_amount, h.deadline AS r_deadline,
+                h.reserve_fingerprint AS r_fingerprint, g.*
+           FROM (SELECT ? AS k) q
+           LEFT JOIN holds h ON h.reserve_key = q.k LEFT JOIN grants g ON g.remaining > 0`,
+        key,
+      )
+      .toArray();
+    const first = rows[0];
+    return {
+      hold:
+        first?.r_id == null
+          ? undefined
+          : {
+              id: first.r_id,
+              amount: first.r_amount as number,
+              deadline: first.r_deadline as number,
+              fingerprint: first.r_fingerprint as string,
+            },
+      grants: rows.filter((g) => g.id !== null).map(grantView),
+    };
   }
 
   /**

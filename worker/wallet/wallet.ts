@@ -20,7 +20,7 @@ import { Outbox, queueCredit } from "./outbox";
 import type { GenerationRecord, PortableRecord } from "./records";
 import * as schemas from "./schemas";
 import { AMOUNT_MESSAGES, canonicalJson, check } from "./schemas";
-import { type EntryRow, type HoldRow, SCHEMA, toEntry, UNSYNCED } from "./storage";
+import { type EntryRow, type GrantView, type HoldRow, SCHEMA, toEntry, UNSYNCED } from "./storage";
 import type {
   AdjustArgs,
   AdjustResult,
@@ -156,7 +156,7 @@ export class Wallet extends DurableObject<Env> {
     return this.change(
       `reserve:${args.key}`,
       asked,
-      (now, _, record) => {
+      (now, _, record, read) => {
         // A team generation: the feature must be in the paying team's plan.
         if (args.plans && !args.plans.includes(this.access.plan() ?? "")) {
           return {
@@ -174,7 +174,8 @@ export class Wallet extends DurableObject<Env> {
         if (member && "ok" in member) return member;
         const overLimit = member ? checkLimit(this.book.sql, member, args.amount, now) : null;
         if (overLimit) return overLimit;
-        const grants = this.book.expireDue(now);
+        // The grants came with the look-up of the key; nothing since changed them.
+        const grants = this.book.expireDue(now, read);
         const allocations = allocate(grants, args.amount, now);
         if (!allocations) return insufficient(args.amount, availableOf(grants, now));
         const { holdId, deadline } = this.book.placeHold(args, allocations, now, record);
@@ -589,14 +590,19 @@ export class Wallet extends DurableObject<Env> {
   private run<T extends object>(
     opKey: string,
     args: object,
-    effect: (now: number, hold: HoldRow | WalletFailure, record: HoldRecord) => OpResult<T>,
+    effect: (
+      now: number,
+      hold: HoldRow | WalletFailure,
+      record: HoldRecord,
+      grants?: GrantView[],
+    ) => OpResult<T>,
     place: RecordPlace = { in: "ops" },
   ): { outcome: OpResult<T> & { replayed?: boolean }; appended: boolean; tokens?: Tokens } {
     const fingerprint = canonicalJson(args);
     const before = this.book.appended;
     let tokens: Tokens | undefined;
     const outcome = this.transaction(() => {
-      const { prior, hold } = this.recorded(opKey, place);
+      const { prior, hold, grants } = this.recorded(opKey, place);
       if (prior) {
         if (prior.fingerprint !== fingerprint) {
           return fail("idempotency_conflict", "This idempotency key was already used with other arguments.");
@@ -604,7 +610,7 @@ export class Wallet extends DurableObject<Env> {
         return { ...(prior.result() as OpResult<T>), replayed: true };
       }
       const now = this.faults.now();
-      const result = effect(now, hold, { fingerprint });
+      const result = effect(now, hold, { fingerprint }, grants);
       if (result.ok && place.in === "ops") {
         this.book.sql.exec(
           "INSERT INTO ops VALUES (?, ?, ?, ?)",
@@ -629,15 +635,18 @@ export class Wallet extends DurableObject<Env> {
   private recorded(
     opKey: string,
     place: RecordPlace,
-  ): { prior?: { fingerprint: string; result: () => object }; hold: HoldRow | WalletFailure } {
+  ): {
+    prior?: { fingerprint: string; result: () => object };
+    hold: HoldRow | WalletFailure;
+    grants?: GrantView[];
+  } {
     if (place.in === "reserve") {
-      const h = this.book.holdByReserveKey(place.key);
+      // With the grants a new reserve allocates from: one statement for both.
+      const { hold: h, grants } = this.book.reserveRecord(place.key);
       return {
-        prior: h && {
-          fingerprint: h.reserve_fingerprint ?? "",
-          result: () => reserved(h.id, h.amount, h.deadline),
-        },
+        prior: h && { fingerprint: h.fingerprint, result: () => reserved(h.id, h.amount, h.deadline) },
         hold: NO_HOLD,
+        grants,
       };
     }
     if (place.in === "settle") {
@@ -685,7 +694,12 @@ export class Wallet extends DurableObject<Env> {
   private async change<T extends object>(
     opKey: string,
     args: object,
-    effect: (now: number, hold: HoldRow | WalletFailure, record: HoldRecord) => OpResult<T>,
+    effect: (
+      now: number,
+      hold: HoldRow | WalletFailure,
+      record: HoldRecord,
+      grants?: GrantView[],
+    ) => OpResult<T>,
     wake?: (outcome: OpResult<T>) => number | null,
     place?: RecordPlace,
   ) {
