@@ -106,18 +106,21 @@ export const SCHEMA: string[] = [
    ALTER TABLE entries DROP COLUMN synced;`,
   // v11: the idempotency records of a reserve and of a settle (one of each
   // per hold) live in the hold row, written by the statement that writes the
-  // hold anyway (docs/decisions/020); the records of earlier calls move there.
+  // hold anyway (docs/decisions/020); the records of earlier calls move there,
+  // read by key range (a reserve's names its hold in its answer) so the
+  // upgrade is one pass over them, not one per hold.
   `ALTER TABLE holds ADD COLUMN reserve_key TEXT;
    ALTER TABLE holds ADD COLUMN reserve_fingerprint TEXT;
    ALTER TABLE holds ADD COLUMN settle_fingerprint TEXT;
    ALTER TABLE holds ADD COLUMN settle_result TEXT;
    CREATE UNIQUE INDEX holds_reserve_key ON holds (reserve_key) WHERE reserve_key IS NOT NULL;
-   UPDATE holds SET (reserve_key, reserve_fingerprint) = (
-     SELECT substr(o.key, 9), o.fingerprint FROM ops o
-     WHERE o.key LIKE 'reserve:%' AND json_extract(o.result, '$.holdId') = holds.id);
-   UPDATE holds SET (settle_fingerprint, settle_result) = (
-     SELECT o.fingerprint, o.result FROM ops o WHERE o.key = 'settle:' || holds.id);
-   DELETE FROM ops WHERE key LIKE 'reserve:%' OR key LIKE 'settle:%';`,
+   UPDATE holds SET (reserve_key, reserve_fingerprint) = (r.k, r.fingerprint)
+     FROM (SELECT substr(key, 9) AS k, fingerprint, json_extract(result, '$.holdId') AS hold_id
+           FROM ops WHERE key >= 'reserve:' AND key < 'reserve;') AS r
+     WHERE holds.id = r.hold_id;
+   UPDATE holds SET (settle_fingerprint, settle_result) = (o.fingerprint, o.result)
+     FROM ops o WHERE o.key = 'settle:' || holds.id;
+   DELETE FROM ops WHERE (key >= 'reserve:' AND key < 'reserve;') OR (key >= 'settle:' AND key < 'settle;');`,
 ];
 
 /** The entries D1 may not have: past the prefix it has (`flush_stats.synced_seq`, v10). */
