@@ -262,6 +262,11 @@ describe("upgrade in place", () => {
         ALTER TABLE holds DROP COLUMN member_id; ALTER TABLE entries DROP COLUMN member_id;
         DROP TABLE debts; DROP TABLE owner_state; DROP TABLE sessions; DROP TABLE members;
         DROP TABLE generations; DROP TABLE rate_limits;
+        DROP INDEX holds_reserve_key; ALTER TABLE holds DROP COLUMN reserve_key;
+        ALTER TABLE holds DROP COLUMN reserve_fingerprint; ALTER TABLE holds DROP COLUMN settle_fingerprint;
+        ALTER TABLE holds DROP COLUMN settle_result; ALTER TABLE flush_stats DROP COLUMN synced_seq;
+        ALTER TABLE entries ADD COLUMN synced INTEGER NOT NULL DEFAULT 1;
+        CREATE INDEX entries_unsynced ON entries (synced, seq);
         UPDATE meta SET v = '3' WHERE k = 'schema_version';`);
     });
     await evictDurableObject(w.stub);

@@ -11,6 +11,7 @@ import { GRANT_MIRROR_MS } from "../../worker/wallet/mirror";
 import { reconcile } from "../../worker/wallet/reconcile";
 import type { Tokens } from "../../worker/wallet/types";
 import type { Wallet } from "../../worker/wallet/wallet";
+import { record } from "./content-helpers";
 
 let seq = 0;
 /** The wallet's clock past its next grant mirror refresh, and the alarm's sweep run. */
@@ -578,5 +579,173 @@ describe("D1 rows written", () => {
     const hold = await reserved(w, "h", 2);
     await w.void(hold.holdId);
     expect((await w.stats()).d1RowsWritten).toBe(before.d1RowsWritten);
+  });
+});
+
+/** Counts the object's SQLite statements (calls of `sql.exec`) from now on; `stop` restores it. */
+async function countStatements(w: ReturnType<typeof fresh>) {
+  const seen: string[] = [];
+  await runInDurableObject(w.stub, (_: Wallet, state) => {
+    const sql = state.storage.sql;
+    const exec = sql.exec;
+    sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
+      seen.push(query.replace(/\s+/g, " ").trim());
+      return exec.call(sql, query, ...bindings);
+    }) as typeof sql.exec;
+  });
+  return {
+    take: () => seen.splice(0),
+    stop: () =>
+      runInDurableObject(w.stub, (_: Wallet, state) => {
+        delete (state.storage.sql as { exec?: unknown }).exec;
+      }),
+  };
+}
+
+describe("statements per pair", () => {
+  it("a reserve takes 4 statements; a settle 5 plus 2 for its D1 batch", async () => {
+    const w = await funded(20);
+    for (let i = 0; i < 2; i++) expect(await charge(w, `warm${i}`)).toBe("charged");
+    const count = await countStatements(w);
+    try {
+      const hold = await reserved(w, "counted", 1);
+      // Its key with the grants, the grant it holds from, the hold with its record, the balance.
+      expect(count.take()).toHaveLength(4);
+      expect(await w.settle({ holdId: hold.holdId, amount: 1, description: "Usage" })).toMatchObject({
+        ok: true,
+      });
+      // The hold, the grant, the entry, the hold's end with its record, the balance;
+      // the batch's entries and its mark (D1 has every entry through it).
+      expect(count.take()).toHaveLength(7);
+    } finally {
+      await count.stop();
+    }
+    expect((await d1Ledger(w.id)).sum).toBe(17);
+    expect(await w.stats()).toMatchObject({ unsynced: 0 });
+  });
+});
+
+describe("the outbox reads only what may be waiting", () => {
+  it("sends a finished record that arrives after a batch found none", async () => {
+    const w = await funded(10);
+    expect(await charge(w, "before")).toBe("charged");
+    const r = record({ walletId: w.id, d1Synced: false });
+    expect(await w.importGenerations([r])).toMatchObject({ imported: 1 });
+    expect(await charge(w, "after")).toBe("charged");
+    const row = await env.DB.prepare("SELECT status FROM generations WHERE id = ?").bind(r.id).first();
+    expect(row).toMatchObject({ status: "succeeded" });
+  });
+
+  it("sends a new grant's mirror at once between full refreshes", async () => {
+    const w = await funded(10);
+    expect(await charge(w, "c")).toBe("charged");
+    expect(await w.grant({ key: "late", source: "promo", amount: 5, description: "Promo" })).toMatchObject({
+      ok: true,
+    });
+    const { results } = await env.DB.prepare("SELECT source, remaining FROM grants WHERE wallet_id = ?")
+      .bind(w.id)
+      .all();
+    expect(results).toContainEqual(expect.objectContaining({ source: "promo", remaining: 5 }));
+  });
+});
+
+describe("upgrade to the synced mark", () => {
+  it("sends D1 only the entries it lacks, once", async () => {
+    const w = await funded(10);
+    expect(await charge(w, "online", 3)).toBe("charged");
+    await w.stub.setFaults({ d1: "down" });
+    expect(await charge(w, "offline", 1)).toBe("charged");
+    await w.stub.setFaults({ d1: "ok" });
+    // Back to the object's schema version 9: a synced flag per entry.
+    await runInDurableObject(w.stub, (_: Wallet, state) => {
+      state.storage.sql.exec(`
+        ALTER TABLE entries ADD COLUMN synced INTEGER NOT NULL DEFAULT 0;
+        UPDATE entries SET synced = 1 WHERE seq <= (SELECT synced_seq FROM flush_stats);
+        CREATE INDEX entries_unsynced ON entries (synced, seq);
+        ALTER TABLE flush_stats DROP COLUMN synced_seq;
+        INSERT INTO ops SELECT 'reserve:' || reserve_key, reserve_fingerprint,
+          json_object('ok', json('true'), 'holdId', id, 'held', amount,
+            'deadline', strftime('%Y-%m-%dT%H:%M:%fZ', deadline / 1000.0, 'unixepoch')), created_at
+          FROM holds WHERE reserve_key IS NOT NULL;
+        INSERT INTO ops SELECT 'settle:' || id, settle_fingerprint, settle_result, created_at
+          FROM holds WHERE settle_fingerprint IS NOT NULL;
+        DROP INDEX holds_reserve_key; ALTER TABLE holds DROP COLUMN reserve_key;
+        ALTER TABLE holds DROP COLUMN reserve_fingerprint; ALTER TABLE holds DROP COLUMN settle_fingerprint;
+        ALTER TABLE holds DROP COLUMN settle_result;
+        UPDATE meta SET v = '9' WHERE k = 'schema_version';`);
+    });
+    await evictDurableObject(w.stub);
+
+    expect(await w.stats()).toMatchObject({ unsynced: 1 });
+    const batches = (await w.stats()).d1Batches;
+    await w.sweep();
+    expect((await w.stats()).d1Batches).toBe(batches + 1);
+    expect(await w.stats()).toMatchObject({ unsynced: 0 });
+    expect((await d1Ledger(w.id)).rows.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(await charge(w, "after", 2)).toBe("charged");
+    expect((await d1Ledger(w.id)).sum).toBe(4);
+    const r = await reconcile(env);
+    expect(r.mismatches.filter((m) => m.accountId === w.id)).toEqual([]);
+  });
+});
+
+describe("upgrade to the records in the hold row", () => {
+  it("keeps the answers of earlier reserves and settles, and their conflicts", async () => {
+    const w = await funded(10);
+    const open = await reserved(w, "open", 2);
+    const done = await reserved(w, "done", 3);
+    const settled = await w.settle({ holdId: done.holdId, amount: 3, description: "Usage" });
+    expect(settled.ok).toBe(true);
+    await w.stub.setFaults({ d1: "down" });
+    expect(await charge(w, "offline", 1)).toBe("charged");
+    await w.stub.setFaults({ d1: "ok" });
+    // Back to the object's schema version 10: records in `ops`.
+    await runInDurableObject(w.stub, (_: Wallet, state) => {
+      state.storage.sql.exec(`
+        INSERT INTO ops SELECT 'reserve:' || reserve_key, reserve_fingerprint,
+          json_object('ok', json('true'), 'holdId', id, 'held', amount,
+            'deadline', strftime('%Y-%m-%dT%H:%M:%fZ', deadline / 1000.0, 'unixepoch')), created_at
+          FROM holds WHERE reserve_key IS NOT NULL;
+        INSERT INTO ops SELECT 'settle:' || id, settle_fingerprint, settle_result, created_at
+          FROM holds WHERE settle_fingerprint IS NOT NULL;
+        DROP INDEX holds_reserve_key; ALTER TABLE holds DROP COLUMN reserve_key;
+        ALTER TABLE holds DROP COLUMN reserve_fingerprint; ALTER TABLE holds DROP COLUMN settle_fingerprint;
+        ALTER TABLE holds DROP COLUMN settle_result;
+        UPDATE meta SET v = '10' WHERE k = 'schema_version';`);
+    });
+    await evictDurableObject(w.stub);
+
+    await w.sweep();
+    expect((await d1Ledger(w.id)).rows.map((r) => r.seq)).toEqual([1, 2, 3]);
+    // Retries answer what the first calls did, from the records moved into the holds.
+    expect(await w.reserve({ key: "open", amount: 2, ttlMs: 60_000 })).toMatchObject({
+      ...open,
+      tokens: expect.anything(),
+      replayed: true,
+    });
+    expect(await w.reserve({ key: "done", amount: 3, ttlMs: 60_000 })).toMatchObject({
+      holdId: done.holdId,
+      replayed: true,
+    });
+    expect(await w.settle({ holdId: done.holdId, amount: 3, description: "Usage" })).toMatchObject({
+      ok: true,
+      charged: 3,
+      entryId: (settled as { entryId: string }).entryId,
+      replayed: true,
+    });
+    expect(await w.reserve({ key: "open", amount: 1, ttlMs: 60_000 })).toMatchObject({
+      code: "idempotency_conflict",
+    });
+    expect(await w.settle({ holdId: open.holdId, amount: 2, description: "Usage" })).toMatchObject({
+      ok: true,
+      charged: 2,
+    });
+    expect(await w.balance()).toMatchObject({ balance: 4, held: 0 });
+    expect((await d1Ledger(w.id)).sum).toBe(4);
+    const r = await reconcile(env);
+    expect(r.mismatches.filter((m) => m.accountId === w.id)).toEqual([]);
+    await runInDurableObject(w.stub, (_: Wallet, state) => {
+      expect(state.storage.sql.exec("SELECT count(*) AS n FROM ops").one().n).toBe(1); // the seed grant
+    });
   });
 });

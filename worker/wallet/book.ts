@@ -28,8 +28,26 @@ export interface OpRow extends Record<string, SqlStorageValue> {
   result: string;
 }
 
+/** A reserve's idempotency record: the hold it opened and what it was asked. */
+export interface ReserveRecord {
+  id: string;
+  amount: number;
+  deadline: number;
+  fingerprint: string;
+}
+
 /** How a hold ended, when it ends. */
 export type HoldEnd = "settled" | "voided" | "expired";
+
+/**
+ * An idempotency record kept in the hold row it is about (storage.ts v11):
+ * what the call was asked, and for a settle its answer given the entry it
+ * wrote. Written by the statement that writes the hold anyway.
+ */
+export interface HoldRecord {
+  fingerprint: string;
+  result?: (entryId: string | null) => string;
+}
 
 /**
  * The wallet's books: the synchronous reads and writes of its grants, holds
@@ -39,6 +57,8 @@ export type HoldEnd = "settled" | "voided" | "expired";
 export class Book {
   /** Entries appended by this instance: the outbox compares it to know whether more came. */
   appended = 0;
+  /** Grants added by this instance: the outbox reads dirty grants for new ones only when it changed. */
+  grantsAdded = 0;
   /** Expiry entries written by this instance (sweep reports the difference). */
   expiries = 0;
   /** The seq of the last entry appended by this instance (unknown after a restart). */
@@ -68,6 +88,7 @@ export class Book {
     now: number,
   ): string {
     const grantId = newId("grt");
+    this.grantsAdded++;
     this.sql.exec(
       `INSERT INTO grants (id, source, amount, remaining, priority, expires_at, reference, created_at, held, mirror_dirty)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 1)`,
@@ -97,7 +118,8 @@ export class Book {
   /**
    * Ends an open hold: burns `burned` of it and gives the rest back to the
    * grants it came from; writes the usage entry (naming the member, and
-   * counting toward their month) when something is burned.
+   * counting toward their month) when something is burned. A settle's
+   * idempotency record (`record`) is written with the hold's new status.
    */
   endHold(
     hold: HoldRow,
@@ -105,6 +127,7 @@ export class Book {
     status: HoldEnd,
     now: number,
     meta?: Pick<SettleArgs, "description" | "feature" | "generationId" | "reference">,
+    record?: HoldRecord,
   ): string | null {
     const { burn, release } = splitSettlement(JSON.parse(hold.allocations) as Allocation[], burned);
     for (const b of burn) {
@@ -121,7 +144,6 @@ export class Book {
         r.grantId,
       );
     }
-    this.sql.exec("UPDATE holds SET status = ? WHERE id = ?", status, hold.id);
     const entryId =
       burned === 0
         ? null
@@ -139,6 +161,17 @@ export class Book {
             generationId: meta?.generationId ?? null,
             memberId: hold.member_id,
           });
+    if (record) {
+      this.sql.exec(
+        "UPDATE holds SET status = ?, settle_fingerprint = ?, settle_result = ? WHERE id = ?",
+        status,
+        record.fingerprint,
+        record.result?.(entryId) ?? null,
+        hold.id,
+      );
+    } else {
+      this.sql.exec("UPDATE holds SET status = ? WHERE id = ?", status, hold.id);
+    }
     if (hold.member_id !== null) recordSpend(this.sql, hold.member_id, burned, now);
     // Released tokens of a grant that expired meanwhile expire now.
     if (this.nextExpiry === undefined || (this.nextExpiry !== null && this.nextExpiry <= now)) {
@@ -173,11 +206,16 @@ export class Book {
     });
   }
 
-  /** Opens a hold on `allocations` (already checked to fit), taking them from the grants' spendable remainders. */
+  /**
+   * Opens a hold on `allocations` (already checked to fit), taking them from
+   * the grants' spendable remainders. A reserve's idempotency record (its key
+   * and `record`) is the hold row itself: its answer is the hold.
+   */
   placeHold(
-    a: Pick<ReserveArgs, "amount" | "ttlMs" | "reference" | "member"> & { id?: string },
+    a: Pick<ReserveArgs, "amount" | "ttlMs" | "reference" | "member"> & { id?: string; key?: string },
     allocations: Allocation[],
     now: number,
+    record?: HoldRecord,
   ): { holdId: string; deadline: number } {
     for (const x of allocations) {
       this.sql.exec(
@@ -189,8 +227,9 @@ export class Book {
     const holdId = a.id ?? newId("hld");
     const deadline = now + a.ttlMs;
     this.sql.exec(
-      `INSERT INTO holds (id, amount, allocations, deadline, status, reference, created_at, member_id)
-       VALUES (?, ?, ?, ?, 'open', ?, ?, ?)`,
+      `INSERT INTO holds (id, amount, allocations, deadline, status, reference, created_at, member_id,
+         reserve_key, reserve_fingerprint)
+       VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)`,
       holdId,
       a.amount,
       JSON.stringify(allocations),
@@ -198,6 +237,8 @@ export class Book {
       a.reference ?? null,
       now,
       a.member?.accountId ?? null,
+      record ? (a.key ?? null) : null,
+      record?.fingerprint ?? null,
     );
     return { holdId, deadline };
   }
@@ -215,7 +256,8 @@ export class Book {
     this.expireDue(now);
     const old = now - keepMs;
     this.sql.exec(
-      "DELETE FROM ops WHERE created_at < ? AND (key LIKE 'reserve:%' OR key LIKE 'settle:%' OR key LIKE 'void:%')",
+      // Reserve and settle records go with their hold (storage.ts v11).
+      "DELETE FROM ops WHERE created_at < ? AND key LIKE 'void:%'",
       old,
     );
     this.sql.exec("DELETE FROM holds WHERE status <> 'open' AND created_at < ?", old);
@@ -290,10 +332,11 @@ export class Book {
   /**
    * Writes an `expiry` entry for each grant past its expiry with spendable
    * tokens left. Returns the grants still live, in burn order (what
-   * `liveGrants` would read next, without reading again).
+   * `liveGrants` would read next, without reading again). `read`: the grants
+   * with spendable tokens as the same transaction already read them.
    */
-  expireDue(now: number): GrantView[] {
-    const grants = this.grantsWithTokens();
+  expireDue(now: number, read?: GrantView[]): GrantView[] {
+    const grants = read ?? this.grantsWithTokens();
     const expired = expiredGrants(grants, now);
     for (const g of expired) {
       this.sql.exec("UPDATE grants SET remaining = 0, mirror_dirty = mirror_dirty + 1 WHERE id = ?", g.id);
@@ -378,8 +421,38 @@ export class Book {
   }
 
   /**
-   * A call's idempotency record and the hold it names, in one read (settle
-   * and void look up both on every call).
+   * The hold a reserve under `key` opened, which is its idempotency record
+   * (storage.ts v11), and the grants holding spendable tokens that a new
+   * reserve allocates from (`expireDue`), in one read.
+   */
+  reserveRecord(key: string): { hold?: ReserveRecord; grants: GrantView[] } {
+    const rows = this.sql
+      .exec<GrantRow & { [K in keyof ReserveRecord as `r_${K}`]: ReserveRecord[K] | null }>(
+        `SELECT h.id AS r_id, h.amount AS r_amount, h.deadline AS r_deadline,
+                h.reserve_fingerprint AS r_fingerprint, g.*
+           FROM (SELECT ? AS k) q
+           LEFT JOIN holds h ON h.reserve_key = q.k LEFT JOIN grants g ON g.remaining > 0`,
+        key,
+      )
+      .toArray();
+    const first = rows[0];
+    return {
+      hold:
+        first?.r_id == null
+          ? undefined
+          : {
+              id: first.r_id,
+              amount: first.r_amount as number,
+              deadline: first.r_deadline as number,
+              fingerprint: first.r_fingerprint as string,
+            },
+      grants: rows.filter((g) => g.id !== null).map(grantView),
+    };
+  }
+
+  /**
+   * A call's idempotency record and the hold it names, in one read (void
+   * looks up both on every call; a settle's record is in the hold row).
    */
   opAndHold(opKey: string, holdId: string): { op: OpRow | null; hold: HoldRow | WalletFailure } {
     const row = this.sql

@@ -5,14 +5,14 @@ import type { Faults } from "./faults";
 import type { Allocation } from "./ledger";
 import { countRows, GrantMirror, mirrorStatements } from "./mirror";
 import type { RecordRow } from "./records";
-import type { CreditPart, CreditRow, EntryRow, GrantRow } from "./storage";
+import { type CreditPart, type CreditRow, type EntryRow, type GrantRow, UNSYNCED } from "./storage";
 import type { WalletAudit, WalletStats } from "./types";
 
 /** Entries per D1 batch: well under D1's statement and parameter limits. */
 const FLUSH_BATCH = 50;
 
 /**
- * The wallet's two outboxes. Ledger entries (`entries.synced = 0`) and the
+ * The wallet's two outboxes. Ledger entries (past `flush_stats.synced_seq`) and the
  * grant mirror rows (`grants.mirror_dirty > 0`, at most once a minute:
  * mirror.ts) go to D1 in batches; pending
  * transfer credits (`credits`) go to the target wallet as idempotent grants.
@@ -22,6 +22,13 @@ export class Outbox {
   private flushing = false;
   /** Generation records completed by this instance: like Book.appended, for records finished without an entry. */
   private finished = 0;
+  /**
+   * Whether a finished generation record may be waiting for D1 (unknown after
+   * a restart): a batch with none to send skips reading them.
+   */
+  private recordsMaybe = true;
+  /** `Book.grantsAdded` when the dirty grants were last read and all sent (-1: not yet). */
+  private grantsReadAt = -1;
   private syncWaiters: { seq: number; resolve: () => void }[] = [];
   /** Which dirty grants go out with the next batch (the rest wait for the alarm). */
   readonly grants = new GrantMirror();
@@ -77,6 +84,7 @@ export class Outbox {
   /** A generation record was completed: its D1 row is due with the next batch. */
   recordFinished(): void {
     this.finished++;
+    this.recordsMaybe = true;
   }
 
   private wake(through: number) {
@@ -91,7 +99,7 @@ export class Outbox {
   private pending(): boolean {
     return (
       this.book.count(
-        `SELECT EXISTS (SELECT 1 FROM entries WHERE synced = 0)
+        `SELECT EXISTS (SELECT 1 FROM ${UNSYNCED})
            OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0)
            OR EXISTS (SELECT 1 FROM generations WHERE d1_synced = 0 AND status <> 'pending') AS n`,
       ) > 0
@@ -108,20 +116,24 @@ export class Outbox {
     const sql = this.book.sql;
     const appendedAtRead = this.book.appended;
     const finishedAtRead = this.finished;
-    const rows = sql
-      .exec<EntryRow>("SELECT * FROM entries WHERE synced = 0 ORDER BY seq LIMIT ?", FLUSH_BATCH)
-      .toArray();
-    const dirty = sql
-      .exec<GrantRow>("SELECT * FROM grants WHERE mirror_dirty > 0 LIMIT ?", FLUSH_BATCH)
-      .toArray();
+    const grantsAtRead = this.book.grantsAdded;
+    const rows = sql.exec<EntryRow>(`SELECT * FROM ${UNSYNCED} ORDER BY seq LIMIT ?`, FLUSH_BATCH).toArray();
     const now = this.faults.now();
+    // Between full refreshes only grants new since the last read go out
+    // (GrantMirror.due): with none added, the read would send nothing.
+    const dirty =
+      now >= this.grants.nextAt() || grantsAtRead !== this.grantsReadAt
+        ? sql.exec<GrantRow>("SELECT * FROM grants WHERE mirror_dirty > 0 LIMIT ?", FLUSH_BATCH).toArray()
+        : [];
     const { grants, full } = this.grants.due(dirty, now);
-    const records = sql
-      .exec<RecordRow>(
-        "SELECT * FROM generations WHERE d1_synced = 0 AND status <> 'pending' LIMIT ?",
-        FLUSH_BATCH,
-      )
-      .toArray();
+    const records = this.recordsMaybe
+      ? sql
+          .exec<RecordRow>(
+            "SELECT * FROM generations WHERE d1_synced = 0 AND status <> 'pending' LIMIT ?",
+            FLUSH_BATCH,
+          )
+          .toArray()
+      : [];
     // An empty outbox: D1 has every entry there is, whatever a waiter expects.
     if (walletId === null || (rows.length === 0 && grants.length === 0 && records.length === 0)) {
       this.flushing = false;
@@ -134,15 +146,18 @@ export class Outbox {
     if (this.faults.d1 === "lose-ack") throw new Error("D1 acknowledgement lost (injected fault)");
     const written = countRows(this.rowsByTable, statements, results);
     this.grants.sent(grants, full, now);
+    if (dirty.length < FLUSH_BATCH) this.grantsReadAt = grantsAtRead;
+    if (records.length < FLUSH_BATCH && this.finished === finishedAtRead) this.recordsMaybe = false;
 
     this.ctx.storage.transactionSync(() => {
+      // D1 now has every entry through the batch's last: the prefix mark moves there.
       sql.exec(
-        "UPDATE flush_stats SET batches = batches + 1, rows_written = rows_written + ?, entries = entries + ?",
+        `UPDATE flush_stats SET batches = batches + 1, rows_written = rows_written + ?1, entries = entries + ?2,
+           synced_seq = max(synced_seq, ?3)`,
         written,
         rows.length,
+        rows[rows.length - 1]?.seq ?? 0,
       );
-      const last = rows[rows.length - 1]?.seq;
-      if (last !== undefined) sql.exec("UPDATE entries SET synced = 1 WHERE synced = 0 AND seq <= ?", last);
       for (const r of records) sql.exec("UPDATE generations SET d1_synced = 1 WHERE id = ?", r.id);
       // A grant changed again while the batch was out stays dirty for the next one.
       for (const g of grants) {
@@ -185,7 +200,7 @@ export class Outbox {
       .one();
     const unsynced = sql
       .exec<{ seq: number; id: string; amount: number }>(
-        "SELECT seq, id, amount FROM entries WHERE synced = 0 ORDER BY seq",
+        `SELECT seq, id, amount FROM ${UNSYNCED} ORDER BY seq`,
       )
       .toArray();
     const unknown = check
@@ -213,7 +228,7 @@ export class Outbox {
       d1RowsWritten: d1.rows_written,
       entriesFlushed: d1.entries,
       d1RowsByTable: Object.fromEntries(this.rowsByTable),
-      unsynced: this.book.count("SELECT count(*) AS n FROM entries WHERE synced = 0"),
+      unsynced: this.book.count(`SELECT count(*) AS n FROM ${UNSYNCED}`),
       pendingCredits: this.book.count("SELECT count(*) AS n FROM credits"),
     };
   }

@@ -95,7 +95,36 @@ export const SCHEMA: string[] = [
        used = used - CASE WHEN new.type = 'usage' THEN new.amount ELSE 0 END,
        purchased = purchased + CASE WHEN new.type = 'purchase' THEN new.amount ELSE 0 END;
    END;`,
+  // v10: D1 has always received a prefix of the entries (docs/decisions/020),
+  // so one mark in the outbox's own row (`flush_stats.synced_seq`, moved by
+  // the statement that counts each batch) replaces a flag, its index and an
+  // update of every entry sent.
+  `ALTER TABLE flush_stats ADD COLUMN synced_seq INTEGER NOT NULL DEFAULT 0;
+   UPDATE flush_stats SET synced_seq = coalesce(
+     (SELECT min(seq) - 1 FROM entries WHERE synced = 0), (SELECT max(seq) FROM entries), 0);
+   DROP INDEX IF EXISTS entries_unsynced;
+   ALTER TABLE entries DROP COLUMN synced;`,
+  // v11: the idempotency records of a reserve and of a settle (one of each
+  // per hold) live in the hold row, written by the statement that writes the
+  // hold anyway (docs/decisions/020); the records of earlier calls move there,
+  // read by key range (a reserve's names its hold in its answer) so the
+  // upgrade is one pass over them, not one per hold.
+  `ALTER TABLE holds ADD COLUMN reserve_key TEXT;
+   ALTER TABLE holds ADD COLUMN reserve_fingerprint TEXT;
+   ALTER TABLE holds ADD COLUMN settle_fingerprint TEXT;
+   ALTER TABLE holds ADD COLUMN settle_result TEXT;
+   CREATE UNIQUE INDEX holds_reserve_key ON holds (reserve_key) WHERE reserve_key IS NOT NULL;
+   UPDATE holds SET (reserve_key, reserve_fingerprint) = (r.k, r.fingerprint)
+     FROM (SELECT substr(key, 9) AS k, fingerprint, json_extract(result, '$.holdId') AS hold_id
+           FROM ops WHERE key >= 'reserve:' AND key < 'reserve;') AS r
+     WHERE holds.id = r.hold_id;
+   UPDATE holds SET (settle_fingerprint, settle_result) = (o.fingerprint, o.result)
+     FROM ops o WHERE o.key = 'settle:' || holds.id;
+   DELETE FROM ops WHERE (key >= 'reserve:' AND key < 'reserve;') OR (key >= 'settle:' AND key < 'settle;');`,
 ];
+
+/** The entries D1 may not have: past the prefix it has (`flush_stats.synced_seq`, v10). */
+export const UNSYNCED = "entries WHERE seq > (SELECT synced_seq FROM flush_stats)";
 
 export interface GrantRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -135,6 +164,12 @@ export interface HoldRow extends Record<string, SqlStorageValue> {
   created_at: number;
   /** The team member spending (null: not a member's spend). */
   member_id: string | null;
+  /** The reserve that opened it: its idempotency key and what it was asked (null: admitted, records.ts). */
+  reserve_key: string | null;
+  reserve_fingerprint: string | null;
+  /** The settle that ended it: what it was asked and answered (null: not settled by `settle`). */
+  settle_fingerprint: string | null;
+  settle_result: string | null;
 }
 
 export interface EntryRow extends Record<string, SqlStorageValue> {
@@ -151,7 +186,6 @@ export interface EntryRow extends Record<string, SqlStorageValue> {
   feature: string | null;
   generation_id: string | null;
   created_at: number;
-  synced: number;
   member_id: string | null;
 }
 

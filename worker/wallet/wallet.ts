@@ -9,7 +9,7 @@ import { setLogLevel } from "../lib/log";
 import { Access } from "./access";
 import * as admission from "./admission";
 import { Alarm } from "./alarm";
-import { Book, type OpRow } from "./book";
+import { Book, type HoldRecord, type OpRow } from "./book";
 import * as content from "./content";
 import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
 import { fail, holdExpired, insufficient } from "./failures";
@@ -20,7 +20,7 @@ import { Outbox, queueCredit } from "./outbox";
 import { type GenerationRecord, interruptRecords, type PortableRecord } from "./records";
 import * as schemas from "./schemas";
 import { AMOUNT_MESSAGES, canonicalJson, check } from "./schemas";
-import { type EntryRow, type HoldRow, SCHEMA, toEntry } from "./storage";
+import { type EntryRow, type GrantView, type HoldRow, SCHEMA, toEntry, UNSYNCED } from "./storage";
 import type {
   AdjustArgs,
   AdjustResult,
@@ -156,7 +156,7 @@ export class Wallet extends DurableObject<Env> {
     return this.change(
       `reserve:${args.key}`,
       asked,
-      (now) => {
+      (now, _, record, read) => {
         // A team generation: the feature must be in the paying team's plan.
         if (args.plans && !args.plans.includes(this.access.plan() ?? "")) {
           return {
@@ -174,13 +174,15 @@ export class Wallet extends DurableObject<Env> {
         if (member && "ok" in member) return member;
         const overLimit = member ? checkLimit(this.book.sql, member, args.amount, now) : null;
         if (overLimit) return overLimit;
-        const grants = this.book.expireDue(now);
+        // The grants came with the look-up of the key; nothing since changed them.
+        const grants = this.book.expireDue(now, read);
         const allocations = allocate(grants, args.amount, now);
         if (!allocations) return insufficient(args.amount, availableOf(grants, now));
-        const { holdId, deadline } = this.book.placeHold(args, allocations, now);
-        return { ok: true as const, holdId, held: args.amount, deadline: new Date(deadline).toISOString() };
+        const { holdId, deadline } = this.book.placeHold(args, allocations, now, record);
+        return reserved(holdId, args.amount, deadline);
       },
       (o) => (o.ok ? Date.parse(o.deadline) : null),
+      { in: "reserve", key: args.key },
     );
   }
 
@@ -196,7 +198,7 @@ export class Wallet extends DurableObject<Env> {
     return this.change(
       `settle:${args.holdId}`,
       args,
-      (now, hold) => {
+      (now, hold, record) => {
         if (isFailure(hold)) return hold;
         if (hold.status === "expired") return holdExpired();
         if (hold.status !== "open") return fail("hold_closed", `The hold was already ${hold.status}.`);
@@ -207,13 +209,14 @@ export class Wallet extends DurableObject<Env> {
           this.book.endHold(hold, 0, "expired", now);
           return holdExpired();
         }
-        const entryId = this.book.endHold(hold, args.amount, "settled", now, args);
-        return { ok: true as const, charged: args.amount, entryId };
+        const answer = (entryId: string | null) => ({ ok: true as const, charged: args.amount, entryId });
+        const result = (entryId: string | null) => JSON.stringify(answer(entryId));
+        return answer(this.book.endHold(hold, args.amount, "settled", now, args, { ...record, result }));
       },
       // Ending a hold brings nothing due sooner (its deadline goes) but the
       // refresh of the grant mirror it dirtied (mirror.ts).
       () => this.alarms.mirrorAt(),
-      args.holdId,
+      { in: "settle", holdId: args.holdId },
     );
   }
 
@@ -232,7 +235,7 @@ export class Wallet extends DurableObject<Env> {
         return { ok: true as const, status: "voided" as const };
       },
       undefined,
-      args.holdId,
+      { in: "ops", holdId: args.holdId },
     );
   }
 
@@ -503,7 +506,10 @@ export class Wallet extends DurableObject<Env> {
   /** Records that arrive from D1 (legacy rows) or another object (sign-in), idempotent by id. */
   async importGenerations(args: content.ImportArgs): Promise<content.ImportResult> {
     this.enter(args.walletId);
-    return content.importGenerations(this.ctx.storage, args);
+    const result = content.importGenerations(this.ctx.storage, args);
+    // A record that arrives finished but not in D1 goes out with the next batch.
+    if (result.ok) this.outbox.recordFinished();
+    return result;
   }
 
   /** Records oldest first after `after`, as far as `session` may read them. */
@@ -540,7 +546,7 @@ export class Wallet extends DurableObject<Env> {
     return {
       voided,
       expired: this.book.expiries - before,
-      unsynced: this.book.count("SELECT count(*) AS n FROM entries WHERE synced = 0"),
+      unsynced: this.book.count(`SELECT count(*) AS n FROM ${UNSYNCED}`),
       pendingCredits: this.book.count("SELECT count(*) AS n FROM credits"),
     };
   }
@@ -580,42 +586,96 @@ export class Wallet extends DurableObject<Env> {
    * Runs `effect` in one storage transaction with its idempotency record.
    * The same key with the same arguments returns the stored result; with
    * other arguments it is refused. Refusals are not stored, so an operation
-   * refused for want of tokens can succeed under the same key later.
+   * refused for want of tokens can succeed under the same key later. A
+   * record kept in the hold row (`place`: reserve, settle) is written by the
+   * effect, with the hold; any other goes to `ops` here.
    */
   private run<T extends object>(
     opKey: string,
     args: object,
-    effect: (now: number, hold: HoldRow | WalletFailure) => OpResult<T>,
-    holdId?: string,
+    effect: (
+      now: number,
+      hold: HoldRow | WalletFailure,
+      record: HoldRecord,
+      grants?: GrantView[],
+    ) => OpResult<T>,
+    place: RecordPlace = { in: "ops" },
   ): { outcome: OpResult<T> & { replayed?: boolean }; appended: boolean; tokens?: Tokens } {
     const fingerprint = canonicalJson(args);
     const before = this.book.appended;
-    const sql = this.book.sql;
     let tokens: Tokens | undefined;
     const outcome = this.transaction(() => {
-      // A call on a hold reads its record and the hold together.
-      const { op: prior, hold } =
-        holdId === undefined
-          ? {
-              op: sql.exec<OpRow>("SELECT fingerprint, result FROM ops WHERE key = ?", opKey).toArray()[0],
-              hold: NO_HOLD,
-            }
-          : this.book.opAndHold(opKey, holdId);
+      const { prior, hold, grants } = this.recorded(opKey, place);
       if (prior) {
         if (prior.fingerprint !== fingerprint) {
           return fail("idempotency_conflict", "This idempotency key was already used with other arguments.");
         }
-        return { ...(JSON.parse(prior.result) as OpResult<T>), replayed: true };
+        return { ...(prior.result() as OpResult<T>), replayed: true };
       }
       const now = this.faults.now();
-      const result = effect(now, hold);
-      if (result.ok)
-        sql.exec("INSERT INTO ops VALUES (?, ?, ?, ?)", opKey, fingerprint, JSON.stringify(result), now);
+      const result = effect(now, hold, { fingerprint }, grants);
+      if (result.ok && place.in === "ops") {
+        this.book.sql.exec(
+          "INSERT INTO ops VALUES (?, ?, ?, ?)",
+          opKey,
+          fingerprint,
+          JSON.stringify(result),
+          now,
+        );
+      }
       // The balance the answer carries, read once; it also checks that no grant went negative.
       tokens = this.book.tokens(true);
       return result;
     });
     return { outcome, appended: this.book.appended !== before, tokens };
+  }
+
+  /**
+   * A call's idempotency record, if it ran before, and the hold it names,
+   * in one read: the reserve's hold by its key, the settle's hold, or the
+   * `ops` row (with the hold it names, for void).
+   */
+  private recorded(
+    opKey: string,
+    place: RecordPlace,
+  ): {
+    prior?: { fingerprint: string; result: () => object };
+    hold: HoldRow | WalletFailure;
+    grants?: GrantView[];
+  } {
+    if (place.in === "reserve") {
+      // With the grants a new reserve allocates from: one statement for both.
+      const { hold: h, grants } = this.book.reserveRecord(place.key);
+      return {
+        prior: h && { fingerprint: h.fingerprint, result: () => reserved(h.id, h.amount, h.deadline) },
+        hold: NO_HOLD,
+        grants,
+      };
+    }
+    if (place.in === "settle") {
+      const hold = this.book.hold(place.holdId);
+      const settled = !isFailure(hold) && hold.settle_fingerprint !== null ? hold : undefined;
+      return {
+        prior: settled && {
+          fingerprint: settled.settle_fingerprint ?? "",
+          result: () => JSON.parse(settled.settle_result ?? "null"),
+        },
+        hold,
+      };
+    }
+    const { op, hold } =
+      place.holdId === undefined
+        ? {
+            op: this.book.sql
+              .exec<OpRow>("SELECT fingerprint, result FROM ops WHERE key = ?", opKey)
+              .toArray()[0],
+            hold: NO_HOLD,
+          }
+        : this.book.opAndHold(opKey, place.holdId);
+    return {
+      prior: op ? { fingerprint: op.fingerprint, result: () => JSON.parse(op.result) } : undefined,
+      hold,
+    };
   }
 
   /** One storage transaction; a rollback forgets what the books had learnt in memory inside it. */
@@ -637,11 +697,16 @@ export class Wallet extends DurableObject<Env> {
   private async change<T extends object>(
     opKey: string,
     args: object,
-    effect: (now: number, hold: HoldRow | WalletFailure) => OpResult<T>,
+    effect: (
+      now: number,
+      hold: HoldRow | WalletFailure,
+      record: HoldRecord,
+      grants?: GrantView[],
+    ) => OpResult<T>,
     wake?: (outcome: OpResult<T>) => number | null,
-    holdId?: string,
+    place?: RecordPlace,
   ) {
-    const { outcome, appended, tokens } = this.run(opKey, args, effect, holdId);
+    const { outcome, appended, tokens } = this.run(opKey, args, effect, place);
     const answer = await this.reply(outcome, appended, tokens, wake?.(outcome));
     this.faults.maybeLoseAnswer(opKey);
     return answer;
@@ -706,6 +771,21 @@ export class Wallet extends DurableObject<Env> {
 
 /** What `run` hands an operation that names no hold. */
 const NO_HOLD = fail("hold_not_found", "No such hold.");
+
+/**
+ * Where a call's idempotency record lives: `ops` (grant, debit, adjust,
+ * transfer; void, read with the hold it names), or the hold row (one reserve
+ * and one settle per hold, storage.ts v11).
+ */
+type RecordPlace =
+  | { in: "ops"; holdId?: string }
+  | { in: "reserve"; key: string }
+  | { in: "settle"; holdId: string };
+
+/** A reserve's answer: the hold it opened (also what a retry replays from the hold row). */
+function reserved(holdId: string, held: number, deadline: number) {
+  return { ok: true as const, holdId, held, deadline: new Date(deadline).toISOString() };
+}
 
 function isFailure(x: HoldRow | WalletFailure): x is WalletFailure {
   return x.ok === false;
