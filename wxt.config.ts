@@ -51,12 +51,13 @@ export default defineConfig({
           browser_specific_settings: {
             gecko: {
               id: "myba@myba.app",
-              // 142: the first Firefox (desktop and Android) that reads data_collection_permissions,
-              // which addons.mozilla.org requires of new extensions.
-              strict_min_version: "142.0",
+              // 140 (ESR): the first desktop Firefox that reads data_collection_permissions,
+              // which addons.mozilla.org requires of new extensions; Android reads it from 142.
+              strict_min_version: "140.0",
               // What leaves the browser: the form's text and its page address go to the MyBA API.
               data_collection_permissions: { required: ["websiteContent", "browsingActivity"] },
             },
+            gecko_android: { strict_min_version: "142.0" },
           },
         }
       : { key: CHROME_KEY }),
