@@ -23,6 +23,17 @@ async function mirrorRefreshed(w: ReturnType<typeof wallet>) {
 
 const fresh = () => wallet(env, `acc_w${++seq}_${crypto.randomUUID().slice(0, 8)}`);
 const HOUR = 3_600_000;
+/** Object schema v11 → v10: reserve and settle records back from the hold rows into `ops`. */
+const HOLD_RECORDS_BACK_TO_OPS = `
+  INSERT INTO ops SELECT 'reserve:' || reserve_key, reserve_fingerprint,
+    json_object('ok', json('true'), 'holdId', id, 'held', amount,
+      'deadline', strftime('%Y-%m-%dT%H:%M:%fZ', deadline / 1000.0, 'unixepoch')), created_at
+    FROM holds WHERE reserve_key IS NOT NULL;
+  INSERT INTO ops SELECT 'settle:' || id, settle_fingerprint, settle_result, created_at
+    FROM holds WHERE settle_fingerprint IS NOT NULL;
+  DROP INDEX holds_reserve_key; ALTER TABLE holds DROP COLUMN reserve_key;
+  ALTER TABLE holds DROP COLUMN reserve_fingerprint; ALTER TABLE holds DROP COLUMN settle_fingerprint;
+  ALTER TABLE holds DROP COLUMN settle_result;`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function funded(amount: number, extra: { source?: "free" | "purchase"; expiresAt?: number } = {}) {
@@ -663,15 +674,7 @@ describe("upgrade to the synced mark", () => {
         UPDATE entries SET synced = 1 WHERE seq <= (SELECT synced_seq FROM flush_stats);
         CREATE INDEX entries_unsynced ON entries (synced, seq);
         ALTER TABLE flush_stats DROP COLUMN synced_seq;
-        INSERT INTO ops SELECT 'reserve:' || reserve_key, reserve_fingerprint,
-          json_object('ok', json('true'), 'holdId', id, 'held', amount,
-            'deadline', strftime('%Y-%m-%dT%H:%M:%fZ', deadline / 1000.0, 'unixepoch')), created_at
-          FROM holds WHERE reserve_key IS NOT NULL;
-        INSERT INTO ops SELECT 'settle:' || id, settle_fingerprint, settle_result, created_at
-          FROM holds WHERE settle_fingerprint IS NOT NULL;
-        DROP INDEX holds_reserve_key; ALTER TABLE holds DROP COLUMN reserve_key;
-        ALTER TABLE holds DROP COLUMN reserve_fingerprint; ALTER TABLE holds DROP COLUMN settle_fingerprint;
-        ALTER TABLE holds DROP COLUMN settle_result;
+        ${HOLD_RECORDS_BACK_TO_OPS}
         UPDATE meta SET v = '9' WHERE k = 'schema_version';`);
     });
     await evictDurableObject(w.stub);
@@ -702,15 +705,7 @@ describe("upgrade to the records in the hold row", () => {
     // Back to the object's schema version 10: records in `ops`.
     await runInDurableObject(w.stub, (_: Wallet, state) => {
       state.storage.sql.exec(`
-        INSERT INTO ops SELECT 'reserve:' || reserve_key, reserve_fingerprint,
-          json_object('ok', json('true'), 'holdId', id, 'held', amount,
-            'deadline', strftime('%Y-%m-%dT%H:%M:%fZ', deadline / 1000.0, 'unixepoch')), created_at
-          FROM holds WHERE reserve_key IS NOT NULL;
-        INSERT INTO ops SELECT 'settle:' || id, settle_fingerprint, settle_result, created_at
-          FROM holds WHERE settle_fingerprint IS NOT NULL;
-        DROP INDEX holds_reserve_key; ALTER TABLE holds DROP COLUMN reserve_key;
-        ALTER TABLE holds DROP COLUMN reserve_fingerprint; ALTER TABLE holds DROP COLUMN settle_fingerprint;
-        ALTER TABLE holds DROP COLUMN settle_result;
+        ${HOLD_RECORDS_BACK_TO_OPS}
         UPDATE meta SET v = '10' WHERE k = 'schema_version';`);
     });
     await evictDurableObject(w.stub);

@@ -3,10 +3,9 @@
 // transaction inside Wallet; nothing here awaits.
 import { holdIdFor } from "../lib/entries";
 import type { Book } from "./book";
-import { fail, insufficient } from "./failures";
+import { fail, insufficient, isFailure } from "./failures";
 import { allocate, availableOf } from "./ledger";
 import { type RecordStatus, recordById, recordByKey, toRecord } from "./records";
-import type { HoldRow } from "./storage";
 import type { AdmitArgs, AdmitOutcome, FinishArgs, FinishOutcome, WalletFailure } from "./types";
 
 /** The error code of a generation whose charge nobody heard; the cron confirms it (cron.ts). */
@@ -198,8 +197,4 @@ export function takeRate(
     next,
   );
   return null;
-}
-
-function isFailure(x: HoldRow | WalletFailure): x is WalletFailure {
-  return x.ok === false;
 }

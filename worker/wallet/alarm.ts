@@ -1,7 +1,7 @@
 import type { Book } from "./book";
 import type { Faults } from "./faults";
 import type { GrantMirror } from "./mirror";
-import { UNSYNCED } from "./storage";
+import { RECORDS_UNSENT, UNSYNCED } from "./storage";
 
 /** How long the alarm waits before retrying a D1 flush or a transfer credit. */
 const RETRY_MS = 5_000;
@@ -64,7 +64,7 @@ export class Alarm {
                    UNION ALL SELECT min(expires_at) FROM grants
                      WHERE expires_at IS NOT NULL AND remaining + held > 0)) AS due,
                 EXISTS (SELECT 1 FROM ${UNSYNCED})
-                  OR EXISTS (SELECT 1 FROM generations WHERE d1_synced = 0 AND status <> 'pending')
+                  OR EXISTS (SELECT 1 FROM ${RECORDS_UNSENT})
                   OR EXISTS (SELECT 1 FROM credits) AS retry,
                 EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0) AS mirror`,
       )

@@ -1,4 +1,10 @@
+import type { HoldRow } from "./storage";
 import type { FailureCode, WalletFailure } from "./types";
+
+/** A hold looked up, or the refusal that it is not there. */
+export function isFailure(x: HoldRow | WalletFailure): x is WalletFailure {
+  return x.ok === false;
+}
 
 /** The wallet's refusals: each one a code callers map to HTTP (docs/api.md). */
 export function fail(code: FailureCode, message: string): WalletFailure {

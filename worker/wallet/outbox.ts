@@ -5,7 +5,14 @@ import type { Faults } from "./faults";
 import type { Allocation } from "./ledger";
 import { countRows, GrantMirror, mirrorStatements } from "./mirror";
 import type { RecordRow } from "./records";
-import { type CreditPart, type CreditRow, type EntryRow, type GrantRow, UNSYNCED } from "./storage";
+import {
+  type CreditPart,
+  type CreditRow,
+  type EntryRow,
+  type GrantRow,
+  RECORDS_UNSENT,
+  UNSYNCED,
+} from "./storage";
 import type { WalletAudit, WalletStats } from "./types";
 
 /** Entries per D1 batch: well under D1's statement and parameter limits. */
@@ -101,7 +108,7 @@ export class Outbox {
       this.book.count(
         `SELECT EXISTS (SELECT 1 FROM ${UNSYNCED})
            OR EXISTS (SELECT 1 FROM grants WHERE mirror_dirty > 0)
-           OR EXISTS (SELECT 1 FROM generations WHERE d1_synced = 0 AND status <> 'pending') AS n`,
+           OR EXISTS (SELECT 1 FROM ${RECORDS_UNSENT}) AS n`,
       ) > 0
     );
   }
@@ -127,12 +134,7 @@ export class Outbox {
         : [];
     const { grants, full } = this.grants.due(dirty, now);
     const records = this.recordsMaybe
-      ? sql
-          .exec<RecordRow>(
-            "SELECT * FROM generations WHERE d1_synced = 0 AND status <> 'pending' LIMIT ?",
-            FLUSH_BATCH,
-          )
-          .toArray()
+      ? sql.exec<RecordRow>(`SELECT * FROM ${RECORDS_UNSENT} LIMIT ?`, FLUSH_BATCH).toArray()
       : [];
     // An empty outbox: D1 has every entry there is, whatever a waiter expects.
     if (walletId === null || (rows.length === 0 && grants.length === 0 && records.length === 0)) {

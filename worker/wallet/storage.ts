@@ -126,6 +126,9 @@ export const SCHEMA: string[] = [
 /** The entries D1 may not have: past the prefix it has (`flush_stats.synced_seq`, v10). */
 export const UNSYNCED = "entries WHERE seq > (SELECT synced_seq FROM flush_stats)";
 
+/** Finished generation records whose D1 row has not gone out yet. */
+export const RECORDS_UNSENT = "generations WHERE d1_synced = 0 AND status <> 'pending'";
+
 export interface GrantRow extends Record<string, SqlStorageValue> {
   id: string;
   source: string;

@@ -9,18 +9,19 @@ import { setLogLevel } from "../lib/log";
 import { Access } from "./access";
 import * as admission from "./admission";
 import { Alarm } from "./alarm";
-import { Book, type HoldRecord, type OpRow } from "./book";
+import { Book } from "./book";
 import * as content from "./content";
 import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
-import { fail, holdExpired, insufficient } from "./failures";
+import { fail, holdExpired, insufficient, isFailure } from "./failures";
 import { Faults, type WalletFaults } from "./faults";
+import { type Effect, type OpResult, priorCall, type RecordPlace, reserved } from "./idempotency";
 import { allocate, availableOf } from "./ledger";
 import { checkLimit, memberSpend } from "./members";
 import { Outbox, queueCredit } from "./outbox";
 import { type GenerationRecord, interruptRecords, type PortableRecord } from "./records";
 import * as schemas from "./schemas";
 import { AMOUNT_MESSAGES, canonicalJson, check } from "./schemas";
-import { type EntryRow, type GrantView, type HoldRow, SCHEMA, toEntry, UNSYNCED } from "./storage";
+import { type EntryRow, SCHEMA, toEntry, UNSYNCED } from "./storage";
 import type {
   AdjustArgs,
   AdjustResult,
@@ -63,9 +64,6 @@ import type {
  * are kept forever: they guard money coming in and going out.
  */
 const SHORT_LIVED_OPS_MS = 7 * 24 * 60 * 60 * 1000;
-
-/** What an operation's effect decides: a success to store and answer, or a refusal. */
-type OpResult<T extends object> = ({ ok: true } & T) | WalletFailure;
 
 /**
  * One wallet: the only place a balance changes (docs/architecture.md, "The wallet";
@@ -593,19 +591,14 @@ export class Wallet extends DurableObject<Env> {
   private run<T extends object>(
     opKey: string,
     args: object,
-    effect: (
-      now: number,
-      hold: HoldRow | WalletFailure,
-      record: HoldRecord,
-      grants?: GrantView[],
-    ) => OpResult<T>,
+    effect: Effect<T>,
     place: RecordPlace = { in: "ops" },
   ): { outcome: OpResult<T> & { replayed?: boolean }; appended: boolean; tokens?: Tokens } {
     const fingerprint = canonicalJson(args);
     const before = this.book.appended;
     let tokens: Tokens | undefined;
     const outcome = this.transaction(() => {
-      const { prior, hold, grants } = this.recorded(opKey, place);
+      const { prior, hold, grants } = priorCall(this.book, opKey, place);
       if (prior) {
         if (prior.fingerprint !== fingerprint) {
           return fail("idempotency_conflict", "This idempotency key was already used with other arguments.");
@@ -630,54 +623,6 @@ export class Wallet extends DurableObject<Env> {
     return { outcome, appended: this.book.appended !== before, tokens };
   }
 
-  /**
-   * A call's idempotency record, if it ran before, and the hold it names,
-   * in one read: the reserve's hold by its key, the settle's hold, or the
-   * `ops` row (with the hold it names, for void).
-   */
-  private recorded(
-    opKey: string,
-    place: RecordPlace,
-  ): {
-    prior?: { fingerprint: string; result: () => object };
-    hold: HoldRow | WalletFailure;
-    grants?: GrantView[];
-  } {
-    if (place.in === "reserve") {
-      // With the grants a new reserve allocates from: one statement for both.
-      const { hold: h, grants } = this.book.reserveRecord(place.key);
-      return {
-        prior: h && { fingerprint: h.fingerprint, result: () => reserved(h.id, h.amount, h.deadline) },
-        hold: NO_HOLD,
-        grants,
-      };
-    }
-    if (place.in === "settle") {
-      const hold = this.book.hold(place.holdId);
-      const settled = !isFailure(hold) && hold.settle_fingerprint !== null ? hold : undefined;
-      return {
-        prior: settled && {
-          fingerprint: settled.settle_fingerprint ?? "",
-          result: () => JSON.parse(settled.settle_result ?? "null"),
-        },
-        hold,
-      };
-    }
-    const { op, hold } =
-      place.holdId === undefined
-        ? {
-            op: this.book.sql
-              .exec<OpRow>("SELECT fingerprint, result FROM ops WHERE key = ?", opKey)
-              .toArray()[0],
-            hold: NO_HOLD,
-          }
-        : this.book.opAndHold(opKey, place.holdId);
-    return {
-      prior: op ? { fingerprint: op.fingerprint, result: () => JSON.parse(op.result) } : undefined,
-      hold,
-    };
-  }
-
   /** One storage transaction; a rollback forgets what the books had learnt in memory inside it. */
   private transaction<R>(body: () => R): R {
     try {
@@ -697,12 +642,7 @@ export class Wallet extends DurableObject<Env> {
   private async change<T extends object>(
     opKey: string,
     args: object,
-    effect: (
-      now: number,
-      hold: HoldRow | WalletFailure,
-      record: HoldRecord,
-      grants?: GrantView[],
-    ) => OpResult<T>,
+    effect: Effect<T>,
     wake?: (outcome: OpResult<T>) => number | null,
     place?: RecordPlace,
   ) {
@@ -767,26 +707,4 @@ export class Wallet extends DurableObject<Env> {
     this.book.setMeta("wallet_id", walletId);
     this.boundId = walletId;
   }
-}
-
-/** What `run` hands an operation that names no hold. */
-const NO_HOLD = fail("hold_not_found", "No such hold.");
-
-/**
- * Where a call's idempotency record lives: `ops` (grant, debit, adjust,
- * transfer; void, read with the hold it names), or the hold row (one reserve
- * and one settle per hold, storage.ts v11).
- */
-type RecordPlace =
-  | { in: "ops"; holdId?: string }
-  | { in: "reserve"; key: string }
-  | { in: "settle"; holdId: string };
-
-/** A reserve's answer: the hold it opened (also what a retry replays from the hold row). */
-function reserved(holdId: string, held: number, deadline: number) {
-  return { ok: true as const, holdId, held, deadline: new Date(deadline).toISOString() };
-}
-
-function isFailure(x: HoldRow | WalletFailure): x is WalletFailure {
-  return x.ok === false;
 }
