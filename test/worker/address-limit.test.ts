@@ -8,7 +8,7 @@ const PERIOD = 60_000;
 /** The start of a window on the clock, so a test's requests stay inside it. */
 const T0 = Math.floor(Date.now() / PERIOD) * PERIOD + 1_000;
 
-/** The real binding, with the calls it received and the background work the check handed off. */
+/** The real binding, with the calls it received and the counts the check handed off (run at once). */
 function counted() {
   const binding = env.GENERATE_IP_LIMIT as RateLimit;
   const calls: string[] = [];
@@ -19,7 +19,7 @@ function counted() {
       return binding.limit(o);
     },
   };
-  return { limiter, calls, pending, background: (w: Promise<unknown>) => pending.push(w) };
+  return { limiter, calls, pending, background: (count: () => Promise<boolean>) => pending.push(count()) };
 }
 
 const key = () => `unit:ip:${crypto.randomUUID()}`;
@@ -49,6 +49,22 @@ describe("the per-address limit in front of the binding", () => {
     expect(b.calls).toEqual([k, k]);
     expect(b.pending).toHaveLength(1);
     expect(await b.pending[0]).toBe(true);
+  });
+
+  it("hands the binding's count to the caller: the binding hears of the request only when it runs", async () => {
+    const gate = new AddressLimit(60, PERIOD);
+    const b = counted();
+    const k = key();
+    await known(gate, b, k, T0);
+    const held: (() => Promise<boolean>)[] = [];
+    expect(gate.check(b.limiter, k, (count) => held.push(count), T0 + 1)).toEqual({
+      decided: true,
+      ok: true,
+    });
+    expect(b.calls).toEqual([k]);
+    expect(held).toHaveLength(1);
+    expect(await held[0]?.()).toBe(true);
+    expect(b.calls).toEqual([k, k]);
   });
 
   it("refuses the request past the limit from its own count, without asking the binding", async () => {
@@ -103,6 +119,32 @@ describe("the per-address limit in front of the binding", () => {
 });
 
 describe("POST /api/generate and the per-address limit", () => {
+  it("counts a known address in the binding after the model was called, not before", async () => {
+    const ip = "203.0.113.78";
+    const a = await fundedAccount(5);
+    const up = upstream("fake/ok");
+    const binding = env.GENERATE_IP_LIMIT as RateLimit;
+    // At each binding call: how many upstream requests had been made by then.
+    const upstreamCallsSeen: number[] = [];
+    const limiter: Limiter = {
+      limit: async (o) => {
+        upstreamCallsSeen.push((await up.requests()).length);
+        return binding.limit(o);
+      },
+    };
+    const bindings = { ...up.env, GENERATE_IP_LIMIT: limiter as unknown as RateLimit };
+    const headers = { "CF-Connecting-IP": ip };
+    for (const sse of [false, true]) {
+      const g = await generate(bindings, a.token, ticketBody(), { headers, sse });
+      expect(g.res.status).toBe(200);
+      await g.res.text();
+      await g.settled();
+    }
+    // First sight waits for the binding before the model; the known address's count follows the model's call.
+    expect(upstreamCallsSeen).toEqual([0, 2]);
+    expect(await balance(a.id)).toMatchObject({ held: 0 });
+  });
+
   it("refuses an address this isolate learned is over, with 429, before any hold or upstream call", async () => {
     const ip = "203.0.113.77";
     const a = await fundedAccount(5);

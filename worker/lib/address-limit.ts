@@ -7,16 +7,18 @@
  * of it, per address and per window (fixed windows on the clock, as the
  * binding's): how many requests it let through, and whether the binding has
  * said "over". Once it has heard the binding about an address, it decides at
- * once, from that knowledge, and tells the binding about the request in the
- * background; the binding's answer is there for the address's next request.
- * An address it has never heard about waits for the binding, as before.
+ * once, from that knowledge, and hands the caller the binding's count of the
+ * request to run later (the generate route runs it once the model's first
+ * token is out, so the count never competes with the request's own path);
+ * the binding's answer is there for the address's next requests. An address
+ * it has never heard about waits for the binding, as before.
  *
  * So the limit is exact within one isolate (its own count refuses the
  * request past the limit), and across isolates it lags by the requests in
- * flight while the binding's "over" travels back: the binding is approximate
- * and per location anyway, and this is a cap on abuse from one address. The
- * limits that guard tokens are the account's and the balance, exact, in the
- * account's wallet object.
+ * flight (counted once their first token is out) while the binding's "over"
+ * travels back: the binding is approximate and per location anyway, and
+ * this is a cap on abuse from one address. The limits that guard tokens are
+ * the account's and the balance, exact, in the account's wallet object.
  */
 
 /** The binding's surface (`RateLimit` in the Workers types). */
@@ -51,13 +53,14 @@ export class AddressLimit {
   ) {}
 
   /**
-   * Counts one request from `key` and says whether it may go on.
-   * `background` keeps the binding's call alive after the response (waitUntil).
+   * Counts one request from `key` and says whether it may go on. When it is
+   * decided here, `later` receives the binding's count of it, for the caller
+   * to run when it suits (in the background: waitUntil).
    */
   check(
     limiter: Limiter,
     key: string,
-    background: (work: Promise<unknown>) => void,
+    later: (count: () => Promise<boolean>) => void,
     now = Date.now(),
   ): AddressVerdict {
     const window = Math.floor(now / this.periodMs);
@@ -74,7 +77,7 @@ export class AddressLimit {
     }
     if (seen.over || seen.passed >= this.limit) return { decided: true, ok: false, retryAfterMs: turnsIn };
     seen.passed++;
-    background(this.#ask(limiter, key, window, seen));
+    later(() => this.#ask(limiter, key, window, seen));
     return { decided: true, ok: true };
   }
 

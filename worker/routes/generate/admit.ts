@@ -40,6 +40,36 @@ export async function admit(
   requestHash: string,
   teamId: string | null,
 ): Promise<Admission> {
+  // The binding's count of an address decided here waits until the model's
+  // first token is out (or the request is refused): under load it would
+  // otherwise share the isolate with the admission and the upstream call.
+  let countAddress: (() => Promise<boolean>) | null = null;
+  const count = () => {
+    // Once: the route calls it on every delta.
+    if (countAddress) background(c, countAddress());
+    countAddress = null;
+  };
+  try {
+    const admission = await decide(c, input, key, requestHash, teamId, (ask) => {
+      countAddress = ask;
+    });
+    if (admission.kind === "job") admission.job.afterFirstDelta = count;
+    else count();
+    return admission;
+  } catch (error) {
+    count();
+    throw error;
+  }
+}
+
+async function decide(
+  c: Context<AppEnv>,
+  input: TicketRequest,
+  key: string,
+  requestHash: string,
+  teamId: string | null,
+  later: (count: () => Promise<boolean>) => void,
+): Promise<Admission> {
   const session = c.var.session;
   const { accountId } = session;
   // A team pays only for its members: the team's object checks membership
@@ -47,7 +77,7 @@ export async function admit(
   // member's next request is refused at once, before any hold.
   if (teamId && !TEAM_ID.test(teamId)) throw notAMember();
   // An address known to be over its limit is refused before any object is asked.
-  const address = addressCheck(c);
+  const address = addressCheck(c, later);
   if (address.decided && !address.ok) throw rateLimited(address.retryAfterMs, "Too many generations.");
   const snapshot = await cachedPricing(c.env.DB, (work) => background(c, work));
   const price = snapshot.pricing[input.feature];
@@ -154,6 +184,7 @@ export async function admit(
     started,
     requestId: c.var.requestId,
     upstreamUser: user,
+    afterFirstDelta: () => undefined,
     feature: input.feature,
     site: input.site,
   };
@@ -165,15 +196,15 @@ const addresses = new AddressLimit(GENERATE_LIMITS.ip.limit, GENERATE_LIMITS.ip.
 
 /**
  * The per-address limit: decided here at once for an address this isolate
- * has heard the binding about (its count goes to the binding in the
- * background), else the binding's answer, awaited beside the account's
- * admission. Allowed when the binding is absent or the address unknown.
+ * has heard the binding about (its count goes to `later`), else the
+ * binding's answer, awaited beside the account's admission. Allowed when the
+ * binding is absent or the address unknown.
  */
-function addressCheck(c: Context<AppEnv>): AddressVerdict {
+function addressCheck(c: Context<AppEnv>, later: (count: () => Promise<boolean>) => void): AddressVerdict {
   const ip = clientIp(c);
   const limiter = c.env.GENERATE_IP_LIMIT;
   if (!ip || !limiter) return { decided: true, ok: true };
-  return addresses.check(limiter, `generate:ip:${ip}`, (work) => background(c, work));
+  return addresses.check(limiter, `generate:ip:${ip}`, later);
 }
 
 type Settled<T> = { value: T } | { error: unknown };

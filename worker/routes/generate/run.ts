@@ -29,6 +29,8 @@ export interface Job extends HoldRef {
   requestId: string;
   /** OpenRouter's `user` for the paying wallet, computed beside the admission (`upstreamUser`). */
   upstreamUser: string;
+  /** Work that waits until the first token is out (the address's count in the binding); later calls do nothing. */
+  afterFirstDelta: () => void;
 }
 
 /** How one generation ended, as the client is told. */
@@ -78,6 +80,7 @@ export async function execute(
         output += text;
         firstDeltaMs ??= Date.now() - job.started;
         if (text && deliver(text)) delivered += text;
+        job.afterFirstDelta();
         // Leaving the loop closes the upstream request: the ticket is long enough.
         if (output.length >= MAX_OUTPUT_CHARS) break;
       }
@@ -92,6 +95,7 @@ export async function execute(
     }
   }
 
+  job.afterFirstDelta(); // no token came: nothing left to wait for
   const cancelled = signal.aborted;
   const parsed = parseTicket(cancelled ? delivered : output);
   // Only an empty or whitespace-only answer is the model's failure; any text
