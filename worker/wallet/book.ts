@@ -52,7 +52,7 @@ export interface HoldRecord {
 /**
  * The wallet's books: the synchronous reads and writes of its grants, holds
  * and entries. Every write runs inside the caller's storage transaction
- * (Wallet.run), so a change is all or nothing; none of it awaits.
+ * (Changes.run), so a change is all or nothing; none of it awaits.
  */
 export class Book {
   /** Entries appended by this instance: the outbox compares it to know whether more came. */

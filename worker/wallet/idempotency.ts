@@ -1,5 +1,5 @@
 /**
- * Where a money call's idempotency record lives and how `Wallet.run` finds
+ * Where a money call's idempotency record lives and how `Changes.run` finds
  * it: in `ops` (grant, debit, adjust, transfer; void, read with the hold it
  * names), or in the hold row itself (one reserve and one settle per hold,
  * storage.ts v11), so a reserve or settle writes no record of its own.

@@ -1,8 +1,9 @@
 // The wallet object's RPC surface: each public method is one money operation
 // (validate, run its effect in one transaction, answer) or one push of who may
-// spend, so the file is as long as the list of operations; the effects' storage
-// work lives in book.ts, who may spend in access.ts, a generation's admission
-// and end in admission.ts, D1 in outbox.ts, timing in alarm.ts.
+// spend, so the file is as long as the list of operations; the transaction and
+// its aftermath live in changes.ts, the effects' storage work in book.ts, who
+// may spend in access.ts, a generation's admission and end in admission.ts, D1
+// in outbox.ts, timing in alarm.ts.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
@@ -10,17 +11,18 @@ import { Access } from "./access";
 import * as admission from "./admission";
 import { Alarm } from "./alarm";
 import { Book } from "./book";
+import { Changes } from "./changes";
 import * as content from "./content";
 import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
 import { fail, holdExpired, insufficient, isFailure } from "./failures";
 import { Faults, type WalletFaults } from "./faults";
-import { type Effect, type OpResult, priorCall, type RecordPlace, reserved } from "./idempotency";
+import { reserved } from "./idempotency";
 import { allocate, availableOf } from "./ledger";
 import { checkLimit, memberSpend } from "./members";
 import { Outbox, queueCredit } from "./outbox";
 import { type GenerationRecord, interruptRecords, type PortableRecord } from "./records";
 import * as schemas from "./schemas";
-import { AMOUNT_MESSAGES, canonicalJson, check } from "./schemas";
+import { AMOUNT_MESSAGES, check } from "./schemas";
 import { type EntryRow, SCHEMA, toEntry, UNSYNCED } from "./storage";
 import type {
   AdjustArgs,
@@ -53,7 +55,6 @@ import type {
   TransferResult,
   VoidResult,
   WalletAudit,
-  WalletFailure,
   WalletStats,
 } from "./types";
 
@@ -84,6 +85,8 @@ export class Wallet extends DurableObject<Env> {
   private readonly alarms: Alarm;
   /** Who may spend: sessions, the owner's state, a team's members (access.ts). */
   readonly access: Access;
+  /** How a call changes the books: one transaction, then its aftermath (changes.ts). */
+  private readonly changes: Changes;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -118,6 +121,7 @@ export class Wallet extends DurableObject<Env> {
       () => this.boundId,
       { get: (k) => this.book.meta(k), set: (k, v) => this.book.setMeta(k, v) },
     );
+    this.changes = new Changes(ctx, this.book, this.outbox, this.alarms, this.faults);
   }
 
   // ── RPC: changes ───────────────────────────────────────────────────────
@@ -126,8 +130,8 @@ export class Wallet extends DurableObject<Env> {
   async grant(args: GrantArgs): Promise<GrantResult> {
     this.enter(args.walletId);
     const bad = check(schemas.grantArgs, args, AMOUNT_MESSAGES.grant);
-    if (bad) return this.refuse(bad);
-    return this.change(`grant:${args.key}`, args, (now) => ({
+    if (bad) return this.changes.refuse(bad);
+    return this.changes.change(`grant:${args.key}`, args, (now) => ({
       ok: true as const,
       grantId: this.book.addGrant(args, now),
     }));
@@ -142,7 +146,7 @@ export class Wallet extends DurableObject<Env> {
   async reserve(args: ReserveArgs): Promise<ReserveResult> {
     this.enter(args.walletId);
     const bad = check(schemas.reserveArgs, args, AMOUNT_MESSAGES.reserve);
-    if (bad) return this.refuse(bad);
+    if (bad) return this.changes.refuse(bad);
     // The limit is the caller's policy at the time, not part of what was asked:
     // a retry after the limit changed replays the first answer.
     const asked = { ...args, member: args.member?.accountId };
@@ -151,7 +155,7 @@ export class Wallet extends DurableObject<Env> {
       own ? this.access.ensureMembers(own) : null,
       args.plans ? this.access.ensureOwner() : null,
     ]);
-    return this.change(
+    return this.changes.change(
       `reserve:${args.key}`,
       asked,
       (now, _, record, read) => {
@@ -192,8 +196,8 @@ export class Wallet extends DurableObject<Env> {
   async settle(args: SettleArgs): Promise<SettleResult> {
     this.enter(args.walletId);
     const bad = check(schemas.settleArgs, args, AMOUNT_MESSAGES.settle);
-    if (bad) return this.refuse(bad);
-    return this.change(
+    if (bad) return this.changes.refuse(bad);
+    return this.changes.change(
       `settle:${args.holdId}`,
       args,
       (now, hold, record) => {
@@ -222,8 +226,8 @@ export class Wallet extends DurableObject<Env> {
   async void(args: { walletId: string; holdId: string }): Promise<VoidResult> {
     this.enter(args.walletId);
     const bad = check(schemas.voidArgs, args);
-    if (bad) return this.refuse(bad);
-    return this.change(
+    if (bad) return this.changes.refuse(bad);
+    return this.changes.change(
       `void:${args.holdId}`,
       args,
       (now, hold) => {
@@ -248,8 +252,8 @@ export class Wallet extends DurableObject<Env> {
   async debit(args: DebitArgs): Promise<DebitResult> {
     this.enter(args.walletId);
     const bad = check(schemas.debitArgs, args, AMOUNT_MESSAGES.debit);
-    if (bad) return this.refuse(bad);
-    return this.change(`debit:${args.key}`, args, (now) => {
+    if (bad) return this.changes.refuse(bad);
+    return this.changes.change(`debit:${args.key}`, args, (now) => {
       this.book.expireDue(now);
       const taken = this.book.take(args, now);
       if (taken === null) return insufficient(args.amount, availableOf(this.book.liveGrants(now), now));
@@ -277,8 +281,8 @@ export class Wallet extends DurableObject<Env> {
   async adjust(args: AdjustArgs): Promise<AdjustResult> {
     this.enter(args.walletId);
     const bad = check(schemas.adjustArgs, args, AMOUNT_MESSAGES.adjust);
-    if (bad) return this.refuse(bad);
-    return this.change(`adjust:${args.key}`, args, (now) => {
+    if (bad) return this.changes.refuse(bad);
+    return this.changes.change(`adjust:${args.key}`, args, (now) => {
       const base = { key: args.key, description: args.reason, reference: args.key };
       if (args.amount > 0) {
         this.book.addGrant({ ...base, source: "adjustment", type: "adjustment", amount: args.amount }, now);
@@ -303,8 +307,8 @@ export class Wallet extends DurableObject<Env> {
   async transfer(args: TransferArgs): Promise<TransferResult> {
     this.enter(args.walletId);
     const bad = check(schemas.transferArgs, args);
-    if (bad) return this.refuse(bad);
-    const result = this.run(`transfer:${args.key}`, args, (now) => {
+    if (bad) return this.changes.refuse(bad);
+    const result = this.changes.run(`transfer:${args.key}`, args, (now) => {
       this.book.setMeta("forward_to", args.to);
       this.book.setMeta("forward_description", args.description);
       const grants = this.book.expireDue(now);
@@ -326,7 +330,7 @@ export class Wallet extends DurableObject<Env> {
     });
     // A change delivers its credit on the way out; a replay retries one still pending.
     if (!result.appended) await this.outbox.deliverCredits();
-    return this.reply(result.outcome, result.appended, result.tokens);
+    return this.changes.reply(result.outcome, result.appended, result.tokens);
   }
 
   // ── RPC: a generation's admission and end (bodies in admission.ts) ─────
@@ -339,19 +343,19 @@ export class Wallet extends DurableObject<Env> {
   async admit(args: AdmitArgs): Promise<AdmitResult> {
     this.enter(args.walletId);
     const bad = check(schemas.admitArgs, args);
-    if (bad) return this.refuse(bad);
+    if (bad) return this.changes.refuse(bad);
     // Who asks, loaded from D1 only the first time this object sees them (access.ts).
     await this.access.ensureSession(args.session, this.faults.now());
     const before = this.book.appended;
     let tokens: Tokens | undefined;
-    const outcome = this.transaction(() => {
+    const outcome = this.changes.transaction(() => {
       const result = admission.admit(this.book, this.access, args, this.faults.now());
       // The balance the answer carries, read once; it also checks that no grant went negative.
       tokens = this.book.tokens(true);
       return result;
     });
     // Entries written here are grant expiries: D1 gets them after the answer, not before.
-    if (this.book.appended !== before) void this.afterChange().catch(() => undefined);
+    if (this.book.appended !== before) void this.changes.afterChange().catch(() => undefined);
     else if (outcome.ok && outcome.admitted) await this.alarms.schedule();
     const sessionExpiresAt = this.access.sessionExpiry(args.session.id) ?? 0;
     return { ...outcome, tokens: tokens ?? this.book.tokens(), sessionExpiresAt };
@@ -365,16 +369,16 @@ export class Wallet extends DurableObject<Env> {
   async finish(args: FinishArgs): Promise<FinishResult> {
     this.enter(args.walletId);
     const bad = check(schemas.finishArgs, args);
-    if (bad) return this.refuse(bad);
+    if (bad) return this.changes.refuse(bad);
     let tokens: Tokens | undefined;
-    const outcome = this.transaction(() => {
+    const outcome = this.changes.transaction(() => {
       const result = admission.finish(this.book, args, this.faults.now());
       tokens = this.book.tokens(true);
       return result;
     });
     if (outcome.ok && !outcome.replayed) this.outbox.recordFinished();
     // As for settle: nothing comes due sooner but the refresh of the grant mirror.
-    await this.afterChange(this.alarms.mirrorAt());
+    await this.changes.afterChange(this.alarms.mirrorAt());
     // The fault hook treats a generation's settle as the settle it is.
     if (outcome.ok && outcome.holdId) this.faults.maybeLoseAnswer(`settle:${outcome.holdId}`);
     return { ...outcome, tokens: tokens ?? this.book.tokens() };
@@ -385,7 +389,7 @@ export class Wallet extends DurableObject<Env> {
     this.enter(args.walletId);
     const bad = check(schemas.withdrawArgs, args);
     if (bad) throw new Error(bad.message);
-    const tokens = this.transaction(() => {
+    const tokens = this.changes.transaction(() => {
       admission.withdraw(this.book, args.generationId, this.faults.now());
       return this.book.tokens(true);
     });
@@ -447,7 +451,7 @@ export class Wallet extends DurableObject<Env> {
     this.enter(args.walletId);
     const before = this.book.appended;
     this.ctx.storage.transactionSync(() => this.book.expireDue(this.faults.now()));
-    if (this.book.appended !== before) await this.afterChange();
+    if (this.book.appended !== before) await this.changes.afterChange();
     return this.book.tokens();
   }
 
@@ -540,7 +544,7 @@ export class Wallet extends DurableObject<Env> {
       interruptRecords(this.book.sql, ended, now);
       return ended.length;
     });
-    await this.afterChange();
+    await this.changes.afterChange();
     return {
       voided,
       expired: this.book.expiries - before,
@@ -576,118 +580,6 @@ export class Wallet extends DurableObject<Env> {
   /** Test hook (faults.ts): D1 down or losing acks, object unreachable, answers lost, a shifted clock. */
   async setFaults(faults: WalletFaults): Promise<void> {
     this.faults.set(faults);
-  }
-
-  // ── the transaction and its aftermath ──────────────────────────────────
-
-  /**
-   * Runs `effect` in one storage transaction with its idempotency record.
-   * The same key with the same arguments returns the stored result; with
-   * other arguments it is refused. Refusals are not stored, so an operation
-   * refused for want of tokens can succeed under the same key later. A
-   * record kept in the hold row (`place`: reserve, settle) is written by the
-   * effect, with the hold; any other goes to `ops` here.
-   */
-  private run<T extends object>(
-    opKey: string,
-    args: object,
-    effect: Effect<T>,
-    place: RecordPlace = { in: "ops" },
-  ): { outcome: OpResult<T> & { replayed?: boolean }; appended: boolean; tokens?: Tokens } {
-    const fingerprint = canonicalJson(args);
-    const before = this.book.appended;
-    let tokens: Tokens | undefined;
-    const outcome = this.transaction(() => {
-      const { prior, hold, grants } = priorCall(this.book, opKey, place);
-      if (prior) {
-        if (prior.fingerprint !== fingerprint) {
-          return fail("idempotency_conflict", "This idempotency key was already used with other arguments.");
-        }
-        return { ...(prior.result() as OpResult<T>), replayed: true };
-      }
-      const now = this.faults.now();
-      const result = effect(now, hold, { fingerprint }, grants);
-      if (result.ok && place.in === "ops") {
-        this.book.sql.exec(
-          "INSERT INTO ops VALUES (?, ?, ?, ?)",
-          opKey,
-          fingerprint,
-          JSON.stringify(result),
-          now,
-        );
-      }
-      // The balance the answer carries, read once; it also checks that no grant went negative.
-      tokens = this.book.tokens(true);
-      return result;
-    });
-    return { outcome, appended: this.book.appended !== before, tokens };
-  }
-
-  /** One storage transaction; a rollback forgets what the books had learnt in memory inside it. */
-  private transaction<R>(body: () => R): R {
-    try {
-      return this.ctx.storage.transactionSync(body);
-    } catch (error) {
-      this.book.debtsMaybe = true;
-      this.book.nextExpiry = undefined;
-      throw error;
-    }
-  }
-
-  /**
-   * Runs `run`, then answers. `wake` says when the change needs the alarm by
-   * (reserve: its hold's deadline; settle: the grant mirror's refresh): the
-   * alarm is then re-read only if it could be too late; without it, always.
-   */
-  private async change<T extends object>(
-    opKey: string,
-    args: object,
-    effect: Effect<T>,
-    wake?: (outcome: OpResult<T>) => number | null,
-    place?: RecordPlace,
-  ) {
-    const { outcome, appended, tokens } = this.run(opKey, args, effect, place);
-    const answer = await this.reply(outcome, appended, tokens, wake?.(outcome));
-    this.faults.maybeLoseAnswer(opKey);
-    return answer;
-  }
-
-  /**
-   * Answers once the change is on its way: if it wrote ledger entries, waits
-   * for the flush (so the caller can read its entry from D1 at once while D1
-   * is up), then attaches the balance as the change left it.
-   */
-  private async reply<R extends { ok: boolean }>(
-    outcome: R,
-    appended: boolean,
-    tokens?: Tokens,
-    wake?: number | null,
-  ): Promise<R & { tokens: Tokens }> {
-    if (appended) await this.afterChange(wake);
-    else if (outcome.ok) await this.alarmBy(wake);
-    return { ...outcome, tokens: tokens ?? this.book.tokens() };
-  }
-
-  /** A refusal before anything ran, with the balance attached. */
-  private refuse(failure: WalletFailure): WalletFailure & { tokens: Tokens } {
-    return { ...failure, tokens: this.book.tokens() };
-  }
-
-  /** After a committed change: deliver pending credits, push the outbox to D1, set the next alarm. */
-  private async afterChange(wake?: number | null): Promise<void> {
-    if (this.book.creditsMaybe) {
-      if (this.book.count("SELECT count(*) AS n FROM credits") > 0) await this.outbox.deliverCredits();
-      else this.book.creditsMaybe = false;
-    }
-    await this.outbox.flush(true);
-    // A credit still owed needs its retry; a failed flush set its own (Outbox.onFailure).
-    await this.alarmBy(this.book.creditsMaybe ? undefined : wake);
-  }
-
-  /** Sets the alarm for what a change needs: by `wake`, nothing new (null), or whatever is due (undefined). */
-  private async alarmBy(wake?: number | null): Promise<void> {
-    if (wake === undefined) await this.alarms.schedule();
-    else if (wake !== null) await this.alarms.atMost(wake);
   }
 
   /** Binds the wallet and checks a push's arguments: a bad one is a bug in the caller. */
