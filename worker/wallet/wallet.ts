@@ -1,9 +1,10 @@
 // The wallet object's RPC surface: each public method is one money operation
 // (validate, run its effect in one transaction, answer) or one push of who may
-// spend, so the file is as long as the list of operations; the transaction and
-// its aftermath live in changes.ts, the effects' storage work in book.ts, who
-// may spend in access.ts, a generation's admission and end in admission.ts, D1
-// in outbox.ts, timing in alarm.ts.
+// spend, and binds the object before it hands the call on. The money
+// operations' bodies live in money.ts, the transaction and its aftermath in
+// changes.ts, the effects' storage work in book.ts, who may spend in access.ts,
+// a generation's admission and end in admission.ts, D1 in outbox.ts, timing in
+// alarm.ts.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
@@ -13,16 +14,14 @@ import { Alarm } from "./alarm";
 import { Book } from "./book";
 import { Changes } from "./changes";
 import * as content from "./content";
-import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
-import { fail, holdExpired, insufficient, isFailure } from "./failures";
+import { type DebtRow, debtView } from "./debts";
 import { Faults, type WalletFaults } from "./faults";
-import { reserved } from "./idempotency";
-import { allocate, availableOf } from "./ledger";
-import { checkLimit, memberSpend } from "./members";
-import { Outbox, queueCredit } from "./outbox";
+import { memberSpend } from "./members";
+import * as money from "./money";
+import { Outbox } from "./outbox";
 import { type GenerationRecord, interruptRecords, type PortableRecord } from "./records";
 import * as schemas from "./schemas";
-import { AMOUNT_MESSAGES, check } from "./schemas";
+import { check } from "./schemas";
 import { type EntryRow, SCHEMA, toEntry, UNSYNCED } from "./storage";
 import type {
   AdjustArgs,
@@ -124,213 +123,48 @@ export class Wallet extends DurableObject<Env> {
     this.changes = new Changes(ctx, this.book, this.outbox, this.alarms, this.faults);
   }
 
-  // ── RPC: changes ───────────────────────────────────────────────────────
+  // ── RPC: money (bodies in money.ts) ───────────────────────────────────
 
   /** Adds tokens as a grant (free, welcome, purchase, promo, allowance, transfer…). */
   async grant(args: GrantArgs): Promise<GrantResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.grantArgs, args, AMOUNT_MESSAGES.grant);
-    if (bad) return this.changes.refuse(bad);
-    return this.changes.change(`grant:${args.key}`, args, (now) => ({
-      ok: true as const,
-      grantId: this.book.addGrant(args, now),
-    }));
+    return money.grant(this.changes, args);
   }
 
-  /**
-   * Holds `amount` tokens until `ttlMs` from now. The check and the
-   * reservation are one transaction: whatever the concurrency, the sum of
-   * holds never exceeds what the grants had, nor a member's holds and spend
-   * their monthly limit.
-   */
+  /** Holds `amount` tokens until `ttlMs` from now, within the balance and any member's limit. */
   async reserve(args: ReserveArgs): Promise<ReserveResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.reserveArgs, args, AMOUNT_MESSAGES.reserve);
-    if (bad) return this.changes.refuse(bad);
-    // The limit is the caller's policy at the time, not part of what was asked:
-    // a retry after the limit changed replays the first answer.
-    const asked = { ...args, member: args.member?.accountId };
-    const own = args.member?.monthlyLimit === undefined ? args.member?.accountId : undefined;
-    await Promise.all([
-      own ? this.access.ensureMembers(own) : null,
-      args.plans ? this.access.ensureOwner() : null,
-    ]);
-    return this.changes.change(
-      `reserve:${args.key}`,
-      asked,
-      (now, _, record, read) => {
-        // A team generation: the feature must be in the paying team's plan.
-        if (args.plans && !args.plans.includes(this.access.plan() ?? "")) {
-          return {
-            ...fail("feature_not_in_plan", "The plan does not include this feature."),
-            plans: args.plans,
-          };
-        }
-        // Without a limit from the caller, this wallet's own members decide (access.ts).
-        const member = own
-          ? this.access.memberArgs(own)
-          : args.member && {
-              accountId: args.member.accountId,
-              monthlyLimit: args.member.monthlyLimit ?? null,
-            };
-        if (member && "ok" in member) return member;
-        const overLimit = member ? checkLimit(this.book.sql, member, args.amount, now) : null;
-        if (overLimit) return overLimit;
-        // The grants came with the look-up of the key; nothing since changed them.
-        const grants = this.book.expireDue(now, read);
-        const allocations = allocate(grants, args.amount, now);
-        if (!allocations) return insufficient(args.amount, availableOf(grants, now));
-        const { holdId, deadline } = this.book.placeHold(args, allocations, now, record);
-        return reserved(holdId, args.amount, deadline);
-      },
-      (o) => (o.ok ? Date.parse(o.deadline) : null),
-      { in: "reserve", key: args.key },
-    );
+    return money.reserve(this.changes, this.access, args);
   }
 
-  /**
-   * Burns `amount` (≤ held) of a hold and releases the rest. Refused once the
-   * deadline has passed (the hold is released then, as the alarm would).
-   * Settling again with the same arguments returns the first result.
-   */
+  /** Burns `amount` (≤ held) of a hold and releases the rest. */
   async settle(args: SettleArgs): Promise<SettleResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.settleArgs, args, AMOUNT_MESSAGES.settle);
-    if (bad) return this.changes.refuse(bad);
-    return this.changes.change(
-      `settle:${args.holdId}`,
-      args,
-      (now, hold, record) => {
-        if (isFailure(hold)) return hold;
-        if (hold.status === "expired") return holdExpired();
-        if (hold.status !== "open") return fail("hold_closed", `The hold was already ${hold.status}.`);
-        if (args.amount > hold.amount) {
-          return fail("invalid_amount", `A settlement must be between 0 and the held ${hold.amount} tokens.`);
-        }
-        if (hold.deadline <= now) {
-          this.book.endHold(hold, 0, "expired", now);
-          return holdExpired();
-        }
-        const answer = (entryId: string | null) => ({ ok: true as const, charged: args.amount, entryId });
-        const result = (entryId: string | null) => JSON.stringify(answer(entryId));
-        return answer(this.book.endHold(hold, args.amount, "settled", now, args, { ...record, result }));
-      },
-      // Ending a hold brings nothing due sooner (its deadline goes) but the
-      // refresh of the grant mirror it dirtied (mirror.ts).
-      () => this.alarms.mirrorAt(),
-      { in: "settle", holdId: args.holdId },
-    );
+    return money.settle(this.changes, args);
   }
 
-  /** Releases a whole hold: nothing is charged. Voiding a closed hold changes nothing. */
+  /** Releases a whole hold: nothing is charged. */
   async void(args: { walletId: string; holdId: string }): Promise<VoidResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.voidArgs, args);
-    if (bad) return this.changes.refuse(bad);
-    return this.changes.change(
-      `void:${args.holdId}`,
-      args,
-      (now, hold) => {
-        if (isFailure(hold)) return hold;
-        if (hold.status !== "open") return { ok: true as const, status: hold.status };
-        this.book.endHold(hold, 0, "voided", now);
-        return { ok: true as const, status: "voided" as const };
-      },
-      undefined,
-      { in: "ops", holdId: args.holdId },
-    );
+    return money.voidHold(this.changes, args);
   }
 
-  /**
-   * Takes tokens out: refunds, chargebacks. With `partial`, takes what is
-   * there up to `amount` (never below zero); otherwise all or nothing.
-   * `grantIds` limits it to those grants (a refund claws back only what is
-   * left of its purchase). Held tokens are not taken: they are spoken for;
-   * with `owe`, up to what those grants hold is left as a debt that the holds
-   * pay as they release it (debts.ts). A retry replays: one debt per key.
-   */
+  /** Takes tokens out: refunds, chargebacks; with `owe`, what holds keep is left as a debt. */
   async debit(args: DebitArgs): Promise<DebitResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.debitArgs, args, AMOUNT_MESSAGES.debit);
-    if (bad) return this.changes.refuse(bad);
-    return this.changes.change(`debit:${args.key}`, args, (now) => {
-      this.book.expireDue(now);
-      const taken = this.book.take(args, now);
-      if (taken === null) return insufficient(args.amount, availableOf(this.book.liveGrants(now), now));
-      let owed = 0;
-      if (args.owe && args.partial && taken.amount < args.amount) {
-        const grantIds =
-          args.grantIds ??
-          this.book.sql
-            .exec<{ id: string }>("SELECT id FROM grants")
-            .toArray()
-            .map((g) => g.id);
-        owed = Math.min(args.amount - taken.amount, heldIn(this.book.sql, grantIds));
-        recordDebt(this.book.sql, { ...args, grantIds, amount: owed }, now);
-        this.book.debtsMaybe = true;
-      }
-      return { ok: true as const, debited: taken.amount, owed };
-    });
+    return money.debit(this.changes, args);
   }
 
-  /**
-   * An admin adjustment under one idempotency key: a positive amount is an
-   * `adjustment` grant; a negative one takes what is there up to it, so the
-   * balance never goes below zero.
-   */
+  /** An admin adjustment: a grant, or a take that never goes below zero. */
   async adjust(args: AdjustArgs): Promise<AdjustResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.adjustArgs, args, AMOUNT_MESSAGES.adjust);
-    if (bad) return this.changes.refuse(bad);
-    return this.changes.change(`adjust:${args.key}`, args, (now) => {
-      const base = { key: args.key, description: args.reason, reference: args.key };
-      if (args.amount > 0) {
-        this.book.addGrant({ ...base, source: "adjustment", type: "adjustment", amount: args.amount }, now);
-        return { ok: true as const, adjusted: args.amount };
-      }
-      this.book.expireDue(now);
-      const taken = this.book.take({ ...base, amount: -args.amount, type: "adjustment", partial: true }, now);
-      return { ok: true as const, adjusted: taken?.amount ? -taken.amount : 0 };
-    });
+    return money.adjust(this.changes, args);
   }
 
-  /**
-   * Moves every available token to another wallet, exactly once per key. The
-   * debit and the pending credit commit together here; the credit is then a
-   * grant on the other wallet under a key derived from this one, retried by
-   * the alarm until it lands, so it lands once. Expiry dates travel along.
-   *
-   * Tokens held by generations in flight cannot move yet. The wallet
-   * remembers where it was transferred to, and whatever a hold releases later
-   * (void, a settle below the hold, expiry) follows there (Book.endHold).
-   */
+  /** Moves every available token to another wallet, exactly once per key. */
   async transfer(args: TransferArgs): Promise<TransferResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.transferArgs, args);
-    if (bad) return this.changes.refuse(bad);
-    const result = this.changes.run(`transfer:${args.key}`, args, (now) => {
-      this.book.setMeta("forward_to", args.to);
-      this.book.setMeta("forward_description", args.description);
-      const grants = this.book.expireDue(now);
-      const available = availableOf(grants, now);
-      if (available === 0) return { ok: true as const, moved: 0 };
-      const taken = this.book.take(
-        {
-          key: args.key,
-          amount: available,
-          type: "transfer_out",
-          description: args.description,
-          reference: args.to,
-          partial: false,
-        },
-        now,
-      );
-      queueCredit(this.book, args.key, args.to, args.description, grants, taken?.allocations ?? [], now);
-      return { ok: true as const, moved: available };
-    });
-    // A change delivers its credit on the way out; a replay retries one still pending.
-    if (!result.appended) await this.outbox.deliverCredits();
-    return this.changes.reply(result.outcome, result.appended, result.tokens);
+    return money.transfer(this.changes, args);
   }
 
   // ── RPC: a generation's admission and end (bodies in admission.ts) ─────
