@@ -1,21 +1,21 @@
 // The wallet object's RPC surface: each public method is one money operation
 // (validate, run its effect in one transaction, answer) or one push of who may
-// spend, and binds the object before it hands the call on. The money
-// operations' bodies live in money.ts, the transaction and its aftermath in
-// changes.ts, the effects' storage work in book.ts, who may spend in access.ts,
-// a generation's admission and end in admission.ts, D1 in outbox.ts, timing in
-// alarm.ts.
+// spend, and binds the object before it hands the call on. The bodies live by
+// group: money.ts (grant to transfer), generations.ts (a generation's admit and
+// finish, whose transactions are in admission.ts); the transaction and its
+// aftermath in changes.ts, the effects' storage work in book.ts, who may spend
+// in access.ts, D1 in outbox.ts, timing in alarm.ts.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
 import { Access } from "./access";
-import * as admission from "./admission";
 import { Alarm } from "./alarm";
 import { Book } from "./book";
 import { Changes } from "./changes";
 import * as content from "./content";
 import { type DebtRow, debtView } from "./debts";
 import { Faults, type WalletFaults } from "./faults";
+import * as generations from "./generations";
 import { memberSpend } from "./members";
 import * as money from "./money";
 import { Outbox } from "./outbox";
@@ -167,67 +167,24 @@ export class Wallet extends DurableObject<Env> {
     return money.transfer(this.changes, args);
   }
 
-  // ── RPC: a generation's admission and end (bodies in admission.ts) ─────
+  // ── RPC: a generation's admission and end (bodies in generations.ts) ───
 
-  /**
-   * Every check of a generation and its hold in one transaction: session,
-   * idempotency key, rate limit, plan, balance; the pending record with the
-   * prompt. The one round trip before the model (docs/decisions/018).
-   */
+  /** Every check of a generation and its hold in one transaction: the one round trip before the model. */
   async admit(args: AdmitArgs): Promise<AdmitResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.admitArgs, args);
-    if (bad) return this.changes.refuse(bad);
-    // Who asks, loaded from D1 only the first time this object sees them (access.ts).
-    await this.access.ensureSession(args.session, this.faults.now());
-    const before = this.book.appended;
-    let tokens: Tokens | undefined;
-    const outcome = this.changes.transaction(() => {
-      const result = admission.admit(this.book, this.access, args, this.faults.now());
-      // The balance the answer carries, read once; it also checks that no grant went negative.
-      tokens = this.book.tokens(true);
-      return result;
-    });
-    // Entries written here are grant expiries: D1 gets them after the answer, not before.
-    if (this.book.appended !== before) void this.changes.afterChange().catch(() => undefined);
-    else if (outcome.ok && outcome.admitted) await this.alarms.schedule();
-    const sessionExpiresAt = this.access.sessionExpiry(args.session.id) ?? 0;
-    return { ...outcome, tokens: tokens ?? this.book.tokens(), sessionExpiresAt };
+    return generations.admit(this.changes, this.access, args);
   }
 
-  /**
-   * Settles or voids a generation's hold and completes its record; the
-   * record's D1 row goes out in the outbox batch of the usage entry. A retry
-   * answers what the first call recorded.
-   */
+  /** Settles or voids a generation's hold and completes its record; a retry answers the first call. */
   async finish(args: FinishArgs): Promise<FinishResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.finishArgs, args);
-    if (bad) return this.changes.refuse(bad);
-    let tokens: Tokens | undefined;
-    const outcome = this.changes.transaction(() => {
-      const result = admission.finish(this.book, args, this.faults.now());
-      tokens = this.book.tokens(true);
-      return result;
-    });
-    if (outcome.ok && !outcome.replayed) this.outbox.recordFinished();
-    // As for settle: nothing comes due sooner but the refresh of the grant mirror.
-    await this.changes.afterChange(this.alarms.mirrorAt());
-    // The fault hook treats a generation's settle as the settle it is.
-    if (outcome.ok && outcome.holdId) this.faults.maybeLoseAnswer(`settle:${outcome.holdId}`);
-    return { ...outcome, tokens: tokens ?? this.book.tokens() };
+    return generations.finish(this.changes, args);
   }
 
   /** Undoes an admission the team's side refused: the record goes, its hold (if any) is released. */
   async withdraw(args: { walletId: string; generationId: string }): Promise<{ tokens: Tokens }> {
     this.enter(args.walletId);
-    const bad = check(schemas.withdrawArgs, args);
-    if (bad) throw new Error(bad.message);
-    const tokens = this.changes.transaction(() => {
-      admission.withdraw(this.book, args.generationId, this.faults.now());
-      return this.book.tokens(true);
-    });
-    return { tokens };
+    return generations.withdraw(this.changes, args);
   }
 
   /** A charge the cron confirmed from the ledger (cron.ts): the record takes what D1 now says. */
@@ -238,9 +195,7 @@ export class Wallet extends DurableObject<Env> {
     errorCode: string | null;
   }): Promise<void> {
     this.enter(args.walletId);
-    const bad = check(schemas.confirmedArgs, args);
-    if (bad) throw new Error(bad.message);
-    admission.confirmed(this.book.sql, args);
+    generations.confirmed(this.changes, args);
   }
 
   // ── RPC: who may spend (access.ts, docs/decisions/017) ─────────────────
