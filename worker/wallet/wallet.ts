@@ -1,10 +1,10 @@
-// The wallet object's RPC surface: each public method is one money operation
-// (validate, run its effect in one transaction, answer) or one push of who may
-// spend, and binds the object before it hands the call on. The bodies live by
-// group: money.ts (grant to transfer), generations.ts (a generation's admit and
-// finish, whose transactions are in admission.ts); the transaction and its
-// aftermath in changes.ts, the effects' storage work in book.ts, who may spend
-// in access.ts, D1 in outbox.ts, timing in alarm.ts.
+// The wallet object's RPC surface: each public method binds the object to its
+// wallet id, then hands the call to the module of its group: money.ts (grant
+// to transfer), generations.ts (a generation's admit and finish, whose
+// transactions are in admission.ts), access.ts (who may spend), reads.ts,
+// content.ts (the account's generations), upkeep.ts (sweep, audit). A change's
+// transaction and aftermath live in changes.ts, its storage work in book.ts,
+// D1 in outbox.ts, timing in alarm.ts.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
@@ -13,16 +13,15 @@ import { Alarm } from "./alarm";
 import { Book } from "./book";
 import { Changes } from "./changes";
 import * as content from "./content";
-import { type DebtRow, debtView } from "./debts";
 import { Faults, type WalletFaults } from "./faults";
 import * as generations from "./generations";
-import { memberSpend } from "./members";
 import * as money from "./money";
 import { Outbox } from "./outbox";
-import { type GenerationRecord, interruptRecords, type PortableRecord } from "./records";
+import * as reads from "./reads";
+import type { GenerationRecord, PortableRecord } from "./records";
 import * as schemas from "./schemas";
 import { check } from "./schemas";
-import { type EntryRow, SCHEMA, toEntry, UNSYNCED } from "./storage";
+import { SCHEMA } from "./storage";
 import type {
   AdjustArgs,
   AdjustResult,
@@ -56,14 +55,7 @@ import type {
   WalletAudit,
   WalletStats,
 } from "./types";
-
-/**
- * Records of reserve/settle/void and closed holds are dropped after this long:
- * a generation retried later than that is a new generation (its D1 row keeps
- * the request's own idempotency). Grant, debit, adjust and transfer records
- * are kept forever: they guard money coming in and going out.
- */
-const SHORT_LIVED_OPS_MS = 7 * 24 * 60 * 60 * 1000;
+import * as upkeep from "./upkeep";
 
 /**
  * One wallet: the only place a balance changes (docs/architecture.md, "The wallet";
@@ -234,50 +226,30 @@ export class Wallet extends DurableObject<Env> {
     await this.access.pushMember(args, this.faults.now());
   }
 
-  // ── RPC: reads and upkeep ──────────────────────────────────────────────
+  // ── RPC: reads (bodies in reads.ts) ───────────────────────────────────
 
+  /** The balance as callers see it, the expiries due written first. */
   async balance(args: { walletId: string }): Promise<Tokens> {
     this.enter(args.walletId);
-    const before = this.book.appended;
-    this.ctx.storage.transactionSync(() => this.book.expireDue(this.faults.now()));
-    if (this.book.appended !== before) await this.changes.afterChange();
-    return this.book.tokens();
+    return reads.balance(this.changes);
   }
 
   /** The wallet's own copy of its ledger, newest first. */
   async history(args: { walletId: string; limit?: number; before?: number }): Promise<LedgerEntry[]> {
     this.enter(args.walletId);
-    return this.book.sql
-      .exec<EntryRow>(
-        "SELECT * FROM entries WHERE seq < ? ORDER BY seq DESC LIMIT ?",
-        args.before ?? Number.MAX_SAFE_INTEGER,
-        Math.min(Math.max(args.limit ?? 50, 1), 500),
-      )
-      .toArray()
-      .map(toEntry);
+    return reads.history(this.changes, args);
   }
 
   /** The debts left by debits under these keys (keys without one are left out). */
   async debts(args: { walletId: string; keys: string[] }): Promise<DebtView[]> {
     this.enter(args.walletId);
-    const bad = check(schemas.debtsArgs, args);
-    if (bad) throw new Error(bad.message);
-    if (args.keys.length === 0) return [];
-    return this.book.sql
-      .exec<DebtRow>(
-        `SELECT * FROM debts WHERE key IN (${args.keys.map(() => "?").join(", ")})`,
-        ...args.keys,
-      )
-      .toArray()
-      .map(debtView);
+    return reads.debts(this.changes, args);
   }
 
   /** Each member's spend and open holds this UTC month (team wallets; decision 010). */
   async memberSpend(args: MemberSpendArgs): Promise<MemberSpend> {
     this.enter(args.walletId);
-    const bad = check(schemas.memberSpendArgs, args);
-    if (bad) throw new Error(bad.message);
-    return memberSpend(this.book.sql, this.faults.now(), args.accountIds);
+    return reads.memberSpend(this.changes, args);
   }
 
   // ── RPC: the account's generations (content.ts, docs/decisions/018) ────
@@ -317,29 +289,11 @@ export class Wallet extends DurableObject<Env> {
     return content.removeGenerations(this.ctx.storage, args);
   }
 
-  /**
-   * Releases holds past their deadline, expires grants, forgets old
-   * short-lived records, delivers pending credits and flushes the outbox.
-   * The alarm calls it; so may anyone (it is idempotent).
-   */
+  // ── RPC: upkeep (bodies in upkeep.ts) ─────────────────────────────────
+
+  /** Releases what is overdue, delivers credits, flushes the outbox; the alarm calls it, so may anyone. */
   async sweep(): Promise<{ voided: number; expired: number; unsynced: number; pendingCredits: number }> {
-    this.faults.gate();
-    const now = this.faults.now();
-    const before = this.book.expiries;
-    const voided = this.ctx.storage.transactionSync(() => {
-      this.access.forgetExpired(now);
-      const ended = this.book.endOverdue(now, SHORT_LIVED_OPS_MS);
-      // A generation whose Worker died before `finish` ends with its hold: failed, charged nothing.
-      interruptRecords(this.book.sql, ended, now);
-      return ended.length;
-    });
-    await this.changes.afterChange();
-    return {
-      voided,
-      expired: this.book.expiries - before,
-      unsynced: this.book.count(`SELECT count(*) AS n FROM ${UNSYNCED}`),
-      pendingCredits: this.book.count("SELECT count(*) AS n FROM credits"),
-    };
+    return upkeep.sweep(this.changes, this.access);
   }
 
   override async alarm(): Promise<void> {
@@ -350,16 +304,9 @@ export class Wallet extends DurableObject<Env> {
     await this.sweep();
   }
 
-  /**
-   * A consistent snapshot for reconcile (worker/wallet/reconcile.ts): flushes
-   * the outbox, then reads, with no await in between, the last entry's seq,
-   * the balance at that point, the entries D1 may not have yet, and which of
-   * `check` (D1 rows past the synced prefix) this wallet never wrote.
-   */
+  /** A consistent snapshot for reconcile (reconcile.ts): the outbox flushed, then one read. */
   async audit(args: { check?: { seq: number; id: string }[] } = {}): Promise<WalletAudit> {
-    this.faults.gate();
-    await this.outbox.flush();
-    return this.outbox.audit(args.check ?? []);
+    return upkeep.audit(this.changes, args);
   }
 
   async stats(): Promise<WalletStats> {
@@ -370,6 +317,8 @@ export class Wallet extends DurableObject<Env> {
   async setFaults(faults: WalletFaults): Promise<void> {
     this.faults.set(faults);
   }
+
+  // ── binding ────────────────────────────────────────────────────────────
 
   /** Binds the wallet and checks a push's arguments: a bad one is a bug in the caller. */
   private accessPush(args: { walletId: string }, schema: Parameters<typeof check>[0]): void {
