@@ -6,6 +6,7 @@ import { entryIdFor } from "../lib/entries";
 import { newId } from "../lib/ids";
 import { type DebtRow, payDebts } from "./debts";
 import { fail } from "./failures";
+import type { HoldRecord } from "./idempotency";
 import {
   type Allocation,
   allocate,
@@ -22,37 +23,13 @@ import { queueCredit } from "./outbox";
 import { type GrantRow, type GrantView, grantView, type HoldRow } from "./storage";
 import type { DebitArgs, GrantArgs, ReserveArgs, SettleArgs, Tokens, WalletFailure } from "./types";
 
-/** An operation's idempotency record: what it was asked (fingerprint) and answered. */
-export interface OpRow extends Record<string, SqlStorageValue> {
-  fingerprint: string;
-  result: string;
-}
-
-/** A reserve's idempotency record: the hold it opened and what it was asked. */
-export interface ReserveRecord {
-  id: string;
-  amount: number;
-  deadline: number;
-  fingerprint: string;
-}
-
 /** How a hold ended, when it ends. */
 export type HoldEnd = "settled" | "voided" | "expired";
 
 /**
- * An idempotency record kept in the hold row it is about (storage.ts v11):
- * what the call was asked, and for a settle its answer given the entry it
- * wrote. Written by the statement that writes the hold anyway.
- */
-export interface HoldRecord {
-  fingerprint: string;
-  result?: (entryId: string | null) => string;
-}
-
-/**
  * The wallet's books: the synchronous reads and writes of its grants, holds
  * and entries. Every write runs inside the caller's storage transaction
- * (Wallet.run), so a change is all or nothing; none of it awaits.
+ * (Changes.run), so a change is all or nothing; none of it awaits.
  */
 export class Book {
   /** Entries appended by this instance: the outbox compares it to know whether more came. */
@@ -418,57 +395,6 @@ export class Book {
       this.sql.exec<HoldRow>("SELECT * FROM holds WHERE id = ?", holdId).toArray()[0] ??
       fail("hold_not_found", "No such hold.")
     );
-  }
-
-  /**
-   * The hold a reserve under `key` opened, which is its idempotency record
-   * (storage.ts v11), and the grants holding spendable tokens that a new
-   * reserve allocates from (`expireDue`), in one read.
-   */
-  reserveRecord(key: string): { hold?: ReserveRecord; grants: GrantView[] } {
-    const rows = this.sql
-      .exec<GrantRow & { [K in keyof ReserveRecord as `r_${K}`]: ReserveRecord[K] | null }>(
-        `SELECT h.id AS r_id, h.amount AS r_amount, h.deadline AS r_deadline,
-                h.reserve_fingerprint AS r_fingerprint, g.*
-           FROM (SELECT ? AS k) q
-           LEFT JOIN holds h ON h.reserve_key = q.k LEFT JOIN grants g ON g.remaining > 0`,
-        key,
-      )
-      .toArray();
-    const first = rows[0];
-    return {
-      hold:
-        first?.r_id == null
-          ? undefined
-          : {
-              id: first.r_id,
-              amount: first.r_amount as number,
-              deadline: first.r_deadline as number,
-              fingerprint: first.r_fingerprint as string,
-            },
-      grants: rows.filter((g) => g.id !== null).map(grantView),
-    };
-  }
-
-  /**
-   * A call's idempotency record and the hold it names, in one read (void
-   * looks up both on every call; a settle's record is in the hold row).
-   */
-  opAndHold(opKey: string, holdId: string): { op: OpRow | null; hold: HoldRow | WalletFailure } {
-    const row = this.sql
-      .exec<HoldRow & { op_fingerprint: string | null; op_result: string | null }>(
-        `SELECT o.fingerprint AS op_fingerprint, o.result AS op_result, h.*
-           FROM (SELECT ?1 AS k, ?2 AS hid) q
-           LEFT JOIN ops o ON o.key = q.k LEFT JOIN holds h ON h.id = q.hid`,
-        opKey,
-        holdId,
-      )
-      .one();
-    const { op_fingerprint, op_result, ...hold } = row;
-    return {
-      op: op_fingerprint === null ? null : { fingerprint: op_fingerprint, result: op_result as string },
-      hold: hold.id === null ? fail("hold_not_found", "No such hold.") : (hold as HoldRow),
-    };
   }
 
   /**

@@ -1,27 +1,27 @@
-// The wallet object's RPC surface: each public method is one money operation
-// (validate, run its effect in one transaction, answer) or one push of who may
-// spend, so the file is as long as the list of operations; the effects' storage
-// work lives in book.ts, who may spend in access.ts, a generation's admission
-// and end in admission.ts, D1 in outbox.ts, timing in alarm.ts.
+// The wallet object's RPC surface: each public method binds the object to its
+// wallet id, then hands the call to the module of its group: money.ts (grant
+// to transfer), generations.ts (a generation's admit and finish, whose
+// transactions are in admission.ts), access.ts (who may spend), reads.ts,
+// content.ts (the account's generations), upkeep.ts (sweep, audit). A change's
+// transaction and aftermath live in changes.ts, its storage work in book.ts,
+// D1 in outbox.ts, timing in alarm.ts.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { setLogLevel } from "../lib/log";
 import { Access } from "./access";
-import * as admission from "./admission";
 import { Alarm } from "./alarm";
 import { Book } from "./book";
+import { Changes } from "./changes";
 import * as content from "./content";
-import { type DebtRow, debtView, heldIn, recordDebt } from "./debts";
-import { fail, holdExpired, insufficient, isFailure } from "./failures";
 import { Faults, type WalletFaults } from "./faults";
-import { type Effect, type OpResult, priorCall, type RecordPlace, reserved } from "./idempotency";
-import { allocate, availableOf } from "./ledger";
-import { checkLimit, memberSpend } from "./members";
-import { Outbox, queueCredit } from "./outbox";
-import { type GenerationRecord, interruptRecords, type PortableRecord } from "./records";
+import * as generations from "./generations";
+import * as money from "./money";
+import { Outbox } from "./outbox";
+import * as reads from "./reads";
+import type { GenerationRecord, PortableRecord } from "./records";
 import * as schemas from "./schemas";
-import { AMOUNT_MESSAGES, canonicalJson, check } from "./schemas";
-import { type EntryRow, SCHEMA, toEntry, UNSYNCED } from "./storage";
+import { check } from "./schemas";
+import { SCHEMA } from "./storage";
 import type {
   AdjustArgs,
   AdjustResult,
@@ -53,17 +53,9 @@ import type {
   TransferResult,
   VoidResult,
   WalletAudit,
-  WalletFailure,
   WalletStats,
 } from "./types";
-
-/**
- * Records of reserve/settle/void and closed holds are dropped after this long:
- * a generation retried later than that is a new generation (its D1 row keeps
- * the request's own idempotency). Grant, debit, adjust and transfer records
- * are kept forever: they guard money coming in and going out.
- */
-const SHORT_LIVED_OPS_MS = 7 * 24 * 60 * 60 * 1000;
+import * as upkeep from "./upkeep";
 
 /**
  * One wallet: the only place a balance changes (docs/architecture.md, "The wallet";
@@ -84,6 +76,8 @@ export class Wallet extends DurableObject<Env> {
   private readonly alarms: Alarm;
   /** Who may spend: sessions, the owner's state, a team's members (access.ts). */
   readonly access: Access;
+  /** How a call changes the books: one transaction, then its aftermath (changes.ts). */
+  private readonly changes: Changes;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -118,278 +112,71 @@ export class Wallet extends DurableObject<Env> {
       () => this.boundId,
       { get: (k) => this.book.meta(k), set: (k, v) => this.book.setMeta(k, v) },
     );
+    this.changes = new Changes(ctx, this.book, this.outbox, this.alarms, this.faults);
   }
 
-  // ── RPC: changes ───────────────────────────────────────────────────────
+  // ── RPC: money (bodies in money.ts) ───────────────────────────────────
 
   /** Adds tokens as a grant (free, welcome, purchase, promo, allowance, transfer…). */
   async grant(args: GrantArgs): Promise<GrantResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.grantArgs, args, AMOUNT_MESSAGES.grant);
-    if (bad) return this.refuse(bad);
-    return this.change(`grant:${args.key}`, args, (now) => ({
-      ok: true as const,
-      grantId: this.book.addGrant(args, now),
-    }));
+    return money.grant(this.changes, args);
   }
 
-  /**
-   * Holds `amount` tokens until `ttlMs` from now. The check and the
-   * reservation are one transaction: whatever the concurrency, the sum of
-   * holds never exceeds what the grants had, nor a member's holds and spend
-   * their monthly limit.
-   */
+  /** Holds `amount` tokens until `ttlMs` from now, within the balance and any member's limit. */
   async reserve(args: ReserveArgs): Promise<ReserveResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.reserveArgs, args, AMOUNT_MESSAGES.reserve);
-    if (bad) return this.refuse(bad);
-    // The limit is the caller's policy at the time, not part of what was asked:
-    // a retry after the limit changed replays the first answer.
-    const asked = { ...args, member: args.member?.accountId };
-    const own = args.member?.monthlyLimit === undefined ? args.member?.accountId : undefined;
-    await Promise.all([
-      own ? this.access.ensureMembers(own) : null,
-      args.plans ? this.access.ensureOwner() : null,
-    ]);
-    return this.change(
-      `reserve:${args.key}`,
-      asked,
-      (now, _, record, read) => {
-        // A team generation: the feature must be in the paying team's plan.
-        if (args.plans && !args.plans.includes(this.access.plan() ?? "")) {
-          return {
-            ...fail("feature_not_in_plan", "The plan does not include this feature."),
-            plans: args.plans,
-          };
-        }
-        // Without a limit from the caller, this wallet's own members decide (access.ts).
-        const member = own
-          ? this.access.memberArgs(own)
-          : args.member && {
-              accountId: args.member.accountId,
-              monthlyLimit: args.member.monthlyLimit ?? null,
-            };
-        if (member && "ok" in member) return member;
-        const overLimit = member ? checkLimit(this.book.sql, member, args.amount, now) : null;
-        if (overLimit) return overLimit;
-        // The grants came with the look-up of the key; nothing since changed them.
-        const grants = this.book.expireDue(now, read);
-        const allocations = allocate(grants, args.amount, now);
-        if (!allocations) return insufficient(args.amount, availableOf(grants, now));
-        const { holdId, deadline } = this.book.placeHold(args, allocations, now, record);
-        return reserved(holdId, args.amount, deadline);
-      },
-      (o) => (o.ok ? Date.parse(o.deadline) : null),
-      { in: "reserve", key: args.key },
-    );
+    return money.reserve(this.changes, this.access, args);
   }
 
-  /**
-   * Burns `amount` (≤ held) of a hold and releases the rest. Refused once the
-   * deadline has passed (the hold is released then, as the alarm would).
-   * Settling again with the same arguments returns the first result.
-   */
+  /** Burns `amount` (≤ held) of a hold and releases the rest. */
   async settle(args: SettleArgs): Promise<SettleResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.settleArgs, args, AMOUNT_MESSAGES.settle);
-    if (bad) return this.refuse(bad);
-    return this.change(
-      `settle:${args.holdId}`,
-      args,
-      (now, hold, record) => {
-        if (isFailure(hold)) return hold;
-        if (hold.status === "expired") return holdExpired();
-        if (hold.status !== "open") return fail("hold_closed", `The hold was already ${hold.status}.`);
-        if (args.amount > hold.amount) {
-          return fail("invalid_amount", `A settlement must be between 0 and the held ${hold.amount} tokens.`);
-        }
-        if (hold.deadline <= now) {
-          this.book.endHold(hold, 0, "expired", now);
-          return holdExpired();
-        }
-        const answer = (entryId: string | null) => ({ ok: true as const, charged: args.amount, entryId });
-        const result = (entryId: string | null) => JSON.stringify(answer(entryId));
-        return answer(this.book.endHold(hold, args.amount, "settled", now, args, { ...record, result }));
-      },
-      // Ending a hold brings nothing due sooner (its deadline goes) but the
-      // refresh of the grant mirror it dirtied (mirror.ts).
-      () => this.alarms.mirrorAt(),
-      { in: "settle", holdId: args.holdId },
-    );
+    return money.settle(this.changes, args);
   }
 
-  /** Releases a whole hold: nothing is charged. Voiding a closed hold changes nothing. */
+  /** Releases a whole hold: nothing is charged. */
   async void(args: { walletId: string; holdId: string }): Promise<VoidResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.voidArgs, args);
-    if (bad) return this.refuse(bad);
-    return this.change(
-      `void:${args.holdId}`,
-      args,
-      (now, hold) => {
-        if (isFailure(hold)) return hold;
-        if (hold.status !== "open") return { ok: true as const, status: hold.status };
-        this.book.endHold(hold, 0, "voided", now);
-        return { ok: true as const, status: "voided" as const };
-      },
-      undefined,
-      { in: "ops", holdId: args.holdId },
-    );
+    return money.voidHold(this.changes, args);
   }
 
-  /**
-   * Takes tokens out: refunds, chargebacks. With `partial`, takes what is
-   * there up to `amount` (never below zero); otherwise all or nothing.
-   * `grantIds` limits it to those grants (a refund claws back only what is
-   * left of its purchase). Held tokens are not taken: they are spoken for;
-   * with `owe`, up to what those grants hold is left as a debt that the holds
-   * pay as they release it (debts.ts). A retry replays: one debt per key.
-   */
+  /** Takes tokens out: refunds, chargebacks; with `owe`, what holds keep is left as a debt. */
   async debit(args: DebitArgs): Promise<DebitResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.debitArgs, args, AMOUNT_MESSAGES.debit);
-    if (bad) return this.refuse(bad);
-    return this.change(`debit:${args.key}`, args, (now) => {
-      this.book.expireDue(now);
-      const taken = this.book.take(args, now);
-      if (taken === null) return insufficient(args.amount, availableOf(this.book.liveGrants(now), now));
-      let owed = 0;
-      if (args.owe && args.partial && taken.amount < args.amount) {
-        const grantIds =
-          args.grantIds ??
-          this.book.sql
-            .exec<{ id: string }>("SELECT id FROM grants")
-            .toArray()
-            .map((g) => g.id);
-        owed = Math.min(args.amount - taken.amount, heldIn(this.book.sql, grantIds));
-        recordDebt(this.book.sql, { ...args, grantIds, amount: owed }, now);
-        this.book.debtsMaybe = true;
-      }
-      return { ok: true as const, debited: taken.amount, owed };
-    });
+    return money.debit(this.changes, args);
   }
 
-  /**
-   * An admin adjustment under one idempotency key: a positive amount is an
-   * `adjustment` grant; a negative one takes what is there up to it, so the
-   * balance never goes below zero.
-   */
+  /** An admin adjustment: a grant, or a take that never goes below zero. */
   async adjust(args: AdjustArgs): Promise<AdjustResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.adjustArgs, args, AMOUNT_MESSAGES.adjust);
-    if (bad) return this.refuse(bad);
-    return this.change(`adjust:${args.key}`, args, (now) => {
-      const base = { key: args.key, description: args.reason, reference: args.key };
-      if (args.amount > 0) {
-        this.book.addGrant({ ...base, source: "adjustment", type: "adjustment", amount: args.amount }, now);
-        return { ok: true as const, adjusted: args.amount };
-      }
-      this.book.expireDue(now);
-      const taken = this.book.take({ ...base, amount: -args.amount, type: "adjustment", partial: true }, now);
-      return { ok: true as const, adjusted: taken?.amount ? -taken.amount : 0 };
-    });
+    return money.adjust(this.changes, args);
   }
 
-  /**
-   * Moves every available token to another wallet, exactly once per key. The
-   * debit and the pending credit commit together here; the credit is then a
-   * grant on the other wallet under a key derived from this one, retried by
-   * the alarm until it lands, so it lands once. Expiry dates travel along.
-   *
-   * Tokens held by generations in flight cannot move yet. The wallet
-   * remembers where it was transferred to, and whatever a hold releases later
-   * (void, a settle below the hold, expiry) follows there (Book.endHold).
-   */
+  /** Moves every available token to another wallet, exactly once per key. */
   async transfer(args: TransferArgs): Promise<TransferResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.transferArgs, args);
-    if (bad) return this.refuse(bad);
-    const result = this.run(`transfer:${args.key}`, args, (now) => {
-      this.book.setMeta("forward_to", args.to);
-      this.book.setMeta("forward_description", args.description);
-      const grants = this.book.expireDue(now);
-      const available = availableOf(grants, now);
-      if (available === 0) return { ok: true as const, moved: 0 };
-      const taken = this.book.take(
-        {
-          key: args.key,
-          amount: available,
-          type: "transfer_out",
-          description: args.description,
-          reference: args.to,
-          partial: false,
-        },
-        now,
-      );
-      queueCredit(this.book, args.key, args.to, args.description, grants, taken?.allocations ?? [], now);
-      return { ok: true as const, moved: available };
-    });
-    // A change delivers its credit on the way out; a replay retries one still pending.
-    if (!result.appended) await this.outbox.deliverCredits();
-    return this.reply(result.outcome, result.appended, result.tokens);
+    return money.transfer(this.changes, args);
   }
 
-  // ── RPC: a generation's admission and end (bodies in admission.ts) ─────
+  // ── RPC: a generation's admission and end (bodies in generations.ts) ───
 
-  /**
-   * Every check of a generation and its hold in one transaction: session,
-   * idempotency key, rate limit, plan, balance; the pending record with the
-   * prompt. The one round trip before the model (docs/decisions/018).
-   */
+  /** Every check of a generation and its hold in one transaction: the one round trip before the model. */
   async admit(args: AdmitArgs): Promise<AdmitResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.admitArgs, args);
-    if (bad) return this.refuse(bad);
-    // Who asks, loaded from D1 only the first time this object sees them (access.ts).
-    await this.access.ensureSession(args.session, this.faults.now());
-    const before = this.book.appended;
-    let tokens: Tokens | undefined;
-    const outcome = this.transaction(() => {
-      const result = admission.admit(this.book, this.access, args, this.faults.now());
-      // The balance the answer carries, read once; it also checks that no grant went negative.
-      tokens = this.book.tokens(true);
-      return result;
-    });
-    // Entries written here are grant expiries: D1 gets them after the answer, not before.
-    if (this.book.appended !== before) void this.afterChange().catch(() => undefined);
-    else if (outcome.ok && outcome.admitted) await this.alarms.schedule();
-    const sessionExpiresAt = this.access.sessionExpiry(args.session.id) ?? 0;
-    return { ...outcome, tokens: tokens ?? this.book.tokens(), sessionExpiresAt };
+    return generations.admit(this.changes, this.access, args);
   }
 
-  /**
-   * Settles or voids a generation's hold and completes its record; the
-   * record's D1 row goes out in the outbox batch of the usage entry. A retry
-   * answers what the first call recorded.
-   */
+  /** Settles or voids a generation's hold and completes its record; a retry answers the first call. */
   async finish(args: FinishArgs): Promise<FinishResult> {
     this.enter(args.walletId);
-    const bad = check(schemas.finishArgs, args);
-    if (bad) return this.refuse(bad);
-    let tokens: Tokens | undefined;
-    const outcome = this.transaction(() => {
-      const result = admission.finish(this.book, args, this.faults.now());
-      tokens = this.book.tokens(true);
-      return result;
-    });
-    if (outcome.ok && !outcome.replayed) this.outbox.recordFinished();
-    // As for settle: nothing comes due sooner but the refresh of the grant mirror.
-    await this.afterChange(this.alarms.mirrorAt());
-    // The fault hook treats a generation's settle as the settle it is.
-    if (outcome.ok && outcome.holdId) this.faults.maybeLoseAnswer(`settle:${outcome.holdId}`);
-    return { ...outcome, tokens: tokens ?? this.book.tokens() };
+    return generations.finish(this.changes, args);
   }
 
   /** Undoes an admission the team's side refused: the record goes, its hold (if any) is released. */
   async withdraw(args: { walletId: string; generationId: string }): Promise<{ tokens: Tokens }> {
     this.enter(args.walletId);
-    const bad = check(schemas.withdrawArgs, args);
-    if (bad) throw new Error(bad.message);
-    const tokens = this.transaction(() => {
-      admission.withdraw(this.book, args.generationId, this.faults.now());
-      return this.book.tokens(true);
-    });
-    return { tokens };
+    return generations.withdraw(this.changes, args);
   }
 
   /** A charge the cron confirmed from the ledger (cron.ts): the record takes what D1 now says. */
@@ -400,9 +187,7 @@ export class Wallet extends DurableObject<Env> {
     errorCode: string | null;
   }): Promise<void> {
     this.enter(args.walletId);
-    const bad = check(schemas.confirmedArgs, args);
-    if (bad) throw new Error(bad.message);
-    admission.confirmed(this.book.sql, args);
+    generations.confirmed(this.changes, args);
   }
 
   // ── RPC: who may spend (access.ts, docs/decisions/017) ─────────────────
@@ -441,50 +226,30 @@ export class Wallet extends DurableObject<Env> {
     await this.access.pushMember(args, this.faults.now());
   }
 
-  // ── RPC: reads and upkeep ──────────────────────────────────────────────
+  // ── RPC: reads (bodies in reads.ts) ───────────────────────────────────
 
+  /** The balance as callers see it, the expiries due written first. */
   async balance(args: { walletId: string }): Promise<Tokens> {
     this.enter(args.walletId);
-    const before = this.book.appended;
-    this.ctx.storage.transactionSync(() => this.book.expireDue(this.faults.now()));
-    if (this.book.appended !== before) await this.afterChange();
-    return this.book.tokens();
+    return reads.balance(this.changes);
   }
 
   /** The wallet's own copy of its ledger, newest first. */
   async history(args: { walletId: string; limit?: number; before?: number }): Promise<LedgerEntry[]> {
     this.enter(args.walletId);
-    return this.book.sql
-      .exec<EntryRow>(
-        "SELECT * FROM entries WHERE seq < ? ORDER BY seq DESC LIMIT ?",
-        args.before ?? Number.MAX_SAFE_INTEGER,
-        Math.min(Math.max(args.limit ?? 50, 1), 500),
-      )
-      .toArray()
-      .map(toEntry);
+    return reads.history(this.changes, args);
   }
 
   /** The debts left by debits under these keys (keys without one are left out). */
   async debts(args: { walletId: string; keys: string[] }): Promise<DebtView[]> {
     this.enter(args.walletId);
-    const bad = check(schemas.debtsArgs, args);
-    if (bad) throw new Error(bad.message);
-    if (args.keys.length === 0) return [];
-    return this.book.sql
-      .exec<DebtRow>(
-        `SELECT * FROM debts WHERE key IN (${args.keys.map(() => "?").join(", ")})`,
-        ...args.keys,
-      )
-      .toArray()
-      .map(debtView);
+    return reads.debts(this.changes, args);
   }
 
   /** Each member's spend and open holds this UTC month (team wallets; decision 010). */
   async memberSpend(args: MemberSpendArgs): Promise<MemberSpend> {
     this.enter(args.walletId);
-    const bad = check(schemas.memberSpendArgs, args);
-    if (bad) throw new Error(bad.message);
-    return memberSpend(this.book.sql, this.faults.now(), args.accountIds);
+    return reads.memberSpend(this.changes, args);
   }
 
   // ── RPC: the account's generations (content.ts, docs/decisions/018) ────
@@ -524,29 +289,11 @@ export class Wallet extends DurableObject<Env> {
     return content.removeGenerations(this.ctx.storage, args);
   }
 
-  /**
-   * Releases holds past their deadline, expires grants, forgets old
-   * short-lived records, delivers pending credits and flushes the outbox.
-   * The alarm calls it; so may anyone (it is idempotent).
-   */
+  // ── RPC: upkeep (bodies in upkeep.ts) ─────────────────────────────────
+
+  /** Releases what is overdue, delivers credits, flushes the outbox; the alarm calls it, so may anyone. */
   async sweep(): Promise<{ voided: number; expired: number; unsynced: number; pendingCredits: number }> {
-    this.faults.gate();
-    const now = this.faults.now();
-    const before = this.book.expiries;
-    const voided = this.ctx.storage.transactionSync(() => {
-      this.access.forgetExpired(now);
-      const ended = this.book.endOverdue(now, SHORT_LIVED_OPS_MS);
-      // A generation whose Worker died before `finish` ends with its hold: failed, charged nothing.
-      interruptRecords(this.book.sql, ended, now);
-      return ended.length;
-    });
-    await this.afterChange();
-    return {
-      voided,
-      expired: this.book.expiries - before,
-      unsynced: this.book.count(`SELECT count(*) AS n FROM ${UNSYNCED}`),
-      pendingCredits: this.book.count("SELECT count(*) AS n FROM credits"),
-    };
+    return upkeep.sweep(this.changes, this.access);
   }
 
   override async alarm(): Promise<void> {
@@ -557,16 +304,9 @@ export class Wallet extends DurableObject<Env> {
     await this.sweep();
   }
 
-  /**
-   * A consistent snapshot for reconcile (worker/wallet/reconcile.ts): flushes
-   * the outbox, then reads, with no await in between, the last entry's seq,
-   * the balance at that point, the entries D1 may not have yet, and which of
-   * `check` (D1 rows past the synced prefix) this wallet never wrote.
-   */
+  /** A consistent snapshot for reconcile (reconcile.ts): the outbox flushed, then one read. */
   async audit(args: { check?: { seq: number; id: string }[] } = {}): Promise<WalletAudit> {
-    this.faults.gate();
-    await this.outbox.flush();
-    return this.outbox.audit(args.check ?? []);
+    return upkeep.audit(this.changes, args);
   }
 
   async stats(): Promise<WalletStats> {
@@ -578,117 +318,7 @@ export class Wallet extends DurableObject<Env> {
     this.faults.set(faults);
   }
 
-  // ── the transaction and its aftermath ──────────────────────────────────
-
-  /**
-   * Runs `effect` in one storage transaction with its idempotency record.
-   * The same key with the same arguments returns the stored result; with
-   * other arguments it is refused. Refusals are not stored, so an operation
-   * refused for want of tokens can succeed under the same key later. A
-   * record kept in the hold row (`place`: reserve, settle) is written by the
-   * effect, with the hold; any other goes to `ops` here.
-   */
-  private run<T extends object>(
-    opKey: string,
-    args: object,
-    effect: Effect<T>,
-    place: RecordPlace = { in: "ops" },
-  ): { outcome: OpResult<T> & { replayed?: boolean }; appended: boolean; tokens?: Tokens } {
-    const fingerprint = canonicalJson(args);
-    const before = this.book.appended;
-    let tokens: Tokens | undefined;
-    const outcome = this.transaction(() => {
-      const { prior, hold, grants } = priorCall(this.book, opKey, place);
-      if (prior) {
-        if (prior.fingerprint !== fingerprint) {
-          return fail("idempotency_conflict", "This idempotency key was already used with other arguments.");
-        }
-        return { ...(prior.result() as OpResult<T>), replayed: true };
-      }
-      const now = this.faults.now();
-      const result = effect(now, hold, { fingerprint }, grants);
-      if (result.ok && place.in === "ops") {
-        this.book.sql.exec(
-          "INSERT INTO ops VALUES (?, ?, ?, ?)",
-          opKey,
-          fingerprint,
-          JSON.stringify(result),
-          now,
-        );
-      }
-      // The balance the answer carries, read once; it also checks that no grant went negative.
-      tokens = this.book.tokens(true);
-      return result;
-    });
-    return { outcome, appended: this.book.appended !== before, tokens };
-  }
-
-  /** One storage transaction; a rollback forgets what the books had learnt in memory inside it. */
-  private transaction<R>(body: () => R): R {
-    try {
-      return this.ctx.storage.transactionSync(body);
-    } catch (error) {
-      this.book.debtsMaybe = true;
-      this.book.nextExpiry = undefined;
-      throw error;
-    }
-  }
-
-  /**
-   * Runs `run`, then answers. `wake` says when the change needs the alarm by
-   * (reserve: its hold's deadline; settle: the grant mirror's refresh): the
-   * alarm is then re-read only if it could be too late; without it, always.
-   */
-  private async change<T extends object>(
-    opKey: string,
-    args: object,
-    effect: Effect<T>,
-    wake?: (outcome: OpResult<T>) => number | null,
-    place?: RecordPlace,
-  ) {
-    const { outcome, appended, tokens } = this.run(opKey, args, effect, place);
-    const answer = await this.reply(outcome, appended, tokens, wake?.(outcome));
-    this.faults.maybeLoseAnswer(opKey);
-    return answer;
-  }
-
-  /**
-   * Answers once the change is on its way: if it wrote ledger entries, waits
-   * for the flush (so the caller can read its entry from D1 at once while D1
-   * is up), then attaches the balance as the change left it.
-   */
-  private async reply<R extends { ok: boolean }>(
-    outcome: R,
-    appended: boolean,
-    tokens?: Tokens,
-    wake?: number | null,
-  ): Promise<R & { tokens: Tokens }> {
-    if (appended) await this.afterChange(wake);
-    else if (outcome.ok) await this.alarmBy(wake);
-    return { ...outcome, tokens: tokens ?? this.book.tokens() };
-  }
-
-  /** A refusal before anything ran, with the balance attached. */
-  private refuse(failure: WalletFailure): WalletFailure & { tokens: Tokens } {
-    return { ...failure, tokens: this.book.tokens() };
-  }
-
-  /** After a committed change: deliver pending credits, push the outbox to D1, set the next alarm. */
-  private async afterChange(wake?: number | null): Promise<void> {
-    if (this.book.creditsMaybe) {
-      if (this.book.count("SELECT count(*) AS n FROM credits") > 0) await this.outbox.deliverCredits();
-      else this.book.creditsMaybe = false;
-    }
-    await this.outbox.flush(true);
-    // A credit still owed needs its retry; a failed flush set its own (Outbox.onFailure).
-    await this.alarmBy(this.book.creditsMaybe ? undefined : wake);
-  }
-
-  /** Sets the alarm for what a change needs: by `wake`, nothing new (null), or whatever is due (undefined). */
-  private async alarmBy(wake?: number | null): Promise<void> {
-    if (wake === undefined) await this.alarms.schedule();
-    else if (wake !== null) await this.alarms.atMost(wake);
-  }
+  // ── binding ────────────────────────────────────────────────────────────
 
   /** Binds the wallet and checks a push's arguments: a bad one is a bug in the caller. */
   private accessPush(args: { walletId: string }, schema: Parameters<typeof check>[0]): void {
