@@ -30,7 +30,8 @@ export async function admit(c: Changes, access: Access, args: AdmitArgs): Promis
   });
   // Entries written here are grant expiries: D1 gets them after the answer, not before.
   if (c.book.appended !== before) void c.afterChange().catch(() => undefined);
-  else if (outcome.ok && outcome.admitted) await c.alarms.schedule();
+  // The new hold's deadline is all this adds for the alarm (as a reserve's).
+  else if (outcome.ok && outcome.admitted) await c.alarms.atMost(c.faults.now() + args.ttlMs);
   const sessionExpiresAt = access.sessionExpiry(args.session.id) ?? 0;
   return { ...outcome, tokens: tokens ?? c.book.tokens(), sessionExpiresAt };
 }

@@ -99,11 +99,15 @@ export class Wallet extends DurableObject<Env> {
     );
     this.alarms = new Alarm(ctx, this.book, this.faults, this.outbox.grants);
     sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
-    ctx.storage.transactionSync(() => {
-      const version = Number(this.book.meta("schema_version") ?? 0);
-      for (let v = version; v < SCHEMA.length; v++) sql.exec(SCHEMA[v] as string);
-      this.book.setMeta("schema_version", String(SCHEMA.length));
-    });
+    // An object wakes many times (the runtime evicts idle ones): only an old
+    // schema is written to, so a wake that only reads commits nothing.
+    const version = Number(this.book.meta("schema_version") ?? 0);
+    if (version < SCHEMA.length) {
+      ctx.storage.transactionSync(() => {
+        for (let v = version; v < SCHEMA.length; v++) sql.exec(SCHEMA[v] as string);
+        this.book.setMeta("schema_version", String(SCHEMA.length));
+      });
+    }
     this.boundId = this.book.meta("wallet_id");
     this.access = new Access(
       sql,
