@@ -37,6 +37,7 @@ import { startLocalWorker } from "../scripts/local-worker.mjs";
 if (process.env.BENCH_RAMDISK && existsSync("/dev/shm")) process.env.TMPDIR = "/dev/shm";
 
 import { CHUNK_GAP_MS, CHUNKS, FIRST_CHUNK_DELAY_MS, startFake } from "./fake-model.mjs";
+import { canMeasure, cpuSnapshot, perRequest } from "./process-cpu.mjs";
 
 const ROUNDS = { 1: 40, 50: 4 }; // concurrency → rounds (1×40 and 50×4 streams)
 const ACCOUNTS = 50;
@@ -326,10 +327,13 @@ try {
     }
     return (WIDE.wallets * rounds) / ((performance.now() - start) / 1000);
   };
+  const cpu0 = canMeasure ? cpuSnapshot(worker.pid) : null;
   const healthBefore = await healthRate(5);
+  const cpu1 = canMeasure ? cpuSnapshot(worker.pid) : null;
   const start = performance.now();
   for (let r = 0; r < WIDE.rounds; r++) await Promise.all(wide.map((a) => viaWorker(worker.url, a)));
   const gensPerSec = (WIDE.wallets * WIDE.rounds) / ((performance.now() - start) / 1000);
+  const cpu2 = canMeasure ? cpuSnapshot(worker.pid) : null;
   const healthAfter = await healthRate(5);
   const healthPerSec = (healthBefore + healthAfter) / 2;
   const cpuRatio = gensPerSec / healthPerSec;
@@ -340,6 +344,12 @@ try {
     "GET /api/health req/s (before, after)": `${healthBefore.toFixed(1)}, ${healthAfter.toFixed(1)}`,
     "ratio (target ≥ 0.3)": `${cpuRatio.toFixed(3)} ${verdict(cpuRatio >= 0.3)}`,
   });
+  if (cpu0 && cpu1 && cpu2) {
+    const health = perRequest(cpu0, cpu1, WIDE.wallets * 5);
+    const generation = perRequest(cpu1, cpu2, WIDE.wallets * WIDE.rounds);
+    console.log("CPU ms per request by process (/proc; the kernel's disk syncs are not in any):");
+    console.table({ "GET /api/health": health, generation });
+  }
 
   // D1 rows per charged generation, by table: what ROW_SAMPLE generations on one fresh wallet add.
   const [solo] = await fundAccounts(worker.url, 1, 100, ACCOUNTS + WIDE.wallets);

@@ -98,7 +98,7 @@ export async function startLocalWorker(options = {}) {
         await stop();
         throw new Error(refusal);
       }
-      return { url, port, inspectorPort, persist, stop, log: () => log };
+      return { url, port, inspectorPort, persist, pid: child.pid, stop, log: () => log };
     }
     if (Date.now() > deadline) {
       await stop();
