@@ -8,6 +8,7 @@ import {
   getPricing,
   pricingUpdateSchema,
   refreshPricing,
+  stalePricing,
   updatePricing,
 } from "../../worker/billing/pricing";
 import { db } from "../../worker/db/client";
@@ -225,6 +226,43 @@ describe("a price change", () => {
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: { code: "feature_not_in_plan" } });
     expect(await balance(a.id)).toMatchObject({ available: 3, held: 0 });
+  });
+
+  it("never goes back for a wallet: an isolate that has not heard of a change its wallet was charged at reads it again", async () => {
+    const a = await fundedAccount(10);
+    const up = upstream("fake/ok");
+    const warm = await generate(up.env, a.token, ticketBody());
+    await warm.settled();
+    const old = await cachedPricing(env.DB, () => {});
+
+    // Another isolate's view: the raised price, read and charged to this wallet.
+    await priceElsewhere("generate", { baseCost: 3 });
+    await refreshPricing(env.DB);
+    const raised = await generate(up.env, a.token, ticketBody());
+    await raised.settled();
+    expect(await raised.res.json()).toMatchObject({ charged: 3 });
+
+    // This isolate still holds the old price, within its refresh period.
+    stalePricing(old);
+    const key = crypto.randomUUID();
+    const late = await generate(up.env, a.token, ticketBody(), { key, sse: true });
+    const events = parseSse(await late.res.text());
+    await late.settled();
+    expect(events[0]?.data).toMatchObject({ held: 3 });
+    expect(events.at(-1)).toMatchObject({ event: "done", data: { charged: 3, tokens: { available: 3 } } });
+    // The refusal wrote nothing: one usage entry and one record per generation, the key
+    // free for the retry, and the model called once per generation.
+    expect((await ledger(a.id)).filter((e) => e.type === "usage").map((e) => e.amount)).toEqual([-1, -3, -3]);
+    expect((await generationRows(a.id)).map((g) => g.charged).sort()).toEqual([1, 3, 3]);
+    expect(await up.requests()).toHaveLength(3);
+    expect((await cachedPricing(env.DB, () => {})).pricing.generate.baseCost).toBe(3);
+
+    // A wallet that never saw the change keeps this isolate's price until its refresh.
+    const b = await fundedAccount(10);
+    stalePricing(old);
+    const other = await generate(up.env, b.token, ticketBody());
+    await other.settled();
+    expect(await other.res.json()).toMatchObject({ charged: 1 });
   });
 });
 

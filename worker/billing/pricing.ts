@@ -66,24 +66,34 @@ export async function getPricing(d: Db): Promise<Pricing> {
  * The version is a hash of the rows: the same table, the same version, on
  * every isolate. A generation carries the version it was admitted at, so its
  * charge is computed from the price it held, whatever happens meanwhile.
+ *
+ * The revision orders snapshots: the latest change's time (admins' changes
+ * only ever write rows, each stamped). The account's object keeps the
+ * highest it has admitted at and refuses an older one (`pricing_stale`),
+ * so once any isolate has charged a wallet the new price, no isolate still
+ * holding the old one charges it that again: the route reads pricing from
+ * D1 and asks once more (docs/decisions/024).
  */
 export const PRICING_REFRESH_MS = 2_000;
 
 export interface PricingSnapshot {
   pricing: Pricing;
   version: string;
+  /** Epoch ms of the latest change in the table (0: all defaults). */
+  revision: number;
   /** Epoch ms of the read this snapshot came from (0: never read). */
   readAt: number;
 }
 
-const COLD: PricingSnapshot = { pricing: DEFAULT_PRICING, version: "default", readAt: 0 };
+const COLD: PricingSnapshot = { pricing: DEFAULT_PRICING, version: "default", revision: 0, readAt: 0 };
 let cached: PricingSnapshot = COLD;
 let refreshing: Promise<PricingSnapshot> | null = null;
 
 /** The snapshot from the rows of `pricingQuery`. */
 export function snapshotFrom(rows: FeaturePriceRow[], now = Date.now()): PricingSnapshot {
   const pricing = pricingFrom(rows);
-  return { pricing, version: versionOf(pricing), readAt: now };
+  const revision = rows.reduce((latest, r) => Math.max(latest, r.updatedAt.getTime()), 0);
+  return { pricing, version: versionOf(pricing), revision, readAt: now };
 }
 
 /** Reads pricing from D1 into this isolate's cache (one read at a time). */
@@ -132,6 +142,11 @@ function versionOf(pricing: Pricing): string {
 /** Back to a cold isolate (tests: one that has not read pricing yet, or that missed a change). */
 export function forgetSeenPricing() {
   cached = COLD;
+}
+
+/** Puts an earlier snapshot back, fresh: an isolate that has not heard of a change yet (tests). */
+export function stalePricing(snapshot: PricingSnapshot) {
+  cached = { ...snapshot, readAt: Date.now() };
 }
 
 /** Makes the cache due for refresh, as if PRICING_REFRESH_MS had passed (tests). */

@@ -8,6 +8,9 @@ import { allocate, availableOf } from "./ledger";
 import { type RecordStatus, recordById, recordByKey, toRecord } from "./records";
 import type { AdmitArgs, AdmitOutcome, FinishArgs, FinishOutcome, WalletFailure } from "./types";
 
+/** The `meta` key of the highest pricing revision this wallet admitted a generation at. */
+const PRICING_REVISION = "pricing_revision";
+
 /** The error code of a generation whose charge nobody heard; the cron confirms it (cron.ts). */
 export const CHARGE_UNCONFIRMED = "charge_unconfirmed";
 
@@ -22,8 +25,8 @@ export interface Gate {
 /**
  * Everything that decides a generation, in the order a user would expect
  * the answer: who asks, a key seen before (answered from its record, before
- * any limit counts it), the account's rate limit, the feature's plans, the
- * balance. On success the hold (personal only: a team's object holds for a
+ * any limit counts it), a price older than one admitted here, the account's
+ * rate limit, the feature's plans, the balance. On success the hold (personal only: a team's object holds for a
  * team generation) and the pending record are written together, so a crash
  * leaves both or neither. A refusal writes nothing but the rate limit's
  * count, which is what a limit is for.
@@ -34,6 +37,13 @@ export function admit(book: Book, gate: Gate, args: AdmitArgs, now: number): Adm
   if (denied) return denied;
   const prior = recordByKey(sql, args.key);
   if (prior) return { ok: true, admitted: false, record: toRecord(args.session.accountId, prior) };
+  // Prices only move forward for this wallet: an isolate that has not heard
+  // of a change this wallet was already charged at reads it again (the route
+  // retries once, fresh from D1). Refused before any limit counts it.
+  const seenRevision = Number(book.meta(PRICING_REVISION) ?? 0);
+  if (args.price.revision < seenRevision && !args.price.fresh) {
+    return fail("pricing_stale", "The price changed since this server read it.");
+  }
 
   const limited = takeRate(sql, `generate:acc:${args.session.accountId}`, args.limit, now);
   if (limited !== null) {
@@ -59,6 +69,7 @@ export function admit(book: Book, gate: Gate, args: AdmitArgs, now: number): Adm
       now,
     ).holdId;
   }
+  if (args.price.revision > seenRevision) book.setMeta(PRICING_REVISION, String(args.price.revision));
   const r = args.request;
   sql.exec(
     `INSERT INTO generations (id, session_id, idempotency_key, request_hash, wallet_id, hold_id, site, feature,

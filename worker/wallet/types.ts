@@ -34,7 +34,9 @@ export type FailureCode =
   | "account_merged"
   | "not_a_member"
   | "rate_limited"
-  | "feature_not_in_plan";
+  | "feature_not_in_plan"
+  // The admission carried a pricing revision older than one this wallet admitted at (admission.ts).
+  | "pricing_stale";
 
 export interface WalletFailure {
   ok: false;
@@ -298,8 +300,12 @@ export interface AdmitArgs {
   key: string;
   requestHash: string;
   request: GenerationRequest;
-  /** The feature's price as admitted: the most it can cost, the plans it needs, the pricing version. */
-  price: { held: number; plans: string[] | null; version: string };
+  /**
+   * The feature's price as admitted: the most it can cost, the plans it needs,
+   * the pricing version, and its revision (billing/pricing.ts). `fresh`: read
+   * from D1 for this request, so admitted even if older than one seen here.
+   */
+  price: { held: number; plans: string[] | null; version: string; revision: number; fresh: boolean };
   /** The team paying, or null: the account pays (and this object holds). */
   teamId: string | null;
   /** The per-account rate limit. */

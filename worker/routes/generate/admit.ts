@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { TicketRequest } from "../../ai/types";
-import { cachedPricing, maxCost } from "../../billing/pricing";
+import { cachedPricing, maxCost, type PricingSnapshot, refreshPricing } from "../../billing/pricing";
 import type { AppEnv } from "../../env";
 import { AddressLimit, type AddressVerdict } from "../../lib/address-limit";
 import { ApiError } from "../../lib/errors";
@@ -70,8 +70,6 @@ async function decide(
   teamId: string | null,
   later: (count: () => Promise<boolean>) => void,
 ): Promise<Admission> {
-  const session = c.var.session;
-  const { accountId } = session;
   // A team pays only for its members: the team's object checks membership
   // and the member's limit from its own list (access.ts), so a removed
   // member's next request is refused at once, before any hold.
@@ -79,7 +77,30 @@ async function decide(
   // An address known to be over its limit is refused before any object is asked.
   const address = addressCheck(c, later);
   if (address.decided && !address.ok) throw rateLimited(address.retryAfterMs, "Too many generations.");
-  const snapshot = await cachedPricing(c.env.DB, (work) => background(c, work));
+  const cached = await cachedPricing(c.env.DB, (work) => background(c, work));
+  // A wallet already charged at a newer price refuses this isolate's older
+  // one (wallet/admission.ts): read it from D1 and ask once more, fresh.
+  const first = await attempt(c, input, key, requestHash, teamId, address, cached, false);
+  if (first) return first;
+  const fresh = await refreshPricing(c.env.DB);
+  const again = await attempt(c, input, key, requestHash, teamId, address, fresh, true);
+  if (!again) throw new Error("a price read fresh from D1 was refused as stale");
+  return again;
+}
+
+/** One admission at `snapshot`'s price; null when the wallet has seen a newer price (not when `fresh`). */
+async function attempt(
+  c: Context<AppEnv>,
+  input: TicketRequest,
+  key: string,
+  requestHash: string,
+  teamId: string | null,
+  address: AddressVerdict,
+  snapshot: PricingSnapshot,
+  fresh: boolean,
+): Promise<Admission | null> {
+  const session = c.var.session;
+  const { accountId } = session;
   const price = snapshot.pricing[input.feature];
   const held = maxCost(price);
   const generationId = newId("gen");
@@ -101,7 +122,13 @@ async function decide(
           prompt: input.prompt,
           context: input.context ?? null,
         },
-        price: { held, plans: teamId ? null : price.plans, version: snapshot.version },
+        price: {
+          held,
+          plans: teamId ? null : price.plans,
+          version: snapshot.version,
+          revision: snapshot.revision,
+          fresh,
+        },
         teamId,
         limit: GENERATE_LIMITS.account,
         ttlMs: HOLD_TTL_MS,
@@ -142,6 +169,10 @@ async function decide(
   if (a.ok && !a.admitted) {
     await undo();
     return { kind: "replay", record: a.record };
+  }
+  if (!a.ok && a.code === "pricing_stale" && !fresh) {
+    await undo();
+    return null;
   }
   if (!a.ok) {
     await undo();
