@@ -1,4 +1,5 @@
 import { env, runInDurableObject } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   agePricing,
@@ -12,9 +13,10 @@ import {
   updatePricing,
 } from "../../worker/billing/pricing";
 import { db } from "../../worker/db/client";
-import { featurePrices } from "../../worker/db/schema";
+import { accounts, featurePrices } from "../../worker/db/schema";
 import { checkRateLimits } from "../../worker/lib/rate-limit";
 import { GENERATE_LIMITS } from "../../worker/routes/generate";
+import { OWNER_REFRESH_MS } from "../../worker/wallet/access";
 import { wallet } from "../../worker/wallet/client";
 import {
   balance,
@@ -282,6 +284,57 @@ async function exhaustAddress(ip: string) {
   const limiter = env.GENERATE_IP_LIMIT as RateLimit;
   for (let i = 0; i < GENERATE_LIMITS.ip.limit; i++) await limiter.limit({ key: `generate:ip:${ip}` });
 }
+
+describe("a plan change whose push to the wallet was lost", () => {
+  it("reaches the wallet once its owner state is older than the refresh period, read in the background", async () => {
+    await priceElsewhere("subtasks", { baseCost: 2, plans: ["team"] });
+    await refreshPricing(env.DB);
+    const a = await fundedAccount(10);
+    const up = upstream("fake/ok");
+    const refused = await generate(up.env, a.token, ticketBody({ feature: "subtasks" }));
+    expect(refused.res.status).toBe(403);
+
+    // Stripe's webhook changed D1, and its push to the wallet never arrived.
+    await db(env.DB).update(accounts).set({ plan: "team" }).where(eq(accounts.id, a.id));
+    const stillOld = await generate(up.env, a.token, ticketBody({ feature: "subtasks" }));
+    expect(stillOld.res.status).toBe(403);
+
+    // Past the period the next request is answered from what the wallet has,
+    // and starts the read; the one after has the plan.
+    await wallet(env, a.id).stub.setFaults({ clockOffsetMs: OWNER_REFRESH_MS + 1000 });
+    const starts = await generate(up.env, a.token, ticketBody({ feature: "subtasks" }));
+    expect(starts.res.status).toBe(403);
+    await expect
+      .poll(async () => {
+        const r = await generate(up.env, a.token, ticketBody({ feature: "subtasks" }));
+        await r.settled();
+        return r.res.status;
+      })
+      .toBe(200);
+    expect((await balance(a.id)).available).toBe(8);
+  });
+
+  it("does not undo a push that arrived while it was read", async () => {
+    const a = await fundedAccount(10);
+    const up = upstream("fake/ok");
+    const warm = await generate(up.env, a.token, ticketBody());
+    await warm.settled();
+    const w = wallet(env, a.id);
+    await w.stub.setFaults({ clockOffsetMs: OWNER_REFRESH_MS + 1000 });
+    // D1 still says active when the background read starts; the block's push lands meanwhile.
+    const [started] = await Promise.all([
+      generate(up.env, a.token, ticketBody()),
+      w.setOwnerState({ status: "blocked" }),
+    ]);
+    await started.settled();
+    await new Promise((r) => setTimeout(r, 50)); // the background read has answered
+    const blocked = await generate(up.env, a.token, ticketBody());
+    expect(blocked.res.status).toBe(403);
+    expect(await blocked.res.json()).toMatchObject({
+      error: { code: "forbidden", message: "This account is blocked. Contact support." },
+    });
+  });
+});
 
 describe("rate limits", () => {
   it("answers 429 with Retry-After once an account used its budget, before any charge or upstream call", async () => {

@@ -75,8 +75,13 @@ const unknownSession = () => fail("unauthorized", "The session is invalid, expir
 
 type Transact = <T>(fn: () => T) => T;
 
+/** How long the owner's state is trusted without a push before D1 is read again (ensureOwner). */
+export const OWNER_REFRESH_MS = 10 * 60_000;
+
 export class Access {
   private readonly loading = new Map<string, Promise<void>>();
+  /** Owner-state pushes applied by this instance: a background read older than one is dropped. */
+  private ownerPushes = 0;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -100,19 +105,52 @@ export class Access {
     // Both reads at once: a first request to this object waits one D1 round trip.
     await Promise.all([
       needSession ? this.once(`session:${session.id}`, () => this.loadSession(session.id)) : null,
-      this.ensureOwner(),
+      this.ensureOwner(now),
     ]);
   }
 
-  /** The owner's state (status, merged, plan), read from D1 once. */
-  async ensureOwner(): Promise<void> {
-    if (this.owner()) return;
-    await this.once("owner", () => this.loadOwner());
+  /**
+   * The owner's state (status, merged, plan), read from D1 once, then kept
+   * by the pushes. State no push has touched for OWNER_REFRESH_MS is read
+   * again in the background (this request answers from what is here), so a
+   * push lost on its way (a plan change's is only logged) heals.
+   */
+  async ensureOwner(now = Date.now()): Promise<void> {
+    const owner = this.owner();
+    if (!owner) {
+      await this.once("owner", () => this.loadOwner());
+      return;
+    }
+    if (owner.updated_at <= now - OWNER_REFRESH_MS) {
+      this.once("owner-refresh", () => this.refreshOwner(now)).catch(() => undefined);
+    }
   }
 
   private async loadOwner(): Promise<void> {
     const walletId = this.walletId();
-    if (!walletId) return;
+    const state = walletId ? await this.readOwner(walletId) : null;
+    // No account (yet): nothing to remember; checkSession refuses.
+    if (walletId && state) this.insertOwner(walletId, state.status, state.merged, state.plan);
+  }
+
+  /** D1's view replaces this object's, unless a push came while it was read (the push is newer). */
+  private async refreshOwner(now: number): Promise<void> {
+    const walletId = this.walletId();
+    const pushes = this.ownerPushes;
+    const state = walletId ? await this.readOwner(walletId) : null;
+    if (!state || this.ownerPushes !== pushes) return;
+    this.sql.exec(
+      "UPDATE owner_state SET status = ?, merged = max(merged, ?), plan = ?, updated_at = ?",
+      state.status,
+      state.merged ? 1 : 0,
+      state.plan,
+      now,
+    );
+  }
+
+  private async readOwner(
+    walletId: string,
+  ): Promise<{ status: string; merged: boolean; plan: string | null } | null> {
     if (TEAM_WALLET.test(walletId)) {
       const plan = await this.d1
         .prepare(
@@ -122,15 +160,15 @@ export class Access {
         )
         .bind(walletId)
         .first<{ plan: string }>();
-      this.insertOwner(walletId, "active", false, plan?.plan ?? null);
-      return;
+      return { status: "active", merged: false, plan: plan?.plan ?? null };
     }
     const account = await this.d1
       .prepare("SELECT status, merged_into, plan FROM accounts WHERE id = ?")
       .bind(walletId)
       .first<{ status: string; merged_into: string | null; plan: string | null }>();
-    // No account (yet): nothing to remember; checkSession refuses.
-    if (account) this.insertOwner(walletId, account.status, account.merged_into !== null, account.plan);
+    return account
+      ? { status: account.status, merged: account.merged_into !== null, plan: account.plan }
+      : null;
   }
 
   /**
@@ -182,7 +220,7 @@ export class Access {
   }
 
   async pushOwnerState(change: OwnerChange, now: number): Promise<void> {
-    await this.ensureOwner();
+    await this.ensureOwner(now);
     this.setOwnerState(change, now);
   }
 
@@ -291,6 +329,7 @@ export class Access {
   /** Call after ensureOwner(): sets what is given, keeps the rest. */
   setOwnerState(change: OwnerChange, now: number): void {
     if (!this.owner()) return; // no such account in D1 either
+    this.ownerPushes++;
     this.sql.exec(
       `UPDATE owner_state SET status = coalesce(?, status), merged = max(merged, ?),
          plan = CASE WHEN ? THEN ? ELSE plan END, updated_at = ?`,

@@ -51,7 +51,10 @@ export async function reserve(c: Changes, access: Access, args: ReserveArgs): Pr
   // a retry after the limit changed replays the first answer.
   const asked = { ...args, member: args.member?.accountId };
   const own = args.member?.monthlyLimit === undefined ? args.member?.accountId : undefined;
-  await Promise.all([own ? access.ensureMembers(own) : null, args.plans ? access.ensureOwner() : null]);
+  await Promise.all([
+    own ? access.ensureMembers(own) : null,
+    args.plans ? access.ensureOwner(c.faults.now()) : null,
+  ]);
   return c.change(
     `reserve:${args.key}`,
     asked,

@@ -162,7 +162,8 @@ export function setAccountPlan(env: Env, owned: Owned, s: SubscriptionOwner) {
  * answers the generate route's plan check, access.ts) gets what D1 now says:
  * the team's active subscription for a team, `accounts.plan` for an account.
  * A plan gives features, not tokens, so it follows D1 rather than leading it;
- * a lost push leaves the old plan until the wallet reloads (decision 017).
+ * a lost push leaves the old plan until the wallet reads its owner state
+ * again, at most OWNER_REFRESH_MS after the last push (access.ts, decision 017).
  */
 export async function pushPlan(env: Env, walletId: string): Promise<void> {
   try {
