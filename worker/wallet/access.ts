@@ -1,3 +1,12 @@
+import {
+  type MemberRow,
+  readMember,
+  readMembers,
+  readOwner,
+  readSession,
+  type SessionRow,
+  TEAM_WALLET,
+} from "./access-source";
 import { fail } from "./failures";
 import type { AccessMember, MemberArgs, WalletFailure } from "./types";
 
@@ -13,26 +22,18 @@ import type { AccessMember, MemberArgs, WalletFailure } from "./types";
  * - sessions merge monotonically (revoked stays revoked, expiry only grows);
  * - owner state and members are inserted by a load only where no row is;
  *   a push first makes sure the row is there (loading it), then sets it;
+ *   owner state no push touched for OWNER_REFRESH_MS is read again, and the
+ *   read is dropped if a push landed meanwhile;
  * - a removed member stays as a `removed` row, so a late load cannot bring
  *   them back.
- * Requests that find the same piece missing share one read (`once`).
+ * Requests that find the same piece missing share one read (`once`); the
+ * reads themselves are in access-source.ts.
  * Every push is a set, not a delta: sending it twice changes nothing more.
  */
 
-/** A team wallet's id (teams/membership.ts TEAM_ID); any other wallet is an account's. */
-const TEAM_WALLET = /^team_/;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** The role a removed member keeps here: a tombstone, never a member. */
 const REMOVED = "removed";
-
-interface SessionRow extends Record<string, SqlStorageValue> {
-  id: string;
-  kind: string;
-  resumed: number;
-  expires_at: number;
-  revoked_at: number | null;
-  created_at: number;
-}
 
 interface OwnerRow extends Record<string, SqlStorageValue> {
   account_id: string;
@@ -40,12 +41,6 @@ interface OwnerRow extends Record<string, SqlStorageValue> {
   merged: number;
   plan: string | null;
   updated_at: number;
-}
-
-interface MemberRow extends Record<string, SqlStorageValue> {
-  account_id: string;
-  role: string;
-  monthly_limit: number | null;
 }
 
 export interface OpenedSession {
@@ -128,7 +123,7 @@ export class Access {
 
   private async loadOwner(): Promise<void> {
     const walletId = this.walletId();
-    const state = walletId ? await this.readOwner(walletId) : null;
+    const state = walletId ? await readOwner(this.d1, walletId) : null;
     // No account (yet): nothing to remember; checkSession refuses.
     if (walletId && state) this.insertOwner(walletId, state.status, state.merged, state.plan);
   }
@@ -137,7 +132,7 @@ export class Access {
   private async refreshOwner(now: number): Promise<void> {
     const walletId = this.walletId();
     const pushes = this.ownerPushes;
-    const state = walletId ? await this.readOwner(walletId) : null;
+    const state = walletId ? await readOwner(this.d1, walletId) : null;
     if (!state || this.ownerPushes !== pushes) return;
     this.sql.exec(
       "UPDATE owner_state SET status = ?, merged = max(merged, ?), plan = ?, updated_at = ?",
@@ -146,29 +141,6 @@ export class Access {
       state.plan,
       now,
     );
-  }
-
-  private async readOwner(
-    walletId: string,
-  ): Promise<{ status: string; merged: boolean; plan: string | null } | null> {
-    if (TEAM_WALLET.test(walletId)) {
-      const plan = await this.d1
-        .prepare(
-          `SELECT plan_id AS plan FROM subscriptions
-            WHERE coalesce(wallet_id, account_id) = ? AND status = 'active'
-            ORDER BY created_at DESC LIMIT 1`,
-        )
-        .bind(walletId)
-        .first<{ plan: string }>();
-      return { status: "active", merged: false, plan: plan?.plan ?? null };
-    }
-    const account = await this.d1
-      .prepare("SELECT status, merged_into, plan FROM accounts WHERE id = ?")
-      .bind(walletId)
-      .first<{ status: string; merged_into: string | null; plan: string | null }>();
-    return account
-      ? { status: account.status, merged: account.merged_into !== null, plan: account.plan }
-      : null;
   }
 
   /**
@@ -188,23 +160,15 @@ export class Access {
   }
 
   private async loadMembers(walletId: string): Promise<void> {
-    const rows = await this.d1
-      .prepare("SELECT account_id, role, monthly_limit FROM team_members WHERE team_id = ?")
-      .bind(walletId)
-      .all<MemberRow>();
+    const rows = await readMembers(this.d1, walletId);
     this.transact(() => {
-      for (const m of rows.results) this.insertMember(m);
+      for (const m of rows) this.insertMember(m);
       this.meta.set("members_loaded", "1");
     });
   }
 
   private async loadMember(walletId: string, accountId: string): Promise<void> {
-    const m = await this.d1
-      .prepare(
-        "SELECT account_id, role, monthly_limit FROM team_members WHERE team_id = ? AND account_id = ?",
-      )
-      .bind(walletId, accountId)
-      .first<MemberRow>();
+    const m = await readMember(this.d1, walletId, accountId);
     if (m) this.insertMember(m);
   }
 
@@ -381,13 +345,7 @@ export class Access {
   }
 
   private async loadSession(sessionId: string): Promise<void> {
-    const row = await this.d1
-      .prepare(
-        `SELECT id, kind, resumed, expires_at, revoked_at, created_at FROM sessions
-          WHERE id = ? AND account_id = ?`,
-      )
-      .bind(sessionId, this.walletId())
-      .first<SessionRow>();
+    const row = await readSession(this.d1, sessionId, this.walletId());
     if (!row) return;
     this.sql.exec(
       `INSERT INTO sessions (id, kind, resumed, expires_at, revoked_at, created_at)
