@@ -209,17 +209,10 @@ try {
   const stages = {};
   /** Pings of objects idle since the 1-stream run passed them (≥ 6 s: the runtime has evicted them). */
   let wokenPings = [];
-  let directFirst1 = 0;
   for (const concurrency of [1, 50]) {
     const d = await measure(concurrency, () => direct(fakeUrl));
     const w = await measure(concurrency, (i) => viaWorker(worker.url, accounts[i % ACCOUNTS]));
-    if (concurrency === 1) {
-      wokenPings = await pings(worker.url, accounts.slice(0, WOKEN_PINGS));
-      directFirst1 = pct(
-        d.map((s) => s.first),
-        50,
-      );
-    }
+    if (concurrency === 1) wokenPings = await pings(worker.url, accounts.slice(0, WOKEN_PINGS));
     for (const metric of ["first", "total"]) {
       const dv = d.map((s) => s[metric]);
       const wv = w.map((s) => s[metric]);
@@ -279,10 +272,8 @@ try {
   // A woken object's empty RPC: the ping's first call wakes it, its second is an object in memory's.
   const wokenRpc = Math.max(0, pct(wokenPings, 50) - hop1 - emptyRpc);
   const own = {};
-  for (const c of [1, 50]) {
-    const r = rows.find((x) => x.concurrency === c && x.metric === "first delta");
-    own[c] = Number(r["added p50 ms"]) - stages[c].healthHopP50;
-  }
+  const firstDelta = (c) => rows.find((x) => x.concurrency === c && x.metric === "first delta");
+  for (const c of [1, 50]) own[c] = Number(firstDelta(c)["added p50 ms"]) - stages[c].healthHopP50;
   // The same at 1 stream with each object still in memory: three accounts in turn, each back
   // within ~1.2 s (the 1-stream run above revisits one only after ~13 s), 100 ms apart so a
   // generation's tail (its settle and D1 batch) is not the next one's wait, against the
@@ -292,7 +283,7 @@ try {
     inMemory.push((await viaWorker(worker.url, accounts[ACCOUNTS - 10 + (i % 3)])).first);
     await new Promise((r) => setTimeout(r, 100));
   }
-  own.inMemory = pct(inMemory, 50) - directFirst1 - hop1;
+  own.inMemory = pct(inMemory, 50) - Number(firstDelta(1)["direct p50"]) - hop1;
   const ownOk = own[1] <= wokenRpc + 2;
   const inMemoryOk = own.inMemory <= emptyRpc + 2;
   targets.push([`Worker's own work at 1 stream ≤ one empty RPC + 2 ms (objects woken)`, ownOk]);

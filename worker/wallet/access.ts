@@ -110,7 +110,7 @@ export class Access {
    * again in the background (this request answers from what is here), so a
    * push lost on its way (a plan change's is only logged) heals.
    */
-  async ensureOwner(now = Date.now()): Promise<void> {
+  async ensureOwner(now: number): Promise<void> {
     const owner = this.owner();
     if (!owner) {
       await this.once("owner", () => this.loadOwner());

@@ -26,8 +26,9 @@ export interface Gate {
  * Everything that decides a generation, in the order a user would expect
  * the answer: who asks, a key seen before (answered from its record, before
  * any limit counts it), a price older than one admitted here, the account's
- * rate limit, the feature's plans, the balance. On success the hold (personal only: a team's object holds for a
- * team generation) and the pending record are written together, so a crash
+ * rate limit, the feature's plans, the balance. On success the hold
+ * (personal only: a team's object holds for a team generation) and the
+ * pending record are written together, so a crash
  * leaves both or neither. A refusal writes nothing but the rate limit's
  * count, which is what a limit is for.
  */

@@ -77,25 +77,30 @@ async function decide(
   // An address known to be over its limit is refused before any object is asked.
   const address = addressCheck(c, later);
   if (address.decided && !address.ok) throw rateLimited(address.retryAfterMs, "Too many generations.");
+  const asked: Asked = { input, key, requestHash, teamId, address };
   const cached = await cachedPricing(c.env.DB, (work) => background(c, work));
   // A wallet already charged at a newer price refuses this isolate's older
   // one (wallet/admission.ts): read it from D1 and ask once more, fresh.
-  const first = await attempt(c, input, key, requestHash, teamId, address, cached, false);
+  const first = await attempt(c, asked, cached, false);
   if (first) return first;
-  const fresh = await refreshPricing(c.env.DB);
-  const again = await attempt(c, input, key, requestHash, teamId, address, fresh, true);
+  const again = await attempt(c, asked, await refreshPricing(c.env.DB), true);
   if (!again) throw new Error("a price read fresh from D1 was refused as stale");
   return again;
+}
+
+/** What a request asks for, the same in each attempt. */
+interface Asked {
+  input: TicketRequest;
+  key: string;
+  requestHash: string;
+  teamId: string | null;
+  address: AddressVerdict;
 }
 
 /** One admission at `snapshot`'s price; null when the wallet has seen a newer price (not when `fresh`). */
 async function attempt(
   c: Context<AppEnv>,
-  input: TicketRequest,
-  key: string,
-  requestHash: string,
-  teamId: string | null,
-  address: AddressVerdict,
+  { input, key, requestHash, teamId, address }: Asked,
   snapshot: PricingSnapshot,
   fresh: boolean,
 ): Promise<Admission | null> {
