@@ -7,7 +7,15 @@ import type { RecordRow } from "../../worker/wallet/records";
 import type { EntryRow, GrantRow } from "../../worker/wallet/storage";
 import type { Wallet } from "../../worker/wallet/wallet";
 import { scanStats } from "./admin-stats-scan";
-import { fundedAccount, generate, ticketBody, upstream } from "./generate-helpers";
+import {
+  fundedAccount,
+  generate,
+  generationRows,
+  metadataRows,
+  teamWith,
+  ticketBody,
+  upstream,
+} from "./generate-helpers";
 
 /*
  * What a charged generation costs in D1 rows, all tables and triggers
@@ -35,6 +43,7 @@ const entry = (seq: number, over: Partial<EntryRow> = {}): EntryRow => ({
   created_at: now,
   synced: 0,
   member_id: null,
+  generation: null,
   ...over,
 });
 
@@ -135,6 +144,58 @@ describe("D1 rows per charged generation", () => {
       models: n,
       started: n,
     });
+  });
+
+  it("are 3 for a team's generation: the team's entry carrying it, its account index entry, one rollup row", async () => {
+    const member = await fundedAccount(0);
+    const teamId = await teamWith(200, { [member.id]: null });
+    const objects = [wallet(env, teamId), wallet(env, member.id)];
+    const rowsNow = async () => {
+      const all: Record<string, number> = {};
+      for (const w of objects) {
+        for (const [t, n] of Object.entries((await w.stats()).d1RowsByTable)) all[t] = (all[t] ?? 0) + n;
+      }
+      return all;
+    };
+    // The first generation also writes the member's wallet row and its reconcile mark.
+    const first = await generate(upstream("fake/ok").env, member.token, ticketBody({ wallet: teamId }));
+    await first.res.text();
+    await first.settled();
+    const before = await rowsNow();
+    const n = 10;
+    for (let i = 0; i < n; i++) {
+      const { res, settled } = await generate(
+        upstream("fake/ok").env,
+        member.token,
+        ticketBody({ wallet: teamId }),
+      );
+      expect(res.status).toBe(200);
+      await res.text();
+      await settled();
+    }
+    const after = await rowsNow();
+    const per = Object.fromEntries(
+      Object.entries(after)
+        .map(([t, rows]) => [t, (rows - (before[t] ?? 0)) / n] as const)
+        .filter(([, rows]) => rows > 0),
+    );
+    console.log(`D1 rows per team generation by table (both objects): ${JSON.stringify(per)}`);
+    // Was 6 (decision 019): the entry with its rollup row, the member's metadata row with its indexes and rollup.
+    expect(per).toEqual({ ledger_entries: 3 });
+    expect(await metadataRows(member.id)).toEqual([]);
+    // D1 still knows each as the member's generation, paid by the team.
+    const known = await generationRows(member.id);
+    expect(known).toHaveLength(n + 1);
+    expect(known.every((g) => g.walletId === teamId && g.charged === 1 && g.status === "succeeded")).toBe(
+      true,
+    );
+    // The rollups count them as the team's spend, and agree with the scan.
+    const { usage, generations } = await computeStats(env.DB, 1);
+    const scan = await scanStats(env.DB, 1);
+    const { byPayer, ...usageFigures } = usage;
+    expect(usageFigures).toEqual(scan.usage);
+    expect(generations).toEqual(scan.generations);
+    expect(byPayer.team?.generations).toBeGreaterThanOrEqual(n + 1);
   });
 
   it("are at most 4, all tables and triggers counted, from D1's own metadata", async () => {

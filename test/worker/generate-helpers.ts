@@ -3,7 +3,14 @@ import { eq } from "drizzle-orm";
 import { inject } from "vitest";
 import { app } from "../../worker/app";
 import { db } from "../../worker/db/client";
-import { accounts, generationMeta, generations, ledgerEntries } from "../../worker/db/schema";
+import {
+  accounts,
+  generationMeta,
+  generations,
+  ledgerEntries,
+  teamMembers,
+  teams,
+} from "../../worker/db/schema";
 import type { Env } from "../../worker/env";
 import { newId } from "../../worker/lib/ids";
 import { createSession } from "../../worker/lib/session";
@@ -210,4 +217,29 @@ export async function eventually<T>(check: () => Promise<T>, ok: (v: T) => boole
     if (ok(v) || Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A team whose wallet holds `tokens`, with these members (account id → monthly limit). */
+export async function teamWith(tokens: number, members: Record<string, number | null>) {
+  const id = newId("team");
+  const d = db(env.DB);
+  const [owner] = Object.keys(members);
+  await d.insert(teams).values({ id, name: "Platform", createdBy: owner ?? "acc_x", createdAt: new Date() });
+  for (const [accountId, monthlyLimit] of Object.entries(members)) {
+    await d.insert(teamMembers).values({
+      teamId: id,
+      accountId,
+      role: accountId === owner ? "owner" : "member",
+      monthlyLimit,
+      joinedAt: new Date(),
+    });
+  }
+  const r = await wallet(env, id).grant({
+    key: `seed:${id}`,
+    source: "purchase",
+    amount: tokens,
+    description: "Team pack",
+  });
+  if (!r.ok) throw new Error(r.message);
+  return id;
 }

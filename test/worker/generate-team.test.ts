@@ -1,11 +1,10 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { forgetSeenPricing } from "../../worker/billing/pricing";
 import { runScheduled } from "../../worker/cron";
 import { db } from "../../worker/db/client";
-import { featurePrices, generations, subscriptions, teamMembers, teams } from "../../worker/db/schema";
-import { newId } from "../../worker/lib/ids";
+import { featurePrices, subscriptions, teamMembers } from "../../worker/db/schema";
 import { CHARGE_UNCONFIRMED } from "../../worker/routes/generate";
 import { wallet } from "../../worker/wallet/client";
 import { recordById } from "../../worker/wallet/records";
@@ -15,36 +14,13 @@ import {
   generate,
   generationRows,
   ledger,
+  metadataRows,
   parseSse,
   readUntil,
+  teamWith,
   ticketBody,
   upstream,
 } from "./generate-helpers";
-
-/** A team whose wallet holds `tokens`, with these members (account id → monthly limit). */
-async function teamWith(tokens: number, members: Record<string, number | null>) {
-  const id = newId("team");
-  const d = db(env.DB);
-  const [owner] = Object.keys(members);
-  await d.insert(teams).values({ id, name: "Platform", createdBy: owner ?? "acc_x", createdAt: new Date() });
-  for (const [accountId, monthlyLimit] of Object.entries(members)) {
-    await d.insert(teamMembers).values({
-      teamId: id,
-      accountId,
-      role: accountId === owner ? "owner" : "member",
-      monthlyLimit,
-      joinedAt: new Date(),
-    });
-  }
-  const r = await wallet(env, id).grant({
-    key: `seed:${id}`,
-    source: "purchase",
-    amount: tokens,
-    description: "Team pack",
-  });
-  if (!r.ok) throw new Error(r.message);
-  return id;
-}
 
 /** Removes a member the way DELETE /api/teams/:id/members does: the team's wallet first, then D1. */
 async function removeMember(teamId: string, accountId: string) {
@@ -202,7 +178,7 @@ describe("POST /api/generate paid by a team wallet", () => {
     expect((await balance(teamId)).available).toBe(7);
   });
 
-  it("confirms an unconfirmed team charge from the team's ledger (the cron reads the paying wallet)", async () => {
+  it("confirms a team charge nobody heard from the team's entry that carries it, with no row beside it", async () => {
     const member = await fundedAccount(0);
     const teamId = await teamWith(10, { [member.id]: null });
     await wallet(env, teamId).stub.setFaults({ loseAnswers: { op: "settle", times: 10 } });
@@ -214,21 +190,54 @@ describe("POST /api/generate paid by a team wallet", () => {
     await settled();
     expect(await res.json()).toMatchObject({ charged: 1 });
     await wallet(env, teamId).stub.setFaults({ loseAnswers: null });
-    const [row] = await generationRows(member.id);
-    expect(row).toMatchObject({ charged: 1, errorCode: CHARGE_UNCONFIRMED });
-    await db(env.DB)
-      .update(generations)
-      .set({ createdAt: new Date(Date.now() - 3_600_000) })
-      .where(eq(generations.id, row?.id as string));
-
-    const result = await runScheduled(env);
-    expect(result.confirmed).toBeGreaterThanOrEqual(1);
-    expect((await generationRows(member.id))[0]).toMatchObject({ charged: 1, errorCode: null });
     expect((await balance(teamId)).available).toBe(9);
-    // The record in the member's own object says the same.
+    // The team's usage entry is the generation's one D1 row (decision 025)…
+    const [usage] = (await ledger(teamId)).filter((e) => e.type === "usage");
+    expect(usage).toMatchObject({
+      amount: -1,
+      generationRollup: 2,
+      accountId: member.id,
+      memberId: member.id,
+    });
+    expect(await metadataRows(member.id)).toEqual([]);
+    const [row] = await generationRows(member.id);
+    expect(row).toMatchObject({ id: usage?.generationId, walletId: teamId, charged: 1, errorCode: null });
+    // …and the member's record learnt from it that the charge was made: nothing is left for the cron.
     const record = await runInDurableObject(wallet(env, member.id).stub, async (_instance, state) =>
-      recordById(state.storage.sql, row?.id as string),
+      recordById(state.storage.sql, usage?.generationId as string),
     );
-    expect(record).toMatchObject({ charged: 1, error_code: null, status: "succeeded" });
+    expect(record).toMatchObject({ charged: 1, error_code: null, status: "succeeded", d1_synced: 1 });
+    expect((await runScheduled(env)).confirmed).toBe(0);
+  });
+
+  it("replaces a row written before the team's entry reached D1, and confirms the member's record", async () => {
+    const member = await fundedAccount(0);
+    const teamId = await teamWith(10, { [member.id]: null });
+    const team = wallet(env, teamId);
+    await team.stub.setFaults({ loseAnswers: { op: "settle", times: 10 }, d1: "down" });
+    const { res, settled } = await generate(
+      upstream("fake/ok").env,
+      member.token,
+      ticketBody({ wallet: teamId }),
+    );
+    await settled();
+    expect(await res.json()).toMatchObject({ charged: 1 });
+    // The member's row went first, marked unconfirmed: the team's entry is still in its outbox.
+    const [row] = await metadataRows(member.id);
+    expect(row).toMatchObject({ walletId: teamId, charged: 1, errorCode: CHARGE_UNCONFIRMED });
+    expect((await ledger(teamId)).filter((e) => e.type === "usage")).toEqual([]);
+
+    await team.stub.setFaults({ loseAnswers: null, d1: "ok" });
+    await team.stub.sweep();
+    const [usage] = (await ledger(teamId)).filter((e) => e.type === "usage");
+    expect(usage).toMatchObject({ generationId: row?.id, generationRollup: 2, accountId: member.id });
+    expect(await metadataRows(member.id)).toEqual([]);
+    expect(await generationRows(member.id)).toHaveLength(1);
+    await vi.waitFor(async () => {
+      const record = await runInDurableObject(wallet(env, member.id).stub, async (_instance, state) =>
+        recordById(state.storage.sql, row?.id as string),
+      );
+      expect(record).toMatchObject({ charged: 1, error_code: null, status: "succeeded" });
+    });
   });
 });

@@ -260,6 +260,7 @@ describe("upgrade in place", () => {
     await runInDurableObject(w.stub, (_: Wallet, state) => {
       state.storage.sql.exec(`DROP INDEX holds_member_open; DROP TABLE member_spend;
         ALTER TABLE holds DROP COLUMN member_id; ALTER TABLE entries DROP COLUMN member_id;
+        ALTER TABLE entries DROP COLUMN generation;
         DROP TABLE debts; DROP TABLE owner_state; DROP TABLE sessions; DROP TABLE members;
         DROP TABLE generations; DROP TABLE rate_limits;
         DROP INDEX holds_reserve_key; ALTER TABLE holds DROP COLUMN reserve_key;

@@ -24,7 +24,9 @@ async function mirrorRefreshed(w: ReturnType<typeof wallet>) {
 const fresh = () => wallet(env, `acc_w${++seq}_${crypto.randomUUID().slice(0, 8)}`);
 const HOUR = 3_600_000;
 /** Object schema v11 → v10: reserve and settle records back from the hold rows into `ops`. */
+/** Back to schema version 10 (records in `ops`), by way of 11 (entries without a carried generation). */
 const HOLD_RECORDS_BACK_TO_OPS = `
+  ALTER TABLE entries DROP COLUMN generation;
   INSERT INTO ops SELECT 'reserve:' || reserve_key, reserve_fingerprint,
     json_object('ok', json('true'), 'holdId', id, 'held', amount,
       'deadline', strftime('%Y-%m-%dT%H:%M:%fZ', deadline / 1000.0, 'unixepoch')), created_at

@@ -1,6 +1,6 @@
 import { and, eq, gt, gte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { generationMeta, type generations } from "../db/schema";
+import { generationMeta } from "../db/schema";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -19,13 +19,12 @@ export async function usageReport(
   d: Db,
   where: SQL | undefined,
   days: number,
-  opts: { byMember?: boolean; source?: typeof generations | typeof generationMeta } = {},
+  opts: { byMember?: boolean } = {},
 ) {
   const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
   const since = today - (days - 1) * DAY_MS;
-  // Every generation D1 knows (folded entries too) unless the caller reads
-  // only `generations` (a team's: never folded, reached by the wallet index).
-  const t = opts.source ?? generationMeta;
+  // Every generation D1 knows, its folded entries too (docs/decisions/021, 025).
+  const t = generationMeta;
   const day = sql<string>`date(${t.createdAt} / 1000, 'unixepoch')`;
   const rows = await d
     .select({

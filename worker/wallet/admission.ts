@@ -146,7 +146,7 @@ export function finish(book: Book, args: FinishArgs, now: number): FinishOutcome
   book.sql.exec(
     `UPDATE generations SET status = ?, charged = ?, title = ?, description = ?, output = ?, model = ?,
        upstream_id = ?, error_code = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, first_delta_ms = ?,
-       latency_ms = ?, completed_at = ?, d1_synced = 0
+       latency_ms = ?, completed_at = ?, d1_synced = ?
      WHERE id = ?`,
     status,
     charged,
@@ -162,6 +162,8 @@ export function finish(book: Book, args: FinishArgs, now: number): FinishOutcome
     o.firstDeltaMs,
     o.latencyMs,
     now,
+    // A team's usage entry that carries the generation is its D1 row (decision 025).
+    record.hold_id === null && args.carried === true ? 1 : 0,
     record.id,
   );
   return { ok: true, charged, holdId: record.hold_id };

@@ -21,7 +21,15 @@ import {
 import { recordSpend } from "./members";
 import { queueCredit } from "./outbox";
 import { type GrantRow, type GrantView, grantView, type HoldRow } from "./storage";
-import type { DebitArgs, GrantArgs, ReserveArgs, SettleArgs, Tokens, WalletFailure } from "./types";
+import type {
+  CarriedGeneration,
+  DebitArgs,
+  GrantArgs,
+  ReserveArgs,
+  SettleArgs,
+  Tokens,
+  WalletFailure,
+} from "./types";
 
 /** How a hold ended, when it ends. */
 export type HoldEnd = "settled" | "voided" | "expired";
@@ -103,7 +111,7 @@ export class Book {
     burned: number,
     status: HoldEnd,
     now: number,
-    meta?: Pick<SettleArgs, "description" | "feature" | "generationId" | "reference">,
+    meta?: Pick<SettleArgs, "description" | "feature" | "generationId" | "reference" | "generation">,
     record?: HoldRecord,
   ): string | null {
     const { burn, release } = splitSettlement(JSON.parse(hold.allocations) as Allocation[], burned);
@@ -137,6 +145,7 @@ export class Book {
             feature: meta?.feature ?? null,
             generationId: meta?.generationId ?? null,
             memberId: hold.member_id,
+            generation: meta?.generation,
           });
     if (record) {
       this.sql.exec(
@@ -344,14 +353,15 @@ export class Book {
     feature?: string | null;
     generationId?: string | null;
     memberId?: string | null;
+    generation?: CarriedGeneration;
   }): string {
     const id = e.id ?? newId("txn");
     // balance_after: tokens the wallet owns, Σ remaining + held over its grants.
     this.lastSeq = this.sql
       .exec<{ seq: number }>(
         `INSERT INTO entries (id, type, amount, balance_after, grant_id, hold_id, reference,
-           idempotency_key, description, feature, generation_id, member_id, created_at)
-         VALUES (?, ?, ?, (SELECT coalesce(sum(remaining + held), 0) FROM grants), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           idempotency_key, description, feature, generation_id, member_id, created_at, generation)
+         VALUES (?, ?, ?, (SELECT coalesce(sum(remaining + held), 0) FROM grants), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          RETURNING seq`,
         id,
         e.type,
@@ -365,6 +375,7 @@ export class Book {
         e.generationId ?? null,
         e.memberId ?? null,
         this.clock(),
+        e.generation ? JSON.stringify(e.generation) : null,
       )
       .one().seq;
     // `totals` (used, purchased) follows from the entry by trigger (storage.ts, v9).

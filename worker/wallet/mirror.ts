@@ -2,6 +2,7 @@ import { entryIdFor, FOLDED, holdIdFor, settleKeyFor, usageDescription } from ".
 import { CHARGE_UNCONFIRMED } from "./admission";
 import type { RecordRow } from "./records";
 import type { EntryRow, GrantRow } from "./storage";
+import type { CarriedGeneration } from "./types";
 
 /*
  * What a wallet writes to D1, statement by statement, and what that costs in
@@ -21,6 +22,21 @@ export const GRANT_MIRROR_MS = 60_000;
 export interface MirrorStatement {
   table: string;
   statement: D1PreparedStatement;
+  /**
+   * A team generation's charge nobody heard (decision 025), whose D1 row is
+   * written only if the team's entry does not carry it: 0 rows written says
+   * the team charged it, so the record here is confirmed.
+   */
+  confirms?: string;
+  /** A team's entry replacing any row of its generation: a row unconfirmed is confirmed in the member's object. */
+  replaces?: Confirmation & { accountId: string };
+}
+
+/** What a confirmed charge tells the record (as the cron's `confirmed`). */
+export interface Confirmation {
+  generationId: string;
+  charged: number;
+  errorCode: string | null;
 }
 
 /**
@@ -64,7 +80,8 @@ export class GrantMirror {
  *
  * A usage entry whose generation's record is in the same batch and paid by
  * this account's own wallet is that generation's only D1 row (foldable,
- * foldedStatement). Otherwise a usage entry whose generation's row is in the same batch is flagged
+ * foldedStatement); so is a team's usage entry whose settle carried its
+ * generation's columns (carriedFold). Otherwise a usage entry whose generation's row is in the same batch is flagged
  * `generation_rollup` and the row points at it (`usage_seq`): the row's
  * rollup trigger then counts both in one stats_usage_daily row, and the entry
  * writes no stats_ledger_daily row. The entry must come first (the
@@ -98,15 +115,26 @@ export function mirrorStatements(
       record !== undefined &&
       !usageSeq.has(record.id) &&
       !folded.has(record.id);
-    if (withRecord && record && foldable(r, record)) {
+    const fold = withRecord && record && foldable(r, record) ? recordFold(record) : carriedFold(r);
+    if (fold) {
       // One row for the generation: drop a row the Worker wrote when the
       // object could not be reached (its figures go, the entry's come).
-      folded.add(record.id);
+      folded.add(fold.id);
       statements.push({
         table: "generations",
-        statement: db.prepare("DELETE FROM generations WHERE id = ?").bind(record.id),
+        statement: db.prepare("DELETE FROM generations WHERE id = ? RETURNING error_code").bind(fold.id),
+        ...(fold.accountId !== null && r.member_id !== null
+          ? {
+              replaces: {
+                accountId: fold.accountId,
+                generationId: fold.id,
+                charged: -r.amount,
+                errorCode: fold.status === "cancelled" ? "client_closed" : null,
+              },
+            }
+          : {}),
       });
-      statements.push({ table: "ledger_entries", statement: foldedStatement(db, walletId, r, record) });
+      statements.push({ table: "ledger_entries", statement: foldedStatement(db, walletId, r, fold) });
       continue;
     }
     if (withRecord && record) usageSeq.set(record.id, r.seq);
@@ -117,6 +145,7 @@ export function mirrorStatements(
     statements.push({
       table: "generations",
       statement: generationStatement(db, walletId, g, usageSeq.get(g.id) ?? null),
+      ...(isGuarded(g) ? { confirms: g.id } : {}),
     });
   }
   for (const g of grants) {
@@ -162,6 +191,44 @@ function foldable(r: EntryRow, g: RecordRow): boolean {
   );
 }
 
+/** The generation's columns a folded entry carries, whichever side knew them. */
+interface Fold {
+  id: string;
+  /** The member's account on a team's entry; null on the account's own. */
+  accountId: string | null;
+  site: string;
+  sessionId: string | null;
+  model: string | null;
+  status: string;
+  latencyMs: number | null;
+  firstDeltaMs: number | null;
+  costUsd: number | null;
+  startedAt: number;
+}
+
+const recordFold = (g: RecordRow): Fold => ({
+  id: g.id,
+  accountId: null,
+  site: g.site,
+  sessionId: g.session_id,
+  model: g.model,
+  status: g.status,
+  latencyMs: g.latency_ms,
+  firstDeltaMs: g.first_delta_ms,
+  costUsd: g.cost_usd,
+  startedAt: g.created_at,
+});
+
+/**
+ * A team's usage entry with its generation's columns, given by the route's
+ * settle (docs/decisions/025): the member's record stays out of D1.
+ */
+function carriedFold(r: EntryRow): Fold | null {
+  if (r.generation === null || r.generation_id === null || r.type !== "usage" || r.amount === 0) return null;
+  const c = JSON.parse(r.generation) as CarriedGeneration;
+  return { ...c, id: r.generation_id };
+}
+
 /**
  * A charged generation as one D1 row: its usage entry with the generation's
  * columns D1 reads across accounts (generation_rollup = 2; the entry's
@@ -169,13 +236,13 @@ function foldable(r: EntryRow, g: RecordRow): boolean {
  * id, feature and site (worker/lib/entries.ts) is sent as null, but only when
  * it is exactly what it derives to.
  */
-function foldedStatement(db: D1Database, walletId: string, r: EntryRow, g: RecordRow) {
+function foldedStatement(db: D1Database, walletId: string, r: EntryRow, g: Fold) {
   return db
     .prepare(
       `INSERT INTO ledger_entries (wallet_id, seq, id, type, amount, balance_after, grant_id, hold_id,
          reference, idempotency_key, description, feature, generation_id, member_id, created_at, generation_rollup,
-         session_id, site, model, status, latency_ms, first_delta_ms, cost_usd, started_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${FOLDED}, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+         account_id, session_id, site, model, status, latency_ms, first_delta_ms, cost_usd, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${FOLDED}, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     )
     .bind(
       walletId,
@@ -188,19 +255,20 @@ function foldedStatement(db: D1Database, walletId: string, r: EntryRow, g: Recor
       r.hold_id === holdIdFor(g.id) ? null : r.hold_id,
       r.reference === g.id ? null : r.reference,
       r.hold_id !== null && r.idempotency_key === settleKeyFor(r.hold_id) ? null : r.idempotency_key,
-      r.description === usageDescription(g.feature, g.site) ? null : r.description,
+      r.feature !== null && r.description === usageDescription(r.feature, g.site) ? null : r.description,
       r.feature,
       r.generation_id,
       r.member_id ?? null,
       r.created_at,
-      g.session_id,
+      g.accountId,
+      g.sessionId,
       g.site,
       g.model,
       g.status === "succeeded" ? null : g.status,
-      g.latency_ms,
-      g.first_delta_ms,
-      g.cost_usd,
-      g.created_at,
+      g.latencyMs,
+      g.firstDeltaMs,
+      g.costUsd,
+      g.startedAt,
     );
 }
 
@@ -278,15 +346,28 @@ export function generationStatement(
   usageSeq: number | null,
 ): D1PreparedStatement {
   const columns = RECORD_TEXT_IN_D1 ? [...RECORD_COLUMNS, ...TEXT_COLUMNS] : RECORD_COLUMNS;
+  // A team's charge nobody heard may still have been made, and its entry then
+  // carries the generation (decision 025): the row is not written beside it.
+  const guarded = isGuarded(g);
+  const values = columns.map(() => "?").join(", ");
   const sql = `INSERT INTO generations (${columns.join(", ")}, usage_seq)
-     VALUES (${columns.map(() => "?").join(", ")}, ?)
+     ${
+       guarded
+         ? `SELECT ${values}, ? WHERE NOT EXISTS (SELECT 1 FROM ledger_entries
+              WHERE wallet_id = ? AND generation_id = ? AND generation_rollup = ${FOLDED})`
+         : `VALUES (${values}, ?)`
+     }
      ON CONFLICT (id) DO UPDATE SET ${columns
        .filter((c) => c !== "id" && c !== "account_id" && c !== "created_at")
        .map((c) => `${c} = excluded.${c}`)
        .join(", ")}, usage_seq = coalesce(generations.usage_seq, excluded.usage_seq)`;
-  const values: Record<string, SqlStorageValue> = { ...g, account_id: accountId };
-  return db.prepare(sql).bind(...columns.map((c) => values[c] ?? null), usageSeq);
+  const row: Record<string, SqlStorageValue> = { ...g, account_id: accountId };
+  const bound = [...columns.map((c) => row[c] ?? null), usageSeq];
+  return db.prepare(sql).bind(...bound, ...(guarded ? [g.wallet_id, g.id] : []));
 }
+
+/** A team's record whose charge nobody heard: the team's entry may carry it already. */
+const isGuarded = (g: RecordRow) => g.wallet_id !== null && g.error_code === CHARGE_UNCONFIRMED;
 
 /** Adds each statement's D1 rows written (its triggers' included) to its table's count. */
 export function countRows(

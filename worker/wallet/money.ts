@@ -96,6 +96,10 @@ export async function reserve(c: Changes, access: Access, args: ReserveArgs): Pr
 export async function settle(c: Changes, args: SettleArgs): Promise<SettleResult> {
   const bad = check(schemas.settleArgs, args, AMOUNT_MESSAGES.settle);
   if (bad) return c.refuse(bad);
+  // A generation the entry carries to D1 is named by it (mirror.ts folds on both).
+  if (args.generation && (!args.generationId || !args.feature)) {
+    return c.refuse(fail("invalid_request", "A carried generation needs its generationId and feature."));
+  }
   return c.change(
     `settle:${args.holdId}`,
     args,

@@ -1,9 +1,10 @@
 import type { Env } from "../env";
 import { log } from "../lib/log";
+import { CHARGE_UNCONFIRMED } from "./admission";
 import type { Book } from "./book";
 import type { Faults } from "./faults";
 import type { Allocation } from "./ledger";
-import { countRows, GrantMirror, mirrorStatements } from "./mirror";
+import { type Confirmation, countRows, GrantMirror, type MirrorStatement, mirrorStatements } from "./mirror";
 import type { RecordRow } from "./records";
 import {
   type CreditPart,
@@ -147,6 +148,7 @@ export class Outbox {
     const results = await this.env.DB.batch(statements.map((s) => s.statement));
     if (this.faults.d1 === "lose-ack") throw new Error("D1 acknowledgement lost (injected fault)");
     const written = countRows(this.rowsByTable, statements, results);
+    const { here, members } = teamConfirmations(statements, results);
     this.grants.sent(grants, full, now);
     if (dirty.length < FLUSH_BATCH) this.grantsReadAt = grantsAtRead;
     if (records.length < FLUSH_BATCH && this.finished === finishedAtRead) this.recordsMaybe = false;
@@ -161,6 +163,15 @@ export class Outbox {
         rows[rows.length - 1]?.seq ?? 0,
       );
       for (const r of records) sql.exec("UPDATE generations SET d1_synced = 1 WHERE id = ?", r.id);
+      // The team charged them: its entry carries them (decision 025), as the cron would confirm.
+      for (const id of here) {
+        sql.exec(
+          `UPDATE generations SET error_code = CASE status WHEN 'cancelled' THEN 'client_closed' END
+           WHERE id = ? AND error_code = ?`,
+          id,
+          CHARGE_UNCONFIRMED,
+        );
+      }
       // A grant changed again while the batch was out stays dirty for the next one.
       for (const g of grants) {
         sql.exec(
@@ -170,6 +181,7 @@ export class Outbox {
         );
       }
     });
+    for (const m of members) void this.confirmInMember(m);
     // Every change to a grant's mirror comes with a ledger entry, so nothing
     // appended since the read and a partial batch mean the outbox is empty:
     // the loop ends here, in the same synchronous step, without reading again.
@@ -185,6 +197,19 @@ export class Outbox {
     }
     const first = rows[0]?.seq;
     return { through: first === undefined ? 0 : (rows[rows.length - 1]?.seq ?? first), more: true };
+  }
+
+  /** Tells a member's object that the team's entry confirmed its unconfirmed charge (decision 025). */
+  private async confirmInMember(m: Confirmation & { accountId: string }): Promise<void> {
+    try {
+      const { accountId, ...confirmation } = m;
+      await this.env.WALLET.get(this.env.WALLET.idFromName(accountId)).confirmed({
+        walletId: accountId,
+        ...confirmation,
+      });
+    } catch (error) {
+      log("warn", "wallet.confirm_member_failed", { walletId: this.walletId(), ...m, error: String(error) });
+    }
   }
 
   /**
@@ -293,4 +318,24 @@ export function queueCredit(
     now,
     JSON.stringify([...parts].map(([expiresAt, amount]): CreditPart => ({ amount, expiresAt }))),
   );
+}
+
+/**
+ * What a batch learnt of team charges nobody heard (decision 025): records
+ * here whose row was not written because the team's entry carries them, and
+ * members whose unconfirmed row a team's entry here replaced.
+ */
+function teamConfirmations(
+  statements: MirrorStatement[],
+  results: D1Result[],
+): { here: string[]; members: (Confirmation & { accountId: string })[] } {
+  const here: string[] = [];
+  const members: (Confirmation & { accountId: string })[] = [];
+  for (const [i, s] of statements.entries()) {
+    const result = results[i];
+    if (s.confirms !== undefined && result?.meta.rows_written === 0) here.push(s.confirms);
+    const deleted = (result?.results ?? []) as { error_code: string | null }[];
+    if (s.replaces && deleted.some((r) => r.error_code === CHARGE_UNCONFIRMED)) members.push(s.replaces);
+  }
+  return { here, members };
 }

@@ -115,6 +115,7 @@ export const finishArgs = z.object({
   generationId: id,
   charge: z.number().int().min(0).max(MAX_AMOUNT),
   description: text,
+  carried: z.boolean().optional(),
   outcome: z.object({
     status: z.enum(["succeeded", "failed", "cancelled"]),
     title: nullableText,
@@ -146,6 +147,19 @@ export const settleArgs = z.object({
   feature: optionalText,
   generationId: optionalText,
   reference: optionalText,
+  generation: z
+    .object({
+      accountId: id,
+      sessionId: id,
+      site: text,
+      model: nullableText,
+      status: z.enum(["succeeded", "cancelled"]),
+      latencyMs: nullableCount,
+      firstDeltaMs: nullableCount,
+      costUsd: z.number().min(0).nullable(),
+      startedAt: z.number().int().min(0),
+    })
+    .optional(),
 });
 
 export const voidArgs = z.object({ holdId: z.string() });

@@ -121,6 +121,10 @@ export const SCHEMA: string[] = [
    UPDATE holds SET (settle_fingerprint, settle_result) = (o.fingerprint, o.result)
      FROM ops o WHERE o.key = 'settle:' || holds.id;
    DELETE FROM ops WHERE (key >= 'reserve:' AND key < 'reserve;') OR (key >= 'settle:' AND key < 'settle;');`,
+  // v12: a team's usage entry carries its generation's D1 columns (JSON of a
+  // CarriedGeneration), so D1 gets the generation as that one entry
+  // (docs/decisions/025).
+  "ALTER TABLE entries ADD COLUMN generation TEXT;",
 ];
 
 /** The entries D1 may not have: past the prefix it has (`flush_stats.synced_seq`, v10). */
@@ -190,6 +194,8 @@ export interface EntryRow extends Record<string, SqlStorageValue> {
   generation_id: string | null;
   created_at: number;
   member_id: string | null;
+  /** A team generation's D1 columns (CarriedGeneration as JSON), on its usage entry; else null. */
+  generation: string | null;
 }
 
 export interface CreditRow extends Record<string, SqlStorageValue> {

@@ -180,6 +180,26 @@ export interface SettleArgs {
   feature?: string;
   generationId?: string;
   reference?: string;
+  /**
+   * A team generation's columns D1 reads (docs/decisions/025): the usage
+   * entry then carries the generation, and the member's record is not sent.
+   */
+  generation?: CarriedGeneration;
+}
+
+/** What D1 keeps of a team's charged generation, on the team's usage entry. */
+export interface CarriedGeneration {
+  /** The member whose generation it is. */
+  accountId: string;
+  sessionId: string;
+  site: string;
+  model: string | null;
+  status: "succeeded" | "cancelled";
+  latencyMs: number | null;
+  firstDeltaMs: number | null;
+  costUsd: number | null;
+  /** When the generation started (its record's created_at). */
+  startedAt: number;
 }
 
 export interface DebitArgs {
@@ -329,6 +349,8 @@ export interface FinishArgs {
   charge: number;
   /** The usage entry's description. */
   description: string;
+  /** A team generation whose usage entry, in the team's wallet, carries its D1 row: the record is not sent. */
+  carried?: boolean;
   outcome: {
     status: "succeeded" | "failed" | "cancelled";
     title: string | null;

@@ -74,13 +74,14 @@ export const ledgerEntries = sqliteTable(
     /*
      * generation_rollup = 2: the entry is also its generation's D1 metadata
      * (a charged generation paid by the account's own wallet is one D1 row,
-     * docs/decisions/021-d1-bytes.md). Its id, hold id, reference, key and
+     * docs/decisions/021-d1-bytes.md; so is a team's, on the team's entry
+     * naming the member, docs/decisions/025-team-fold.md). Its id, hold id, reference, key and
      * description are then null when they are what they derive to
      * (worker/lib/entries.ts); the columns below carry what D1 needs of the
      * generation across accounts. Its rollup row is written by the entry's
      * trigger. Everything else about the generation is in the account's object.
      */
-    /** The generation's account when not the wallet's (moved at sign-in). */
+    /** The generation's account when not the wallet's (moved at sign-in; the member on a team's entry). */
     accountId: text(),
     sessionId: text(),
     site: text(),
@@ -125,8 +126,8 @@ export const grants = sqliteTable(
 
 /**
  * Every generation D1 knows, whichever row carries it: the `generations` rows
- * (failed, team, legacy, written by the Worker) and the folded entries
- * (migration "d1_bytes"). Only the columns D1's readers use across accounts;
+ * (failed, unconfirmed, legacy, written by the Worker) and the folded entries
+ * (migrations "d1_bytes", "team_fold": a team's is the member's, paid by the team). Only the columns D1's readers use across accounts;
  * a filter on account_id or wallet_id reaches each part through its index.
  */
 export const generationMeta = sqliteView("generation_meta", {

@@ -5,7 +5,7 @@ import { usageDescription } from "../../lib/entries";
 import { log } from "../../lib/log";
 import { CHARGE_UNCONFIRMED } from "../../wallet/admission";
 import { wallet } from "../../wallet/client";
-import type { Tokens } from "../../wallet/types";
+import type { CarriedGeneration, Tokens } from "../../wallet/types";
 
 /** Rough output tokens per character, used only when the model reported no usage. */
 const CHARS_PER_TOKEN = 4;
@@ -79,11 +79,13 @@ export { CHARGE_UNCONFIRMED };
 
 /**
  * Settles the hold to `charge`, or voids it when nothing is owed, and says
- * what the wallet charged. Never charges more than held.
+ * what the wallet charged. Never charges more than held. With `generation`,
+ * the usage entry carries what D1 keeps of it.
  */
 export async function settleOrVoid(
   hold: HoldRef,
   charge: number,
+  generation?: CarriedGeneration,
 ): Promise<{ charged: number; tokens: Tokens; confirmed: boolean }> {
   const w = wallet(hold.env, hold.walletId);
   if (charge === 0) {
@@ -103,6 +105,8 @@ export async function settleOrVoid(
     feature: hold.feature,
     generationId: hold.generationId,
     reference: hold.generationId,
+    // A team's usage entry carries the generation to D1 (docs/decisions/025).
+    ...(generation ? { generation } : {}),
   };
   for (let attempt = 0; ; attempt++) {
     try {

@@ -23,12 +23,19 @@ export async function finishRecord(
   job: Job,
   charge: number,
   outcome: Outcome,
+  carried = false,
 ): Promise<{ charged: number; tokens: Tokens; confirmed: boolean }> {
   const account = wallet(job.env, job.accountId);
   const description = usageDescription(job.feature, job.site);
   for (let attempt = 0; ; attempt++) {
     try {
-      const r = await account.finish({ generationId: job.generationId, charge, description, outcome });
+      const r = await account.finish({
+        generationId: job.generationId,
+        charge,
+        description,
+        outcome,
+        ...(carried ? { carried } : {}),
+      });
       if (r.ok) return { charged: r.charged, tokens: r.tokens, confirmed: true };
       // Nothing to finish (the record is gone): nothing was charged here either.
       log("error", "generate.finish_refused", { generationId: job.generationId, code: r.code });
@@ -42,10 +49,13 @@ export async function finishRecord(
           error: String(error),
         });
         const personal = job.teamId === null;
-        await writeRow(job, charge, {
-          ...outcome,
-          errorCode: personal ? CHARGE_UNCONFIRMED : outcome.errorCode,
-        });
+        // The team's usage entry already carries a team generation it charged.
+        if (!carried) {
+          await writeRow(job, charge, {
+            ...outcome,
+            errorCode: personal ? CHARGE_UNCONFIRMED : outcome.errorCode,
+          });
+        }
         const tokens = await wallet(job.env, job.walletId)
           .balance()
           .catch(() => emptyTokens());
@@ -96,14 +106,14 @@ async function writeRow(job: Job, charged: number, o: Outcome): Promise<void> {
   };
   const columns = Object.keys(values);
   try {
-    // Nor when the object's batch made its usage entry the generation's row
-    // (docs/decisions/021): a scan of the account's ledger, on this rare path only.
+    // Nor when the paying wallet's batch made its usage entry the generation's
+    // row (docs/decisions/021, 025): a scan of that wallet's ledger, on this rare path only.
     await job.env.DB.prepare(
       `INSERT INTO generations (${columns.join(", ")}) SELECT ${columns.map(() => "?").join(", ")}
        WHERE NOT EXISTS (SELECT 1 FROM ledger_entries WHERE wallet_id = ? AND generation_id = ? AND generation_rollup = ${FOLDED})
        ON CONFLICT (id) DO NOTHING`,
     )
-      .bind(...columns.map((c) => values[c] ?? null), job.accountId, job.generationId)
+      .bind(...columns.map((c) => values[c] ?? null), job.walletId, job.generationId)
       .run();
   } catch (error) {
     log("error", "generate.record_failed", { generationId: job.generationId, error: String(error) });

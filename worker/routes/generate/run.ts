@@ -7,7 +7,7 @@ import type { TicketRequest, Usage } from "../../ai/types";
 import type { FeaturePrice } from "../../billing/pricing";
 import { sha256Hex } from "../../lib/ids";
 import { log } from "../../lib/log";
-import type { FinishArgs, Tokens } from "../../wallet/types";
+import type { CarriedGeneration, FinishArgs, Tokens } from "../../wallet/types";
 import { CHARGE_UNCONFIRMED, chargeFor, type Ending, type HoldRef, settleOrVoid } from "./charge";
 import { MAX_OUTPUT_CHARS } from "./config";
 import { finishRecord } from "./record";
@@ -131,10 +131,26 @@ export async function execute(
   } else {
     // The team's object settles; the record, in the member's object, follows
     // after the client has its answer (history is not on the critical path).
-    const settled = await settleOrVoid(job, charge);
+    // The team's usage entry carries what D1 keeps of the generation (decision 025).
+    const carried: CarriedGeneration | undefined =
+      status === "failed"
+        ? undefined
+        : {
+            accountId: job.accountId,
+            sessionId: job.sessionId,
+            site: input.site,
+            model,
+            status,
+            latencyMs: record.latencyMs,
+            firstDeltaMs,
+            costUsd: record.costUsd,
+            startedAt: job.started,
+          };
+    const settled = await settleOrVoid(job, charge, carried);
     ({ charged, tokens } = settled);
     const errorCode = settled.confirmed ? record.errorCode : CHARGE_UNCONFIRMED;
-    recorded = finishRecord(job, charged, { ...record, errorCode }).then(() => {});
+    const inTeamEntry = settled.confirmed && charged > 0;
+    recorded = finishRecord(job, charged, { ...record, errorCode }, inTeamEntry).then(() => {});
   }
   if (status === "succeeded" && charged === 0 && charge > 0) {
     log("warn", "generate.uncharged", { generationId, reason: "the hold could not be settled" });

@@ -2,7 +2,7 @@ import { and, desc, eq, lt } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { db } from "../../db/client";
-import { generations, ledgerEntries } from "../../db/schema";
+import { generationMeta, generations, ledgerEntries } from "../../db/schema";
 import { entryOf } from "../../lib/entries";
 import { keysetPage } from "../../lib/pagination";
 import { usageReport } from "../../lib/usage";
@@ -47,11 +47,7 @@ export const ledgerRoutes = new Hono<TeamEnv>()
   })
 
   .get("/:id/usage", ...signedIn, teamMember, managers, validate("query", usageQuery), async (c) => {
-    const where = eq(generations.walletId, c.var.membership.teamId);
-    return c.json(
-      await usageReport(db(c.env.DB), where, c.req.valid("query").days, {
-        byMember: true,
-        source: generations,
-      }),
-    );
+    // The team's generations: its rows and its folded entries (decision 025), by the wallet's keys.
+    const where = eq(generationMeta.walletId, c.var.membership.teamId);
+    return c.json(await usageReport(db(c.env.DB), where, c.req.valid("query").days, { byMember: true }));
   });
