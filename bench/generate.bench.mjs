@@ -24,7 +24,8 @@
 // wallets at 200 concurrent ÷ GET /api/health req/s at 200 concurrent (health
 // measured before and after, averaged); D1 rows per charged generation by
 // table (the wallet's own count of what its D1 batches wrote, triggers
-// included; target ≤ 4); and the invariants afterwards (no tokens left held,
+// included; target ≤ 4), and for a team's generation (both objects' batches
+// added up); and the invariants afterwards (no tokens left held,
 // nothing unsent, ledger = balance by reconcile).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -116,7 +117,7 @@ async function direct(fakeUrl) {
   return timed(start, res, '"content":"Title');
 }
 
-async function viaWorker(url, account) {
+async function viaWorker(url, account, payload = body) {
   const start = performance.now();
   const res = await fetch(`${url}/api/generate`, {
     method: "POST",
@@ -127,7 +128,7 @@ async function viaWorker(url, account) {
       "Idempotency-Key": crypto.randomUUID(),
       "CF-Connecting-IP": account.ip,
     },
-    body,
+    body: payload,
   });
   const serverTiming = res.headers.get("Server-Timing") ?? "";
   return { ...(await timed(start, res, "event: delta")), serverTiming };
@@ -383,8 +384,43 @@ try {
     `D1 rows per charged generation: ${(perGeneration + outside).toFixed(2)} (target ≤ 4: ${verdict(rowsOk)})`,
   );
 
+  // The same for a team's generation: its rows are written by two objects (the team's, the member's).
+  const teamRes = await fetch(`${worker.url}/api/teams`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${solo.token}` },
+    body: JSON.stringify({ name: "Bench team" }),
+  });
+  if (!teamRes.ok) throw new Error(`team: ${teamRes.status} ${await teamRes.text()}`);
+  const teamId = (await teamRes.json()).team.id;
+  const teamGrant = await fetch(`${worker.url}/__dev/wallets/${teamId}/grant`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ amount: 100, source: "purchase" }),
+  });
+  if (!teamGrant.ok) throw new Error(`team grant: ${teamGrant.status} ${await teamGrant.text()}`);
+  const teamBody = JSON.stringify({ ...JSON.parse(body), wallet: teamId });
+  const rowsOf = async () => {
+    let n = 0;
+    for (const id of [teamId, solo.id]) {
+      n += (await (await fetch(`${worker.url}/__dev/wallets/${id}/stats`)).json()).stats.d1RowsWritten;
+    }
+    return n;
+  };
+  await viaWorker(worker.url, solo, teamBody); // the team wallet's first rows
+  await new Promise((r) => setTimeout(r, 200));
+  const teamBefore = await rowsOf();
+  for (let i = 0; i < ROW_SAMPLE; i++) await viaWorker(worker.url, solo, teamBody);
+  await new Promise((r) => setTimeout(r, 200));
+  const perTeamGeneration = ((await rowsOf()) - teamBefore) / ROW_SAMPLE;
+  const teamRowsOk = perTeamGeneration <= 4;
+  targets.push(["D1 rows per charged team generation ≤ 4", teamRowsOk]);
+  console.log(
+    `D1 rows per charged team generation (both objects' batches): ${perTeamGeneration.toFixed(2)} ` +
+      `(target ≤ 4: ${verdict(teamRowsOk)})`,
+  );
+
   // The invariants afterwards: nothing left held or unsent, and D1's ledger agrees with every wallet.
-  const everyone = [...accounts, ...wide, solo];
+  const everyone = [...accounts, ...wide, solo, { id: teamId }];
   const leftovers = [];
   for (const a of everyone) {
     const { stats, tokens } = await (await fetch(`${worker.url}/__dev/wallets/${a.id}/stats`)).json();
