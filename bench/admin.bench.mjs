@@ -16,7 +16,8 @@
 //   bytes      D1's size (page_count × page_size) before and after API_GENERATIONS
 //              real generations through /api/generate (mock model), once their
 //              rows reached D1 and the move ran: bytes per generation, target
-//              ≤ 300; and the same for the seeded rows (metadata only)
+//              ≤ 300; the same paid by a team (each account its own team's
+//              member); and the same for the seeded rows (metadata only)
 //   search     GET /admin/accounts?query= and /admin/accounts/:id as before
 // Each time is the median of RUNS calls unless said. The last line sums it up.
 import { spawnSync } from "node:child_process";
@@ -207,6 +208,77 @@ async function inParallel(n, width, fn) {
   }
 }
 
+/**
+ * D1 bytes per generation through /api/generate: API_GENERATIONS over
+ * API_ACCOUNTS accounts, once D1 has every one final and the move ran. With
+ * `teams`, each account makes a team and its generations are paid by it.
+ */
+async function bytesThroughApi(label, teams) {
+  const logins = [];
+  for (let i = 0; i < API_ACCOUNTS; i++) {
+    const login = await call(url, "/auth/dev-login", {
+      body: { email: `bytes-${label}-${i}-${now}@bench.example` },
+    });
+    let wallet;
+    if (teams) {
+      const made = await call(url, "/api/teams", { token: login.token, body: { name: `Bench ${i}` } });
+      wallet = made.team.id;
+    }
+    await call(url, `/__dev/wallets/${wallet ?? login.account.id}/grant`, { body: { amount: 100_000 } });
+    logins.push({ ...login, wallet });
+  }
+  const sizeBefore = dbBytes(persist);
+  const started = performance.now();
+  await inParallel(API_GENERATIONS, API_ACCOUNTS, async (i) => {
+    const login = logins[i % API_ACCOUNTS];
+    for (;;) {
+      try {
+        return await call(url, "/api/generate", {
+          token: login.token,
+          key: `bench-bytes-${label}-${now}-${i}`,
+          // One address per account, as real users have: the per-address limit is not what is measured.
+          ip: `203.0.113.${(i % API_ACCOUNTS) + 1}`,
+          body: {
+            site: "jira",
+            feature: "generate",
+            issueType: "story",
+            prompt: `Customers want to export their invoices as CSV from the billing page, filtered by date range and status (${i}).`,
+            ...(login.wallet ? { wallet: login.wallet } : {}),
+          },
+        });
+      } catch (error) {
+        if (!String(error).includes("HTTP 429")) throw error;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  });
+  console.log(`${API_GENERATIONS} ${label} generations through /api/generate in ${seconds(started)}`);
+  // Their D1 rows land with the settle's outbox batch: wait until every one is final there.
+  for (let tries = 0; ; tries++) {
+    const views = await Promise.all(
+      logins.map((l) => call(url, `/admin/accounts/${l.account.id}`, { admin: true })),
+    );
+    const g = views.reduce(
+      (t, v) => ({
+        total: t.total + v.stats.generations.total,
+        pending: t.pending + v.stats.generations.pending,
+      }),
+      { total: 0, pending: 0 },
+    );
+    if (g.total >= API_GENERATIONS && g.pending === 0) break;
+    if (tries > 60)
+      throw new Error(`D1 has ${g.total} generations (${g.pending} pending) of ${API_GENERATIONS}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  // Whatever text D1 still got (a route that wrote it) moves now: the figure is after the move.
+  await moveAll(url);
+  const sizeAfter = dbBytes(persist);
+  return {
+    bytes: (sizeAfter.total - sizeBefore.total) / API_GENERATIONS,
+    byTable: bytesByTable(sizeBefore, sizeAfter, API_GENERATIONS),
+  };
+}
+
 const seconds = (t) => `${((performance.now() - t) / 1000).toFixed(1)} s`;
 const now = Date.now();
 let started = performance.now();
@@ -291,59 +363,12 @@ try {
     `  move: ${LEGACY} legacy rows into their objects in ${moveSeconds.toFixed(1)} s (${calls} calls)`,
   );
 
-  // Bytes per generation through the API: what a real ticket costs D1.
-  const logins = [];
-  for (let i = 0; i < API_ACCOUNTS; i++) {
-    const login = await call(url, "/auth/dev-login", { body: { email: `bytes-${i}-${now}@bench.example` } });
-    await call(url, `/__dev/wallets/${login.account.id}/grant`, { body: { amount: 100_000 } });
-    logins.push(login);
-  }
-  const sizeBefore = dbBytes(persist);
-  started = performance.now();
-  await inParallel(API_GENERATIONS, API_ACCOUNTS, async (i) => {
-    for (;;) {
-      try {
-        return await call(url, "/api/generate", {
-          token: logins[i % API_ACCOUNTS].token,
-          key: `bench-bytes-${now}-${i}`,
-          // One address per account, as real users have: the per-address limit is not what is measured.
-          ip: `203.0.113.${(i % API_ACCOUNTS) + 1}`,
-          body: {
-            site: "jira",
-            feature: "generate",
-            issueType: "story",
-            prompt: `Customers want to export their invoices as CSV from the billing page, filtered by date range and status (${i}).`,
-          },
-        });
-      } catch (error) {
-        if (!String(error).includes("HTTP 429")) throw error;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  });
-  console.log(`${API_GENERATIONS} generations through /api/generate in ${seconds(started)}`);
-  // Their D1 rows land with the settle's outbox batch: wait until every one is final there.
-  for (let tries = 0; ; tries++) {
-    const views = await Promise.all(
-      logins.map((l) => call(url, `/admin/accounts/${l.account.id}`, { admin: true })),
-    );
-    const g = views.reduce(
-      (t, v) => ({
-        total: t.total + v.stats.generations.total,
-        pending: t.pending + v.stats.generations.pending,
-      }),
-      { total: 0, pending: 0 },
-    );
-    if (g.total >= API_GENERATIONS && g.pending === 0) break;
-    if (tries > 60)
-      throw new Error(`D1 has ${g.total} generations (${g.pending} pending) of ${API_GENERATIONS}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  // Whatever text D1 still got (a route that wrote it) moves now: the figure is after the move.
-  await moveAll(url);
-  const sizeAfter = dbBytes(persist);
-  const apiBytes = (sizeAfter.total - sizeBefore.total) / API_GENERATIONS;
-  const apiByTable = bytesByTable(sizeBefore, sizeAfter, API_GENERATIONS);
+  // Bytes per generation through the API: what a real ticket costs D1, paid by
+  // each account's own wallet, then by a team's (each account its own team's member).
+  const personalBytes = await bytesThroughApi("personal", false);
+  const teamBytes = await bytesThroughApi("team", true);
+  const apiBytes = personalBytes.bytes;
+  const apiByTable = personalBytes.byTable;
   const textLeft = await textRows(persist, "gen_bench%");
 
   const search = await timed(url, "/admin/accounts?query=user3333&limit=20");
@@ -358,6 +383,10 @@ try {
     `  D1 bytes per generation      ${apiBytes.toFixed(0).padStart(8)}      through /api/generate, after the move (${textLeft} rows with text left; target ≤ 300: ${apiBytes <= 300 ? "met" : "missed"})`,
   );
   console.log(`    by table and index (pages, so per-page slack included): ${apiByTable}`);
+  console.log(
+    `  D1 bytes per team generation ${teamBytes.bytes.toFixed(0).padStart(8)}      through /api/generate, paid by the member's team (target ≤ 300: ${teamBytes.bytes <= 300 ? "met" : "missed"})`,
+  );
+  console.log(`    by table and index: ${teamBytes.byTable}`);
   console.log(
     `  D1 bytes per seeded row      ${seededBytes.toFixed(0).padStart(8)}      metadata only, rollups and indexes included`,
   );
