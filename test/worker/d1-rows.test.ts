@@ -183,6 +183,24 @@ describe("D1 rows per charged generation", () => {
     // Was 6 (decision 019): the entry with its rollup row, the member's metadata row with its indexes and rollup.
     expect(per).toEqual({ ledger_entries: 3 });
     expect(await metadataRows(member.id)).toEqual([]);
+    // What derives from the generation id is not stored: the entry and hold ids, reference, key, description.
+    const stored = await env.DB.prepare(
+      `SELECT count(*) AS n, count(id) AS ids, count(hold_id) AS holds, count(reference) AS refs,
+         count(idempotency_key) AS keys, count(description) AS descriptions, count(member_id) AS members,
+         count(account_id) AS accounts FROM ledger_entries WHERE wallet_id = ? AND generation_rollup = 2`,
+    )
+      .bind(teamId)
+      .first();
+    expect(stored).toEqual({
+      n: n + 1,
+      ids: 0,
+      holds: 0,
+      refs: 0,
+      keys: 0,
+      descriptions: 0,
+      members: n + 1,
+      accounts: n + 1,
+    });
     // D1 still knows each as the member's generation, paid by the team.
     const known = await generationRows(member.id);
     expect(known).toHaveLength(n + 1);

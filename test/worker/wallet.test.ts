@@ -155,6 +155,23 @@ describe("idempotency", () => {
     expect((await d1Ledger(w.id)).rows).toHaveLength(1);
   });
 
+  it("a generation's hold is named after it, and a second reserve for it under another key is refused", async () => {
+    const w = await funded(10);
+    const generationId = "gen_00000000000000000000000001";
+    const first = await w.reserve({ key: "gen-a", amount: 3, ttlMs: 60_000, generationId });
+    expect(first).toMatchObject({ ok: true, holdId: "hld_00000000000000000000000001" });
+    // The same key replays; another key for the same generation holds nothing more.
+    expect(await w.reserve({ key: "gen-a", amount: 3, ttlMs: 60_000, generationId })).toMatchObject({
+      ok: true,
+      replayed: true,
+    });
+    expect(await w.reserve({ key: "gen-b", amount: 3, ttlMs: 60_000, generationId })).toMatchObject({
+      ok: false,
+      code: "idempotency_conflict",
+    });
+    expect(await w.balance()).toMatchObject({ available: 7, held: 3 });
+  });
+
   it("the same reserve key 10 times concurrently holds once; 10 settles charge once", async () => {
     const w = await funded(10);
     const holds = await Promise.all(

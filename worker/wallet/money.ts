@@ -2,6 +2,8 @@
 // transfer. Each checks its arguments, runs its effect through Changes (one
 // transaction with its idempotency record) and answers with the balance;
 // wallet.ts binds the object and calls these, book.ts does the storage work.
+
+import { holdIdFor } from "../lib/entries";
 import type { Access } from "./access";
 import type { Changes } from "./changes";
 import { heldIn, recordDebt } from "./debts";
@@ -80,7 +82,11 @@ export async function reserve(c: Changes, access: Access, args: ReserveArgs): Pr
       const grants = c.book.expireDue(now, read);
       const allocations = allocate(grants, args.amount, now);
       if (!allocations) return insufficient(args.amount, availableOf(grants, now));
-      const { holdId, deadline } = c.book.placeHold(args, allocations, now, record);
+      const id = args.generationId === undefined ? undefined : holdIdFor(args.generationId);
+      if (id !== undefined && c.book.sql.exec("SELECT 1 FROM holds WHERE id = ?", id).toArray().length > 0) {
+        return fail("idempotency_conflict", "This generation already has a hold.");
+      }
+      const { holdId, deadline } = c.book.placeHold({ ...args, id }, allocations, now, record);
       return reserved(holdId, args.amount, deadline);
     },
     (o) => (o.ok ? Date.parse(o.deadline) : null),

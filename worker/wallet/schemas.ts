@@ -75,6 +75,7 @@ export const reserveArgs = z.object({
   reference: optionalText,
   member: memberArgs.optional(),
   plans: plans.optional(),
+  generationId: id.optional(),
 });
 
 const field = z.string().max(100_000);

@@ -154,6 +154,12 @@ export interface ReserveArgs {
    * `feature_not_in_plan` unless this wallet's plan is one of them.
    */
   plans?: string[] | null;
+  /**
+   * The generation the hold is for: the hold is named after it (`hld_` and the
+   * generation id's rest), so D1 need not store the id (docs/decisions/021).
+   * A generation has one hold: a second reserve for it is refused.
+   */
+  generationId?: string;
 }
 
 export interface MemberSpendArgs {

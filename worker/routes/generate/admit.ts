@@ -146,6 +146,7 @@ async function attempt(
             amount: held,
             ttlMs: HOLD_TTL_MS,
             reference: generationId,
+            generationId,
             member: { accountId },
             plans: price.plans,
           }),
