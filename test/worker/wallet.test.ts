@@ -245,6 +245,37 @@ describe("bad input changes nothing", () => {
       code: "invalid_amount",
       tokens: { available: 3, held: 2 },
     });
+    // A generation carried to D1 must be named, and well formed.
+    const carried = {
+      accountId: "acc_member",
+      sessionId: "ses_member",
+      site: "jira",
+      model: null,
+      status: "succeeded" as const,
+      latencyMs: 10,
+      firstDeltaMs: 5,
+      costUsd: null,
+      startedAt: Date.now(),
+    };
+    expect(
+      await w.settle({
+        holdId: hold.holdId,
+        amount: 1,
+        description: "x",
+        feature: "generate",
+        generation: carried,
+      }),
+    ).toMatchObject({ code: "invalid_request" });
+    expect(
+      await w.settle({
+        holdId: hold.holdId,
+        amount: 1,
+        description: "x",
+        feature: "generate",
+        generationId: "gen_x",
+        generation: { ...carried, status: "failed" as "succeeded" },
+      }),
+    ).toMatchObject({ code: "invalid_request" });
     expect(await w.balance()).toMatchObject({ available: 3, held: 2, balance: 5 });
     expect((await d1Ledger(w.id)).rows).toHaveLength(1);
   });
