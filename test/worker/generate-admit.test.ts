@@ -2,8 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
-import { generations, teamMembers, teams } from "../../worker/db/schema";
-import { newId } from "../../worker/lib/ids";
+import { generations } from "../../worker/db/schema";
 import { GENERATE_LIMITS } from "../../worker/routes/generate";
 import { wallet } from "../../worker/wallet/client";
 import { type RecordRow, recordById } from "../../worker/wallet/records";
@@ -14,6 +13,7 @@ import {
   generationRows,
   parseSse,
   readUntil,
+  teamWith,
   ticketBody,
   upstream,
 } from "./generate-helpers";
@@ -141,28 +141,9 @@ describe("the per-account rate limit in the account's object", () => {
 });
 
 describe("a team generation: the account's admission and the team's reserve in parallel", () => {
-  async function teamWith(tokens: number, memberId: string) {
-    const id = newId("team");
-    const d = db(env.DB);
-    await d.insert(teams).values({ id, name: "Platform", createdBy: memberId, createdAt: new Date() });
-    await d
-      .insert(teamMembers)
-      .values({ teamId: id, accountId: memberId, role: "owner", monthlyLimit: null, joinedAt: new Date() });
-    if (tokens > 0) {
-      const r = await wallet(env, id).grant({
-        key: `seed:${id}`,
-        source: "purchase",
-        amount: tokens,
-        description: "Team pack",
-      });
-      if (!r.ok) throw new Error(r.message);
-    }
-    return id;
-  }
-
   it("undoes the admission when the team cannot pay: no record, the key works after a top-up", async () => {
     const member = await fundedAccount(5);
-    const teamId = await teamWith(0, member.id);
+    const teamId = await teamWith(0, { [member.id]: null });
     const up = upstream("fake/ok");
     const key = crypto.randomUUID();
     const refused = await generate(up.env, member.token, ticketBody({ wallet: teamId }), { key });
@@ -188,7 +169,7 @@ describe("a team generation: the account's admission and the team's reserve in p
 
   it("releases the team's hold when the account's side refuses (its rate limit)", async () => {
     const member = await fundedAccount(0);
-    const teamId = await teamWith(10, member.id);
+    const teamId = await teamWith(10, { [member.id]: null });
     await runInDurableObject(wallet(env, member.id).stub, async (_instance, state) => {
       state.storage.sql.exec(
         "INSERT INTO rate_limits (key, tat) VALUES (?, ?)",

@@ -219,7 +219,7 @@ export async function eventually<T>(check: () => Promise<T>, ok: (v: T) => boole
   }
 }
 
-/** A team whose wallet holds `tokens`, with these members (account id → monthly limit). */
+/** A team whose wallet holds `tokens` (none: an empty wallet), with these members (account id → monthly limit); the first owns it. */
 export async function teamWith(tokens: number, members: Record<string, number | null>) {
   const id = newId("team");
   const d = db(env.DB);
@@ -234,12 +234,14 @@ export async function teamWith(tokens: number, members: Record<string, number | 
       joinedAt: new Date(),
     });
   }
-  const r = await wallet(env, id).grant({
-    key: `seed:${id}`,
-    source: "purchase",
-    amount: tokens,
-    description: "Team pack",
-  });
-  if (!r.ok) throw new Error(r.message);
+  if (tokens > 0) {
+    const r = await wallet(env, id).grant({
+      key: `seed:${id}`,
+      source: "purchase",
+      amount: tokens,
+      description: "Team pack",
+    });
+    if (!r.ok) throw new Error(r.message);
+  }
   return id;
 }

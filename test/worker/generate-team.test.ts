@@ -34,6 +34,22 @@ async function removeMember(teamId: string, accountId: string) {
 const walletClockAt = (teamId: string, iso: string) =>
   wallet(env, teamId).stub.setFaults({ clockOffsetMs: Date.parse(iso) - Date.now() });
 
+/** A team generation whose settle answers are all lost (and, with `d1Down`, the team's D1 batch fails). */
+async function chargeNobodyHeard(d1Down: boolean) {
+  const member = await fundedAccount(0);
+  const teamId = await teamWith(10, { [member.id]: null });
+  const team = wallet(env, teamId);
+  await team.stub.setFaults({ loseAnswers: { op: "settle", times: 10 }, ...(d1Down ? { d1: "down" } : {}) });
+  const { res, settled } = await generate(
+    upstream("fake/ok").env,
+    member.token,
+    ticketBody({ wallet: teamId }),
+  );
+  await settled();
+  expect(await res.json()).toMatchObject({ charged: 1 });
+  return { member, teamId, team };
+}
+
 describe("POST /api/generate paid by a team wallet", () => {
   it("charges the team, reports the team's tokens and records who paid", async () => {
     const member = await fundedAccount(2);
@@ -179,17 +195,8 @@ describe("POST /api/generate paid by a team wallet", () => {
   });
 
   it("confirms a team charge nobody heard from the team's entry that carries it, with no row beside it", async () => {
-    const member = await fundedAccount(0);
-    const teamId = await teamWith(10, { [member.id]: null });
-    await wallet(env, teamId).stub.setFaults({ loseAnswers: { op: "settle", times: 10 } });
-    const { res, settled } = await generate(
-      upstream("fake/ok").env,
-      member.token,
-      ticketBody({ wallet: teamId }),
-    );
-    await settled();
-    expect(await res.json()).toMatchObject({ charged: 1 });
-    await wallet(env, teamId).stub.setFaults({ loseAnswers: null });
+    const { member, teamId, team } = await chargeNobodyHeard(false);
+    await team.stub.setFaults({ loseAnswers: null });
     expect((await balance(teamId)).available).toBe(9);
     // The team's usage entry is the generation's one D1 row (decision 025)…
     const [usage] = (await ledger(teamId)).filter((e) => e.type === "usage");
@@ -211,17 +218,7 @@ describe("POST /api/generate paid by a team wallet", () => {
   });
 
   it("replaces a row written before the team's entry reached D1, and confirms the member's record", async () => {
-    const member = await fundedAccount(0);
-    const teamId = await teamWith(10, { [member.id]: null });
-    const team = wallet(env, teamId);
-    await team.stub.setFaults({ loseAnswers: { op: "settle", times: 10 }, d1: "down" });
-    const { res, settled } = await generate(
-      upstream("fake/ok").env,
-      member.token,
-      ticketBody({ wallet: teamId }),
-    );
-    await settled();
-    expect(await res.json()).toMatchObject({ charged: 1 });
+    const { member, teamId, team } = await chargeNobodyHeard(true);
     // The member's row went first, marked unconfirmed: the team's entry is still in its outbox.
     const [row] = await metadataRows(member.id);
     expect(row).toMatchObject({ walletId: teamId, charged: 1, errorCode: CHARGE_UNCONFIRMED });

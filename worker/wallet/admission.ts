@@ -6,13 +6,23 @@ import type { Book } from "./book";
 import { fail, insufficient, isFailure } from "./failures";
 import { allocate, availableOf } from "./ledger";
 import { type RecordStatus, recordById, recordByKey, toRecord } from "./records";
-import type { AdmitArgs, AdmitOutcome, FinishArgs, FinishOutcome, WalletFailure } from "./types";
+import type {
+  AdmitArgs,
+  AdmitOutcome,
+  ChargeConfirmation,
+  FinishArgs,
+  FinishOutcome,
+  WalletFailure,
+} from "./types";
 
 /** The `meta` key of the highest pricing revision this wallet admitted a generation at. */
 const PRICING_REVISION = "pricing_revision";
 
 /** The error code of a generation whose charge nobody heard; the cron confirms it (cron.ts). */
 export const CHARGE_UNCONFIRMED = "charge_unconfirmed";
+
+/** The error code a generation keeps once its charge is confirmed (as the cron's SQL sets it). */
+export const confirmedErrorCode = (status: string) => (status === "cancelled" ? "client_closed" : null);
 
 /** What admission needs to know about who asks (access.ts answers it from this object's own tables). */
 export interface Gate {
@@ -174,10 +184,7 @@ export function finish(book: Book, args: FinishArgs, now: number): FinishOutcome
  * record takes the charge the ledger shows. D1 already has it (the cron wrote
  * it there), so the record is not queued again.
  */
-export function confirmed(
-  sql: SqlStorage,
-  c: { generationId: string; charged: number; errorCode: string | null },
-): void {
+export function confirmed(sql: SqlStorage, c: ChargeConfirmation): void {
   sql.exec(
     "UPDATE generations SET charged = ?, error_code = ? WHERE id = ? AND error_code = ?",
     c.charged,

@@ -5,6 +5,7 @@ import type {
   AdjustArgs,
   AdmitArgs,
   AuthorizeArgs,
+  ChargeConfirmation,
   DebitArgs,
   FinishArgs,
   GrantArgs,
@@ -58,8 +59,7 @@ export function wallet(env: Pick<Env, "WALLET">, walletId: string) {
     finish: (a: Without<FinishArgs>) => stub.finish({ ...a, walletId }),
     withdraw: (generationId: string) => stub.withdraw({ walletId, generationId }),
     /** The cron confirmed an unconfirmed charge from the ledger: the record says so too. */
-    confirmed: (a: { generationId: string; charged: number; errorCode: string | null }) =>
-      stub.confirmed({ ...a, walletId }),
+    confirmed: (a: ChargeConfirmation) => stub.confirmed({ ...a, walletId }),
     // Who may spend (access.ts, docs/decisions/017).
     authorize: (session: AuthorizeArgs["session"]) => stub.authorize({ walletId, session }),
     sessionOpened: (session: SessionOpenedArgs["session"]) => stub.sessionOpened({ walletId, session }),

@@ -8,7 +8,7 @@ import * as admission from "./admission";
 import type { Changes } from "./changes";
 import * as schemas from "./schemas";
 import { check } from "./schemas";
-import type { AdmitArgs, AdmitResult, FinishArgs, FinishResult, Tokens } from "./types";
+import type { AdmitArgs, AdmitResult, ChargeConfirmation, FinishArgs, FinishResult, Tokens } from "./types";
 
 /**
  * Every check of a generation and its hold in one transaction: session,
@@ -70,15 +70,7 @@ export function withdraw(c: Changes, args: { walletId: string; generationId: str
 }
 
 /** A charge the cron confirmed from the ledger (cron.ts): the record takes what D1 now says. */
-export function confirmed(
-  c: Changes,
-  args: {
-    walletId: string;
-    generationId: string;
-    charged: number;
-    errorCode: string | null;
-  },
-): void {
+export function confirmed(c: Changes, args: ChargeConfirmation & { walletId: string }): void {
   const bad = check(schemas.confirmedArgs, args);
   if (bad) throw new Error(bad.message);
   admission.confirmed(c.book.sql, args);

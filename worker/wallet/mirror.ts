@@ -1,8 +1,8 @@
 import { entryIdFor, FOLDED, holdIdFor, settleKeyFor, usageDescription } from "../lib/entries";
-import { CHARGE_UNCONFIRMED } from "./admission";
+import { CHARGE_UNCONFIRMED, confirmedErrorCode } from "./admission";
 import type { RecordRow } from "./records";
 import type { EntryRow, GrantRow } from "./storage";
-import type { CarriedGeneration } from "./types";
+import type { CarriedGeneration, ChargeConfirmation } from "./types";
 
 /*
  * What a wallet writes to D1, statement by statement, and what that costs in
@@ -29,14 +29,7 @@ export interface MirrorStatement {
    */
   confirms?: string;
   /** A team's entry replacing any row of its generation: a row unconfirmed is confirmed in the member's object. */
-  replaces?: Confirmation & { accountId: string };
-}
-
-/** What a confirmed charge tells the record (as the cron's `confirmed`). */
-export interface Confirmation {
-  generationId: string;
-  charged: number;
-  errorCode: string | null;
+  replaces?: ChargeConfirmation & { accountId: string };
 }
 
 /**
@@ -129,7 +122,7 @@ export function mirrorStatements(
                 accountId: fold.accountId,
                 generationId: fold.id,
                 charged: -r.amount,
-                errorCode: fold.status === "cancelled" ? "client_closed" : null,
+                errorCode: confirmedErrorCode(fold.status),
               },
             }
           : {}),

@@ -83,7 +83,7 @@ export async function reserve(c: Changes, access: Access, args: ReserveArgs): Pr
       const allocations = allocate(grants, args.amount, now);
       if (!allocations) return insufficient(args.amount, availableOf(grants, now));
       const id = args.generationId === undefined ? undefined : holdIdFor(args.generationId);
-      if (id !== undefined && c.book.sql.exec("SELECT 1 FROM holds WHERE id = ?", id).toArray().length > 0) {
+      if (id !== undefined && !isFailure(c.book.hold(id))) {
         return fail("idempotency_conflict", "This generation already has a hold.");
       }
       const { holdId, deadline } = c.book.placeHold({ ...args, id }, allocations, now, record);

@@ -1,10 +1,11 @@
 import type { Env } from "../env";
 import { log } from "../lib/log";
-import { CHARGE_UNCONFIRMED } from "./admission";
+import { CHARGE_UNCONFIRMED, confirmed, confirmedErrorCode } from "./admission";
 import type { Book } from "./book";
+import { wallet } from "./client";
 import type { Faults } from "./faults";
 import type { Allocation } from "./ledger";
-import { type Confirmation, countRows, GrantMirror, type MirrorStatement, mirrorStatements } from "./mirror";
+import { countRows, GrantMirror, type MirrorStatement, mirrorStatements } from "./mirror";
 import type { RecordRow } from "./records";
 import {
   type CreditPart,
@@ -14,7 +15,7 @@ import {
   RECORDS_UNSENT,
   UNSYNCED,
 } from "./storage";
-import type { WalletAudit, WalletStats } from "./types";
+import type { ChargeConfirmation, WalletAudit, WalletStats } from "./types";
 
 /** Entries per D1 batch: well under D1's statement and parameter limits. */
 const FLUSH_BATCH = 50;
@@ -164,13 +165,8 @@ export class Outbox {
       );
       for (const r of records) sql.exec("UPDATE generations SET d1_synced = 1 WHERE id = ?", r.id);
       // The team charged them: its entry carries them (decision 025), as the cron would confirm.
-      for (const id of here) {
-        sql.exec(
-          `UPDATE generations SET error_code = CASE status WHEN 'cancelled' THEN 'client_closed' END
-           WHERE id = ? AND error_code = ?`,
-          id,
-          CHARGE_UNCONFIRMED,
-        );
+      for (const r of records.filter((r) => here.includes(r.id))) {
+        confirmed(sql, { generationId: r.id, charged: r.charged, errorCode: confirmedErrorCode(r.status) });
       }
       // A grant changed again while the batch was out stays dirty for the next one.
       for (const g of grants) {
@@ -200,13 +196,10 @@ export class Outbox {
   }
 
   /** Tells a member's object that the team's entry confirmed its unconfirmed charge (decision 025). */
-  private async confirmInMember(m: Confirmation & { accountId: string }): Promise<void> {
+  private async confirmInMember(m: ChargeConfirmation & { accountId: string }): Promise<void> {
     try {
       const { accountId, ...confirmation } = m;
-      await this.env.WALLET.get(this.env.WALLET.idFromName(accountId)).confirmed({
-        walletId: accountId,
-        ...confirmation,
-      });
+      await wallet(this.env, accountId).confirmed(confirmation);
     } catch (error) {
       log("warn", "wallet.confirm_member_failed", { walletId: this.walletId(), ...m, error: String(error) });
     }
@@ -328,9 +321,9 @@ export function queueCredit(
 function teamConfirmations(
   statements: MirrorStatement[],
   results: D1Result[],
-): { here: string[]; members: (Confirmation & { accountId: string })[] } {
+): { here: string[]; members: (ChargeConfirmation & { accountId: string })[] } {
   const here: string[] = [];
-  const members: (Confirmation & { accountId: string })[] = [];
+  const members: (ChargeConfirmation & { accountId: string })[] = [];
   for (const [i, s] of statements.entries()) {
     const result = results[i];
     if (s.confirms !== undefined && result?.meta.rows_written === 0) here.push(s.confirms);

@@ -193,6 +193,13 @@ export interface SettleArgs {
   generation?: CarriedGeneration;
 }
 
+/** A charge nobody heard, confirmed: what the generation's record takes (the cron, or the team's entry). */
+export interface ChargeConfirmation {
+  generationId: string;
+  charged: number;
+  errorCode: string | null;
+}
+
 /** What D1 keeps of a team's charged generation, on the team's usage entry. */
 export interface CarriedGeneration {
   /** The member whose generation it is. */

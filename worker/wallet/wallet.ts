@@ -29,6 +29,7 @@ import type {
   AdmitResult,
   AuthorizeArgs,
   AuthorizeResult,
+  ChargeConfirmation,
   DebitArgs,
   DebitResult,
   DebtView,
@@ -184,12 +185,7 @@ export class Wallet extends DurableObject<Env> {
   }
 
   /** A charge the cron confirmed from the ledger (cron.ts): the record takes what D1 now says. */
-  async confirmed(args: {
-    walletId: string;
-    generationId: string;
-    charged: number;
-    errorCode: string | null;
-  }): Promise<void> {
+  async confirmed(args: ChargeConfirmation & { walletId: string }): Promise<void> {
     this.enter(args.walletId);
     generations.confirmed(this.changes, args);
   }
